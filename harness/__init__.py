@@ -1,0 +1,1 @@
+"""llm-parity: a reference multi-provider LLM client and a conformance suite."""

@@ -1,0 +1,313 @@
+"""What every provider codec provides, and the pieces they share.
+
+A codec is sans-I/O (like h11): it turns ``CallParams`` into an ``HttpRequest``, a response
+body into a ``Response``, an error body into an ``LLMError``, and streamed bytes into
+``StreamEvent`` values. It never opens a socket, sleeps or starts a thread.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from email.utils import parsedate_to_datetime
+from typing import Any, Mapping, Protocol
+
+from harness.types import (
+    AuthenticationError,
+    BadRequestError,
+    CallParams,
+    Finish,
+    LLMError,
+    MalformedResponseError,
+    ModelName,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ReasoningDelta,
+    Response,
+    ServerError,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    UsageUpdate,
+)
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """An HTTP request as plain data. ``headers`` keys are lower-case."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class StreamDecoder(Protocol):
+    """Incremental decoder: bytes may be split anywhere, including inside a character."""
+
+    raw: list[Any]
+    """Every decoded provider payload so far (dicts), for ``Response.raw``."""
+
+    def feed(self, data: bytes) -> list[StreamEvent]:
+        """Take the next bytes, return the events they complete."""
+        ...
+
+    def close(self) -> list[StreamEvent]:
+        """The stream ended: return what is left, or raise ``MalformedResponseError``
+        if it ended inside an event."""
+        ...
+
+
+class Codec(Protocol):
+    """One provider's wire format."""
+
+    provider: str
+
+    def build_request(self, params: CallParams, *, stream: bool) -> HttpRequest:
+        """The request for one call (unsigned; see ``sign``)."""
+        ...
+
+    def sign(self, request: HttpRequest) -> HttpRequest:
+        """Add per-attempt authentication (SigV4 for Bedrock); identity elsewhere."""
+        ...
+
+    def decode_response(self, body: bytes) -> Response:
+        """Decode a successful (2xx) non-streamed body."""
+        ...
+
+    def decode_error(
+        self, status: int, headers: Mapping[str, str], body: bytes
+    ) -> LLMError:
+        """Map a non-2xx response to the error hierarchy."""
+        ...
+
+    def stream_decoder(self, content_type: str) -> StreamDecoder:
+        """A fresh decoder for a streamed 2xx body of this content type."""
+        ...
+
+
+# --- shared helpers ------------------------------------------------------------------
+
+
+def load_json(provider: str, body: bytes) -> Any:
+    """Parse a body as JSON or raise ``MalformedResponseError`` naming the provider."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        snippet = body[:200].decode("utf-8", "replace")
+        raise MalformedResponseError(
+            f"response body is not JSON ({exc}): {snippet!r}", provider=provider
+        ) from None
+
+
+def parse_arguments(text: str) -> tuple[dict[str, Any], str | None]:
+    """Tool-call arguments text -> (arguments, None), or ({}, text) if not a JSON object."""
+    if not text.strip():
+        return {}, None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}, text
+    if not isinstance(value, dict):
+        return {}, text
+    return value, None
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or HTTP date)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    if "retry-after-ms" in lowered:
+        try:
+            return max(0.0, float(lowered["retry-after-ms"]) / 1000)
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        from datetime import datetime, timezone
+
+        when = parsedate_to_datetime(value)
+        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+_STATUS_ERRORS: dict[int, type[LLMError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: BadRequestError,
+    413: BadRequestError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
+
+
+def error_class_for_status(status: int) -> type[LLMError]:
+    """The exception class for an HTTP status when the body says nothing more precise."""
+    if status in _STATUS_ERRORS:
+        return _STATUS_ERRORS[status]
+    if status >= 500:
+        return ServerError
+    return BadRequestError
+
+
+def make_error(
+    cls: type[LLMError],
+    message: str,
+    *,
+    provider: str,
+    status: int,
+    headers: Mapping[str, str],
+    body: Any,
+) -> LLMError:
+    """Instantiate ``cls``; rate-limit errors also get ``retry_after`` from the headers."""
+    if issubclass(cls, RateLimitError):
+        return cls(
+            message,
+            provider=provider,
+            status=status,
+            body=body,
+            retry_after=parse_retry_after(headers),
+        )
+    return cls(message, provider=provider, status=status, body=body)
+
+
+class SSEParser:
+    """Incremental Server-Sent Events parser (WHATWG rules: LF, CR or CRLF line ends).
+
+    ``feed`` returns completed ``(event, data)`` pairs; ``event`` is ``""`` when the
+    event had no ``event:`` field. Comment lines (``:``) are skipped.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._event = ""
+        self._data: list[str] = []
+        self._pending_cr = False
+
+    def feed(self, data: bytes) -> list[tuple[str, str]]:
+        if self._pending_cr and data.startswith(b"\n"):
+            data = data[1:]
+        self._pending_cr = False
+        self._buffer += data
+        out: list[tuple[str, str]] = []
+        while True:
+            cut = _first_line_end(self._buffer)
+            if cut is None:
+                return out
+            end, width = cut
+            if width == 1 and self._buffer[end : end + 1] == b"\r" and end + 1 == len(
+                self._buffer
+            ):
+                # A CR at the very end may be the first half of a CRLF split across feeds.
+                self._pending_cr = True
+            line = self._buffer[:end].decode("utf-8")
+            self._buffer = self._buffer[end + width :]
+            self._line(line, out)
+
+    def close(self) -> list[tuple[str, str]]:
+        """End of stream: a final event without its blank line is still delivered."""
+        out: list[tuple[str, str]] = []
+        if self._buffer:
+            self._line(self._buffer.decode("utf-8"), out)
+            self._buffer = b""
+        self._line("", out)
+        return out
+
+    def _line(self, line: str, out: list[tuple[str, str]]) -> None:
+        if line == "":
+            if self._data:
+                out.append((self._event, "\n".join(self._data)))
+            self._event, self._data = "", []
+            return
+        if line.startswith(":"):
+            return
+        name, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if name == "event":
+            self._event = value
+        elif name == "data":
+            self._data.append(value)
+
+
+def _first_line_end(buffer: bytes) -> tuple[int, int] | None:
+    """Position and width of the first line ending (CRLF counts as one)."""
+    lf = buffer.find(b"\n")
+    cr = buffer.find(b"\r")
+    if cr == -1 and lf == -1:
+        return None
+    if cr != -1 and (lf == -1 or cr < lf):
+        width = 2 if buffer[cr + 1 : cr + 2] == b"\n" else 1
+        return cr, width
+    return lf, 1
+
+
+@dataclass
+class _PartialCall:
+    id: str = ""
+    name: str = ""
+    arguments: list[str] = field(default_factory=list)
+
+
+class StreamAccumulator:
+    """Folds stream events into the ``Response`` the non-streamed call would return."""
+
+    def __init__(self) -> None:
+        self._text: list[str] = []
+        self._reasoning: list[str] = []
+        self._calls: dict[int, _PartialCall] = {}
+        self._usage = Usage()
+        self._finish: Any = None
+        self._model = ""
+
+    def add(self, event: StreamEvent) -> None:
+        if isinstance(event, TextDelta):
+            self._text.append(event.text)
+        elif isinstance(event, ReasoningDelta):
+            self._reasoning.append(event.text)
+        elif isinstance(event, ToolCallDelta):
+            call = self._calls.setdefault(event.index, _PartialCall())
+            if event.id:
+                call.id = event.id
+            if event.name:
+                call.name = event.name
+            call.arguments.append(event.arguments)
+        elif isinstance(event, UsageUpdate):
+            self._usage = replace(
+                self._usage,
+                **{k: v for k, v in vars(event.usage).items() if v},
+            )
+        elif isinstance(event, Finish):
+            self._finish = event.reason
+        elif isinstance(event, ModelName):
+            self._model = event.model
+
+    def response(self, raw: Any = None) -> Response:
+        calls = []
+        for index in sorted(self._calls):
+            partial = self._calls[index]
+            arguments, bad = parse_arguments("".join(partial.arguments))
+            calls.append(ToolCall(partial.id, partial.name, arguments, bad))
+        return Response(
+            text="".join(self._text),
+            tool_calls=tuple(calls),
+            finish_reason=self._finish,
+            usage=self._usage,
+            model=self._model,
+            reasoning="".join(self._reasoning),
+            raw=raw,
+        )
