@@ -1,0 +1,293 @@
+"""The only module that sends bytes: httpx.Client and httpx.AsyncClient around codecs.
+
+The retry policy is written once as pure functions (``retry_delay``); ``Transport.send``
+and ``Transport.asend`` run the same loop and differ only in the lines that await.
+Streams are retried only until the response headers arrive: once bytes have been handed
+to the caller, a failure is raised, never replayed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from harness.providers.base import Codec, HttpRequest
+from harness.types import (
+    APIConnectionError,
+    LLMError,
+    RateLimitError,
+    RequestTimeoutError,
+    ServerError,
+)
+
+DEFAULT_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff with full jitter; ``Retry-After`` is honoured.
+
+    ``max_retries`` is the number of retries after the first attempt (0 disables them).
+    """
+
+    max_retries: int = 2
+    initial_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 60.0
+    """A provider asking to wait longer than this is not retried: the error is raised."""
+
+
+RETRYABLE = (RateLimitError, ServerError, APIConnectionError, RequestTimeoutError)
+
+
+def retry_delay(
+    policy: RetryPolicy, retries_done: int, error: LLMError, rng: random.Random
+) -> float | None:
+    """Seconds to wait before the next attempt, or None when ``error`` must be raised."""
+    if retries_done >= policy.max_retries or not isinstance(error, RETRYABLE):
+        return None
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        return retry_after if retry_after <= policy.max_retry_after else None
+    ceiling = min(policy.max_delay, policy.initial_delay * 2**retries_done)
+    return rng.uniform(ceiling / 2, ceiling)
+
+
+@dataclass(frozen=True)
+class StreamStart:
+    """A streamed 2xx response whose body has not been read yet."""
+
+    content_type: str
+    response: httpx.Response
+
+
+class Transport:
+    """Sends codec requests over httpx with the retry policy, sync or async.
+
+    One ``httpx.Client`` serves every thread. ``httpx.AsyncClient`` connections belong to
+    the event loop that opened them, so there is one async client per running loop
+    (asyncify and worker threads run their own loops).
+    """
+
+    def __init__(
+        self,
+        *,
+        policy: RetryPolicy | None = None,
+        timeout: float | None = None,
+        transport: Any = None,
+        seed: int | None = None,
+    ) -> None:
+        self.policy = policy or RetryPolicy()
+        self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        self._transport = transport
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self._client: httpx.Client | None = None
+        self._async_clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, httpx.AsyncClient
+        ] = weakref.WeakKeyDictionary()
+
+    # --- clients ------------------------------------------------------------------
+
+    def client(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(timeout=self.timeout, transport=self._transport)
+            return self._client
+
+    def async_client(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            client = self._async_clients.get(loop)
+            if client is None:
+                client = httpx.AsyncClient(
+                    timeout=self.timeout, transport=self._async_transport()
+                )
+                self._async_clients[loop] = client
+            return client
+
+    def _async_transport(self) -> Any:
+        return self._transport
+
+    def close(self) -> None:
+        """Close the sync client (async clients: ``aclose`` from their loop)."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    async def aclose(self) -> None:
+        """Close the async client of the running loop."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            client = self._async_clients.pop(loop, None)
+        if client is not None:
+            await client.aclose()
+
+    # --- one attempt ----------------------------------------------------------------
+
+    def _prepare(self, codec: Codec, request: HttpRequest) -> httpx.Request:
+        signed = codec.sign(request)
+        return httpx.Request(
+            signed.method, signed.url, headers=signed.headers, content=signed.body
+        )
+
+    def _delay(self, retries_done: int, error: LLMError) -> float | None:
+        with self._lock:
+            return retry_delay(self.policy, retries_done, error, self._rng)
+
+    @staticmethod
+    def _error(codec: Codec, response: httpx.Response) -> LLMError:
+        return codec.decode_error(response.status_code, response.headers, response.content)
+
+    # --- sync -------------------------------------------------------------------
+
+    def send(self, codec: Codec, request: HttpRequest) -> bytes:
+        """Send with retries and return the 2xx body; raise the mapped ``LLMError``."""
+        with self._open(codec, request) as start:
+            return _read(codec, start.response)
+
+    @contextmanager
+    def stream(self, codec: Codec, request: HttpRequest) -> Iterator[StreamStart]:
+        """Send with retries until headers arrive; the body is read by the caller."""
+        with self._open(codec, request) as start:
+            yield start
+
+    @contextmanager
+    def _open(self, codec: Codec, request: HttpRequest) -> Iterator[StreamStart]:
+        retries_done = 0
+        while True:
+            try:
+                response = _map_transport_errors(
+                    codec, lambda: self.client().send(self._prepare(codec, request), stream=True)
+                )
+                if response.status_code >= 400:
+                    try:
+                        _map_transport_errors(codec, response.read)
+                    finally:
+                        response.close()
+                    raise self._error(codec, response)
+            except LLMError as error:
+                delay = self._delay(retries_done, error)
+                if delay is None:
+                    raise
+                retries_done += 1
+                time.sleep(delay)
+                continue
+            try:
+                yield StreamStart(_content_type(response), response)
+            finally:
+                response.close()
+            return
+
+    # --- async ------------------------------------------------------------------
+
+    async def asend(self, codec: Codec, request: HttpRequest) -> bytes:
+        """Async twin of ``send``: same attempts, same errors."""
+        async with self._aopen(codec, request) as start:
+            return await _aread(codec, start.response)
+
+    @asynccontextmanager
+    async def astream(self, codec: Codec, request: HttpRequest) -> AsyncIterator[StreamStart]:
+        """Async twin of ``stream``."""
+        async with self._aopen(codec, request) as start:
+            yield start
+
+    @asynccontextmanager
+    async def _aopen(self, codec: Codec, request: HttpRequest) -> AsyncIterator[StreamStart]:
+        retries_done = 0
+        while True:
+            try:
+                response = await _amap_transport_errors(
+                    codec, self.async_client().send(self._prepare(codec, request), stream=True)
+                )
+                if response.status_code >= 400:
+                    try:
+                        await _amap_transport_errors(codec, response.aread())
+                    finally:
+                        await response.aclose()
+                    raise self._error(codec, response)
+            except LLMError as error:
+                delay = self._delay(retries_done, error)
+                if delay is None:
+                    raise
+                retries_done += 1
+                await asyncio.sleep(delay)
+                continue
+            try:
+                yield StreamStart(_content_type(response), response)
+            finally:
+                await response.aclose()
+            return
+
+
+# --- helpers shared by both paths ------------------------------------------------------
+
+
+def _content_type(response: httpx.Response) -> str:
+    return response.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _mapped(codec: Codec, exc: httpx.HTTPError) -> LLMError:
+    if isinstance(exc, httpx.TimeoutException):
+        return RequestTimeoutError(f"request timed out ({exc!r})", provider=codec.provider)
+    return APIConnectionError(f"connection failed ({exc!r})", provider=codec.provider)
+
+
+def _map_transport_errors(codec: Codec, fn: Any) -> Any:
+    try:
+        return fn()
+    except httpx.TransportError as exc:
+        raise _mapped(codec, exc) from exc
+
+
+async def _amap_transport_errors(codec: Codec, awaitable: Any) -> Any:
+    try:
+        return await awaitable
+    except httpx.TransportError as exc:
+        raise _mapped(codec, exc) from exc
+
+
+def _read(codec: Codec, response: httpx.Response) -> bytes:
+    body: bytes = _map_transport_errors(codec, response.read)
+    return body
+
+
+async def _aread(codec: Codec, response: httpx.Response) -> bytes:
+    body: bytes = await _amap_transport_errors(codec, response.aread())
+    return body
+
+
+def iter_bytes(codec: Codec, response: httpx.Response) -> Iterator[bytes]:
+    """The body of a streamed response, chunk by chunk, transport errors mapped."""
+    chunks = response.iter_bytes()
+    while True:
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            return
+        except httpx.TransportError as exc:
+            raise _mapped(codec, exc) from exc
+        yield chunk
+
+
+async def aiter_bytes(codec: Codec, response: httpx.Response) -> AsyncIterator[bytes]:
+    """Async twin of ``iter_bytes``."""
+    chunks = response.aiter_bytes()
+    while True:
+        try:
+            chunk = await chunks.__anext__()
+        except StopAsyncIteration:
+            return
+        except httpx.TransportError as exc:
+            raise _mapped(codec, exc) from exc
+        yield chunk

@@ -1,0 +1,178 @@
+"""The retry policy and both transports: same attempts, same errors, sync and async."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+
+import httpx
+import pytest
+
+from harness.providers.base import HttpRequest, error_class_for_status, make_error
+from harness.transport import RetryPolicy, Transport, retry_delay
+from harness.types import (
+    APIConnectionError,
+    AuthenticationError,
+    BadRequestError,
+    LLMError,
+    RateLimitError,
+    RequestTimeoutError,
+    ServerError,
+)
+
+FAST = RetryPolicy(max_retries=3, initial_delay=0.001, max_delay=0.002)
+
+
+class EchoCodec:
+    """The least a codec must do, so these tests exercise the transport alone."""
+
+    provider = "echo"
+
+    def sign(self, request: HttpRequest) -> HttpRequest:
+        return request
+
+    def decode_error(self, status: int, headers: Mapping[str, str], body: bytes) -> LLMError:
+        cls = error_class_for_status(status)
+        return make_error(
+            cls, body.decode(), provider="echo", status=status, headers=headers, body=body
+        )
+
+
+REQUEST = HttpRequest("POST", "http://llm.test/v1/x", {"content-type": "application/json"}, b"{}")
+
+
+def scripted(*outcomes: int | Exception) -> tuple[httpx.MockTransport, list[httpx.Request]]:
+    """A transport answering each attempt with the next status (or raising the error)."""
+    seen: list[httpx.Request] = []
+    queue = list(outcomes)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        outcome = queue.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        headers = {"retry-after": "0"} if outcome == 429 else {}
+        return httpx.Response(outcome, headers=headers, content=f"status {outcome}".encode())
+
+    return httpx.MockTransport(handler), seen
+
+
+# --- the pure policy ---------------------------------------------------------------
+
+
+def rate_limited(retry_after: float | None) -> RateLimitError:
+    return RateLimitError("slow down", provider="p", status=429, retry_after=retry_after)
+
+
+def test_retry_after_is_honoured_exactly() -> None:
+    assert retry_delay(RetryPolicy(), 0, rate_limited(3.5), random.Random(0)) == 3.5
+
+
+def test_retry_after_beyond_the_cap_is_not_retried() -> None:
+    policy = RetryPolicy(max_retry_after=10)
+    assert retry_delay(policy, 0, rate_limited(11), random.Random(0)) is None
+
+
+@pytest.mark.parametrize("retries_done", [0, 1, 2, 3, 4])
+def test_backoff_is_exponential_with_jitter_and_bounded(retries_done: int) -> None:
+    policy = RetryPolicy(max_retries=10, initial_delay=0.5, max_delay=4.0)
+    ceiling = min(4.0, 0.5 * 2**retries_done)
+    error = ServerError("boom", provider="p", status=500)
+    delays = {retry_delay(policy, retries_done, error, random.Random(seed)) for seed in range(50)}
+    assert all(d is not None and ceiling / 2 <= d <= ceiling for d in delays)
+    assert len(delays) > 1, "jitter must spread the delays"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        BadRequestError("bad", provider="p", status=400),
+        AuthenticationError("who", provider="p", status=401),
+    ],
+)
+def test_client_errors_are_not_retried(error: LLMError) -> None:
+    assert retry_delay(RetryPolicy(), 0, error, random.Random(0)) is None
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ServerError("boom", provider="p", status=503),
+        APIConnectionError("reset", provider="p"),
+        RequestTimeoutError("slow", provider="p"),
+        rate_limited(None),
+    ],
+)
+def test_transient_errors_are_retried_until_the_budget_is_spent(error: LLMError) -> None:
+    policy = RetryPolicy(max_retries=2)
+    assert retry_delay(policy, 1, error, random.Random(0)) is not None
+    assert retry_delay(policy, 2, error, random.Random(0)) is None
+
+
+# --- sync and async make the same attempts ------------------------------------------
+
+
+OUTCOMES = [
+    ((429, 500, 200), 3, None),
+    ((503, 503, 503, 503, 503), 4, ServerError),
+    ((400, 200), 1, BadRequestError),
+    ((httpx.ConnectError("refused"), 200), 2, None),
+    ((httpx.ReadTimeout("slow"), httpx.ReadTimeout("slow"), 200), 3, None),
+    ((httpx.ConnectError("refused"),) * 4, 4, APIConnectionError),
+]
+
+
+@pytest.mark.parametrize(("outcomes", "attempts", "error"), OUTCOMES)
+def test_sync_attempts(
+    outcomes: tuple[int | Exception, ...], attempts: int, error: type[LLMError] | None
+) -> None:
+    mock, seen = scripted(*outcomes)
+    transport = Transport(policy=FAST, transport=mock)
+    if error is None:
+        assert transport.send(EchoCodec(), REQUEST) == b"status 200"  # type: ignore[arg-type]
+    else:
+        with pytest.raises(error):
+            transport.send(EchoCodec(), REQUEST)  # type: ignore[arg-type]
+    assert len(seen) == attempts
+
+
+@pytest.mark.parametrize(("outcomes", "attempts", "error"), OUTCOMES)
+async def test_async_attempts(
+    outcomes: tuple[int | Exception, ...], attempts: int, error: type[LLMError] | None
+) -> None:
+    mock, seen = scripted(*outcomes)
+    transport = Transport(policy=FAST, transport=mock)
+    if error is None:
+        assert await transport.asend(EchoCodec(), REQUEST) == b"status 200"  # type: ignore[arg-type]
+    else:
+        with pytest.raises(error):
+            await transport.asend(EchoCodec(), REQUEST)  # type: ignore[arg-type]
+    assert len(seen) == attempts
+    await transport.aclose()
+
+
+def test_the_same_failure_raises_equal_errors_sync_and_async() -> None:
+    import asyncio
+
+    def fail(t: Transport) -> LLMError:
+        with pytest.raises(LLMError) as info:
+            t.send(EchoCodec(), REQUEST)  # type: ignore[arg-type]
+        return info.value
+
+    async def afail(t: Transport) -> LLMError:
+        with pytest.raises(LLMError) as info:
+            await t.asend(EchoCodec(), REQUEST)  # type: ignore[arg-type]
+        return info.value
+
+    sync_error = fail(Transport(policy=FAST, transport=scripted(*[500] * 4)[0]))
+    async_error = asyncio.run(afail(Transport(policy=FAST, transport=scripted(*[500] * 4)[0])))
+    assert sync_error == async_error
+    assert str(sync_error) == str(async_error) == "echo HTTP 500: status 500"
+
+
+def test_a_stream_is_retried_before_headers_only() -> None:
+    mock, seen = scripted(500, 200)
+    transport = Transport(policy=FAST, transport=mock)
+    with transport.stream(EchoCodec(), REQUEST) as start:  # type: ignore[arg-type]
+        assert start.response.read() == b"status 200"
+    assert len(seen) == 2
