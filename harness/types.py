@@ -7,11 +7,11 @@ modes (sync, async, streamed) can be compared with ``==``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant", "tool"]
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "other"]
-ToolChoice = Union[Literal["auto", "required", "none"], str]
+ToolChoice = Literal["auto", "required", "none"] | str
 """``auto``, ``required``, ``none``, or the name of one tool the model must call."""
 
 
@@ -178,7 +178,7 @@ class ModelName:
     model: str
 
 
-StreamEvent = Union[TextDelta, ReasoningDelta, ToolCallDelta, UsageUpdate, Finish, ModelName]
+StreamEvent = TextDelta | ReasoningDelta | ToolCallDelta | UsageUpdate | Finish | ModelName
 
 
 # --- errors --------------------------------------------------------------------------

@@ -60,13 +60,14 @@ def provider_of(path: str) -> str:
 
 class SlowServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # socketserver's default of 5 drops concurrent connects
     delay = 0.0
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         length = int(self.headers.get("content-length", "0"))
         self.rfile.read(length)
         time.sleep(self.server.delay)  # type: ignore[attr-defined]

@@ -25,7 +25,9 @@ def make_lm(provider: str, base: str) -> LM:
         return LM("anthropic/claude-test", api_key="k", base_url=base, max_retries=0)
     if provider == "gemini":
         return LM("gemini/gemini-test", api_key="k", base_url=f"{base}/v1beta", max_retries=0)
-    return LM("bedrock/amazon.nova-micro-v1:0", region="us-east-1", endpoint_url=base, max_retries=0)
+    return LM(
+        "bedrock/amazon.nova-micro-v1:0", region="us-east-1", endpoint_url=base, max_retries=0
+    )
 
 
 @pytest.fixture(autouse=True)

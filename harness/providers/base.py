@@ -8,9 +8,10 @@ body into a ``Response``, an error body into an ``LLMError``, and streamed bytes
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
 from harness.types import (
     AuthenticationError,
