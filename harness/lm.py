@@ -9,6 +9,7 @@ after its ``context`` block has exited still uses the settings it was created un
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Sequence
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
@@ -147,9 +148,9 @@ class LM:
 
     def __call__(self, prompt: Prompt, **kwargs: Any) -> Response:
         """Call the model and wait for the whole answer."""
-        request = self.request(prompt, **kwargs)
-        body = self.transport().send(self.codec, request)
-        return _recorded(self.codec.decode_response(body))
+        params = self.params(prompt, **kwargs)
+        body = self.transport().send(self.codec, self.codec.build_request(params, stream=False))
+        return _finished(self.codec.decode_response(body), params)
 
     def call(self, prompt: Prompt, **kwargs: Any) -> Response:
         """Same as calling the LM."""
@@ -157,19 +158,18 @@ class LM:
 
     async def acall(self, prompt: Prompt, **kwargs: Any) -> Response:
         """Async twin of ``__call__``: same request, same result, same errors."""
-        request = self.request(prompt, **kwargs)
+        params = self.params(prompt, **kwargs)
+        request = self.codec.build_request(params, stream=False)
         body = await self.transport().asend(self.codec, request)
-        return _recorded(self.codec.decode_response(body))
+        return _finished(self.codec.decode_response(body), params)
 
     def stream(self, prompt: Prompt, **kwargs: Any) -> Stream:
         """Stream the answer: iterate for events, then read ``.response``."""
-        request = self.request(prompt, stream=True, **kwargs)
-        return Stream(self.codec, self.transport(), request)
+        return Stream(self.codec, self.transport(), self.params(prompt, **kwargs))
 
     def astream(self, prompt: Prompt, **kwargs: Any) -> AsyncStream:
         """Async twin of ``stream``: ``async for event in lm.astream(...)``."""
-        request = self.request(prompt, stream=True, **kwargs)
-        return AsyncStream(self.codec, self.transport(), request)
+        return AsyncStream(self.codec, self.transport(), self.params(prompt, **kwargs))
 
     # --- tool chains ---------------------------------------------------------------
 
@@ -238,7 +238,10 @@ def _tool_spec(item: Any) -> ToolSpec:
     raise ConfigurationError(f"tools must be ToolSpec, Tool or functions, got {item!r}")
 
 
-def _recorded(response: Response) -> Response:
+def _finished(response: Response, params: CallParams) -> Response:
+    """Fill the model when the body did not name it (Bedrock Converse); count usage."""
+    if not response.model:
+        response = replace(response, model=params.model)
     context.record_usage(response.usage)
     return response
 
@@ -248,10 +251,11 @@ class StreamNotConsumedError(HarnessError):
 
 
 class _StreamBase:
-    def __init__(self, codec: Codec, transport: Transport, request: HttpRequest) -> None:
+    def __init__(self, codec: Codec, transport: Transport, params: CallParams) -> None:
         self._codec = codec
         self._transport = transport
-        self._request = request
+        self._params = params
+        self._request = codec.build_request(params, stream=True)
         self._response: Response | None = None
         self._started = False
 
@@ -271,7 +275,7 @@ class _StreamBase:
         self._started = True
 
     def _finish(self, decoder: StreamDecoder, accumulator: StreamAccumulator) -> None:
-        self._response = _recorded(accumulator.response(raw=decoder.raw))
+        self._response = _finished(accumulator.response(raw=decoder.raw), self._params)
 
 
 class Stream(_StreamBase):

@@ -68,6 +68,13 @@ def test_sse_any_split(cuts: list[int]) -> None:
     assert parse_in_pieces(SSE, cuts) == EXPECTED
 
 
+def test_sse_empty_feed_between_cr_and_lf_is_harmless() -> None:
+    parser = SSEParser()
+    assert parser.feed(b"data: a\r") == []
+    assert parser.feed(b"") == []
+    assert parser.feed(b"\n\r\n") == [("", "a")]
+
+
 def test_sse_last_event_without_blank_line_is_delivered_on_close() -> None:
     parser = SSEParser()
     assert parser.feed(b"data: tail") == []

@@ -200,6 +200,8 @@ class SSEParser:
         self._pending_cr = False
 
     def feed(self, data: bytes) -> list[tuple[str, str]]:
+        if not data:
+            return []
         if self._pending_cr and data.startswith(b"\n"):
             data = data[1:]
         self._pending_cr = False

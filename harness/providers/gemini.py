@@ -1,0 +1,484 @@
+"""Codec for the Gemini API (``generateContent`` / ``streamGenerateContent``), sans-I/O.
+
+Gemini returns no tool-call ids, so calls are numbered ``call_0``, ``call_1``... in the
+order they appear in one response; a tool result is sent back by *name*, so the id only
+has to be unique within the conversation turn. A non-streamed body is decoded as a stream
+of one chunk, so both paths share the same mapping and give equal ``Response`` values.
+
+Usage: ``output_tokens`` is ``candidatesTokenCount + thoughtsTokenCount`` (what is billed
+as output, like OpenAI's ``completion_tokens``) and ``reasoning_tokens`` the thoughts part.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from harness.providers.base import (
+    HttpRequest,
+    SSEParser,
+    StreamAccumulator,
+    error_class_for_status,
+    load_json,
+    parse_retry_after,
+)
+from harness.types import (
+    AuthenticationError,
+    BadRequestError,
+    CallParams,
+    ConfigurationError,
+    Finish,
+    FinishReason,
+    LLMError,
+    MalformedResponseError,
+    Message,
+    ModelName,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ReasoningDelta,
+    RequestTimeoutError,
+    Response,
+    ServerError,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    ToolSpec,
+    Usage,
+    UsageUpdate,
+)
+
+PROVIDER = "gemini"
+DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com/v1beta"
+
+_FINISH: dict[str, FinishReason] = {
+    "STOP": "stop",
+    "MAX_TOKENS": "length",
+    "SAFETY": "content_filter",
+    "RECITATION": "content_filter",
+    "BLOCKLIST": "content_filter",
+    "PROHIBITED_CONTENT": "content_filter",
+    "SPII": "content_filter",
+    "IMAGE_SAFETY": "content_filter",
+}
+"""Gemini ``finishReason`` values; anything else (MALFORMED_FUNCTION_CALL, OTHER...) is
+``other``."""
+
+_STATUS_ERRORS: dict[str, type[LLMError]] = {
+    "UNAUTHENTICATED": AuthenticationError,
+    "PERMISSION_DENIED": PermissionDeniedError,
+    "NOT_FOUND": NotFoundError,
+    "INVALID_ARGUMENT": BadRequestError,
+    "FAILED_PRECONDITION": BadRequestError,
+    "OUT_OF_RANGE": BadRequestError,
+    "RESOURCE_EXHAUSTED": RateLimitError,
+    "INTERNAL": ServerError,
+    "UNAVAILABLE": ServerError,
+    "UNKNOWN": ServerError,
+    "DEADLINE_EXCEEDED": RequestTimeoutError,
+}
+
+_TOOL_MODES = {"auto": "AUTO", "required": "ANY", "none": "NONE"}
+
+
+class GeminiCodec:
+    """Gemini API wire format. The key goes in the ``x-goog-api-key`` header."""
+
+    provider = PROVIDER
+
+    def __init__(self, api_key: str | None = None, base_url: str | None = None) -> None:
+        key = api_key or os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY")
+        if not key:
+            raise ConfigurationError(
+                "no Gemini API key: pass api_key=... or set GEMINI_API_KEY "
+                "(GOOGLE_API_KEY is also accepted)"
+            )
+        self.api_key = key
+        self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+
+    def build_request(self, params: CallParams, *, stream: bool) -> HttpRequest:
+        """``POST {base}/models/{model}:generateContent`` (``:streamGenerateContent?alt=sse``)."""
+        model = quote(params.model.removeprefix("models/"), safe="-._~")
+        action = "streamGenerateContent?alt=sse" if stream else "generateContent"
+        headers = {"content-type": "application/json", "x-goog-api-key": self.api_key}
+        if stream:
+            headers["accept"] = "text/event-stream"
+        body = json.dumps(request_body(params)).encode()
+        return HttpRequest("POST", f"{self.base_url}/models/{model}:{action}", headers, body)
+
+    def sign(self, request: HttpRequest) -> HttpRequest:
+        """Nothing to add per attempt: the key is already a header."""
+        return request
+
+    def decode_response(self, body: bytes) -> Response:
+        """Decode a ``GenerateContentResponse``."""
+        data = load_json(PROVIDER, body)
+        accumulator = StreamAccumulator()
+        for event in ChunkEvents()(data):
+            accumulator.add(event)
+        return accumulator.response(raw=data)
+
+    def decode_error(self, status: int, headers: Mapping[str, str], body: bytes) -> LLMError:
+        """Map ``{"error": {"code", "message", "status"}}`` (or the HTTP status) to an error."""
+        try:
+            data: Any = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            data = body.decode("utf-8", "replace")
+        return error_from(data, status=status, headers=headers)
+
+    def stream_decoder(self, content_type: str) -> SSEDecoder | JSONArrayDecoder:
+        """SSE for ``text/event-stream`` (``alt=sse``), else Gemini's streamed JSON array."""
+        if "event-stream" in content_type.lower():
+            return SSEDecoder()
+        return JSONArrayDecoder()
+
+
+# --- request -------------------------------------------------------------------------
+
+
+def request_body(params: CallParams) -> dict[str, Any]:
+    """The JSON body of a ``generateContent`` request."""
+    body: dict[str, Any] = {"contents": _contents(params.messages)}
+    system = [{"text": m.content} for m in params.messages if m.role == "system"]
+    if system:
+        body["systemInstruction"] = {"parts": system}
+    config = {
+        key: value
+        for key, value in (
+            ("temperature", params.temperature),
+            ("maxOutputTokens", params.max_tokens),
+            ("stopSequences", list(params.stop) or None),
+            ("topP", params.top_p),
+        )
+        if value is not None
+    }
+    if config:
+        body["generationConfig"] = config
+    if params.tools:
+        body["tools"] = [{"functionDeclarations": [_declaration(t) for t in params.tools]}]
+        if params.tool_choice is not None:
+            body["toolConfig"] = {"functionCallingConfig": _calling_config(params)}
+    return body
+
+
+def _contents(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
+    contents: list[dict[str, Any]] = []
+    call_names: dict[str, str] = {}
+    for message in messages:
+        if message.role == "system":
+            continue
+        if message.role == "user":
+            contents.append({"role": "user", "parts": [{"text": message.content}]})
+        elif message.role == "assistant":
+            parts: list[dict[str, Any]] = []
+            if message.content or not message.tool_calls:
+                parts.append({"text": message.content})
+            for call in message.tool_calls:
+                call_names[call.id] = call.name
+                parts.append({"functionCall": {"name": call.name, "args": call.arguments}})
+            contents.append({"role": "model", "parts": parts})
+        else:
+            key = "error" if message.is_error else "result"
+            part = {
+                "functionResponse": {
+                    "name": _result_name(message, call_names),
+                    "response": {key: message.content},
+                }
+            }
+            last = contents[-1] if contents else None
+            if last and last["role"] == "user" and "functionResponse" in last["parts"][0]:
+                last["parts"].append(part)
+            else:
+                contents.append({"role": "user", "parts": [part]})
+    return contents
+
+
+def _result_name(message: Message, call_names: dict[str, str]) -> str:
+    name = message.name or call_names.get(message.tool_call_id or "")
+    if not name:
+        raise ConfigurationError(
+            "a tool result sent to Gemini needs the tool name: build it with "
+            "Message.tool(call, content) or set name="
+        )
+    return name
+
+
+def _declaration(tool: ToolSpec) -> dict[str, Any]:
+    declaration: dict[str, Any] = {"name": tool.name}
+    if tool.description:
+        declaration["description"] = tool.description
+    declaration["parameters"] = tool.parameters
+    return declaration
+
+
+def _calling_config(params: CallParams) -> dict[str, Any]:
+    choice = params.tool_choice
+    if choice in _TOOL_MODES:
+        return {"mode": _TOOL_MODES[choice]}
+    if choice not in {tool.name for tool in params.tools}:
+        raise ConfigurationError(f"tool_choice {choice!r} is not one of the tools passed")
+    return {"mode": "ANY", "allowedFunctionNames": [choice]}
+
+
+# --- responses and stream chunks -----------------------------------------------------
+
+
+class ChunkEvents:
+    """Turns ``GenerateContentResponse`` objects (a whole body or each stream chunk) into
+    events. Keeps the state that spans chunks: the tool-call counter and the finish reason,
+    which becomes ``tool_calls`` when the response called a function (Gemini says STOP)."""
+
+    def __init__(self) -> None:
+        self._calls = 0
+        self._model = ""
+        self._finish: FinishReason | None = None
+
+    def __call__(self, chunk: Any) -> list[StreamEvent]:
+        if not isinstance(chunk, dict):
+            snippet = repr(chunk)[:200]
+            raise MalformedResponseError(
+                f"expected a JSON object, got {snippet}", provider=PROVIDER
+            )
+        if "error" in chunk:
+            raise error_from(chunk, status=None, headers={})
+        events: list[StreamEvent] = []
+        model = chunk.get("modelVersion")
+        if isinstance(model, str) and model and model != self._model:
+            self._model = model
+            events.append(ModelName(model))
+        candidates = chunk.get("candidates")
+        candidate = candidates[0] if isinstance(candidates, list) and candidates else {}
+        if not isinstance(candidate, dict):
+            candidate = {}
+        for part in (candidate.get("content") or {}).get("parts") or []:
+            events.extend(self._part(part))
+        if isinstance(chunk.get("usageMetadata"), dict):
+            events.append(UsageUpdate(_usage(chunk["usageMetadata"])))
+        reason = candidate.get("finishReason")
+        if reason is None and (chunk.get("promptFeedback") or {}).get("blockReason"):
+            reason = "SAFETY"  # the prompt itself was blocked: no candidates at all
+        finish = _FINISH.get(reason, "other") if reason else self._finish
+        if finish == "stop" and self._calls:
+            finish = "tool_calls"
+        if finish is not None and (reason or finish != self._finish):
+            events.append(Finish(finish))
+        self._finish = finish
+        return events
+
+    def _part(self, part: Any) -> list[StreamEvent]:
+        if not isinstance(part, dict):
+            return []
+        call = part.get("functionCall")
+        if isinstance(call, dict):
+            index = self._calls
+            self._calls += 1
+            call_id = call.get("id") or f"call_{index}"
+            arguments = json.dumps(call.get("args") or {})
+            return [ToolCallDelta(index, str(call_id), str(call.get("name", "")), arguments)]
+        text = part.get("text")
+        if not isinstance(text, str) or not text:
+            return []
+        return [ReasoningDelta(text) if part.get("thought") else TextDelta(text)]
+
+
+def _usage(meta: dict[str, Any]) -> Usage:
+    thoughts = int(meta.get("thoughtsTokenCount") or 0)
+    return Usage(
+        input_tokens=int(meta.get("promptTokenCount") or 0),
+        output_tokens=int(meta.get("candidatesTokenCount") or 0) + thoughts,
+        cached_tokens=int(meta.get("cachedContentTokenCount") or 0),
+        reasoning_tokens=thoughts,
+    )
+
+
+class SSEDecoder:
+    """``streamGenerateContent?alt=sse``: each ``data:`` event is one response chunk."""
+
+    def __init__(self) -> None:
+        self.raw: list[Any] = []
+        self._parser = SSEParser()
+        self._chunks = ChunkEvents()
+
+    def feed(self, data: bytes) -> list[StreamEvent]:
+        """Take the next bytes, return the events they complete."""
+        if not data:  # an empty feed must not end a CRLF split across feeds
+            return []
+        return self._events(self._parser.feed(data))
+
+    def close(self) -> list[StreamEvent]:
+        """Decode a last event left without its blank line (bad JSON raises)."""
+        return self._events(self._parser.close())
+
+    def _events(self, pairs: list[tuple[str, str]]) -> list[StreamEvent]:
+        events: list[StreamEvent] = []
+        for _, data in pairs:
+            if data.strip():
+                chunk = load_json(PROVIDER, data.encode())
+                self.raw.append(chunk)
+                events.extend(self._chunks(chunk))
+        return events
+
+
+class JSONArrayDecoder:
+    """``streamGenerateContent`` without ``alt=sse``: one JSON array sent in pieces
+    (``[{...}\\n,\\r\\n{...}\\n]``); each element is decoded as soon as it is complete."""
+
+    def __init__(self) -> None:
+        self.raw: list[Any] = []
+        self._parser = JSONArrayParser()
+        self._chunks = ChunkEvents()
+
+    def feed(self, data: bytes) -> list[StreamEvent]:
+        """Take the next bytes, return the events they complete."""
+        events: list[StreamEvent] = []
+        for element in self._parser.feed(data):
+            chunk = load_json(PROVIDER, element)
+            self.raw.append(chunk)
+            events.extend(self._chunks(chunk))
+        return events
+
+    def close(self) -> list[StreamEvent]:
+        """Raise ``MalformedResponseError`` unless the array was complete."""
+        self._parser.close()
+        return []
+
+
+_WHITESPACE = frozenset(b" \t\r\n")
+_OPENERS = frozenset(b"{[")
+_CLOSERS = frozenset(b"}]")
+_QUOTE, _BACKSLASH, _COMMA = ord('"'), ord("\\"), ord(",")
+
+
+class JSONArrayParser:
+    """Splits a streamed JSON array of objects into the bytes of each element.
+
+    Scans bytes once, tracking strings, escapes and bracket depth (UTF-8 continuation
+    bytes never look like ASCII, so a character split across feeds is harmless). A stream
+    of bare objects without the enclosing ``[...]`` is accepted too.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._pos = 0
+        self._start = -1  # offset of the element being read, -1 between elements
+        self._depth = 0
+        self._in_string = False
+        self._escaped = False
+        self._opened = False
+        self._closed = False
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Take the next bytes, return the elements they complete."""
+        buffer = self._buffer
+        buffer += data
+        elements: list[bytes] = []
+        for pos in range(self._pos, len(buffer)):
+            byte = buffer[pos]
+            if self._start < 0:
+                self._between(byte)
+                if byte == ord("{"):
+                    self._start, self._depth = pos, 1
+            elif self._in_string:
+                if self._escaped:
+                    self._escaped = False
+                elif byte == _BACKSLASH:
+                    self._escaped = True
+                elif byte == _QUOTE:
+                    self._in_string = False
+            elif byte == _QUOTE:
+                self._in_string = True
+            elif byte in _OPENERS:
+                self._depth += 1
+            elif byte in _CLOSERS:
+                self._depth -= 1
+                if self._depth == 0:
+                    elements.append(bytes(buffer[self._start : pos + 1]))
+                    self._start = -1
+        keep = self._start if self._start >= 0 else len(buffer)
+        del buffer[:keep]
+        self._pos = len(buffer)
+        self._start = 0 if self._start >= 0 else -1
+        return elements
+
+    def _between(self, byte: int) -> None:
+        """Check a byte outside any element: ``[``, ``,``, ``]``, whitespace or ``{``."""
+        if byte in _WHITESPACE or (byte == _COMMA and self._opened and not self._closed):
+            return
+        if byte == ord("[") and not self._opened:
+            self._opened = True
+        elif byte == ord("]") and self._opened and not self._closed:
+            self._closed = True
+        elif byte != ord("{") or self._closed:
+            raise MalformedResponseError(
+                f"unexpected {chr(byte)!r} in the streamed JSON array", provider=PROVIDER
+            )
+
+    def close(self) -> None:
+        """Raise ``MalformedResponseError`` if the stream stopped inside the array."""
+        if self._start >= 0:
+            problem = "inside an element"
+        elif self._opened and not self._closed:
+            problem = "before the closing ']'"
+        elif not self._opened:
+            problem = "before the JSON array started"
+        else:
+            return
+        raise MalformedResponseError(f"stream ended {problem}", provider=PROVIDER)
+
+
+# --- errors --------------------------------------------------------------------------
+
+
+def error_from(data: Any, *, status: int | None, headers: Mapping[str, str]) -> LLMError:
+    """The ``LLMError`` for a decoded error body (or a text body) and HTTP status.
+
+    ``status`` is ``None`` for an error sent inside a 200 stream; the envelope's ``code``
+    is used then.
+    """
+    envelope = data[0] if isinstance(data, list) and data else data
+    error = envelope.get("error") if isinstance(envelope, dict) else None
+    if not isinstance(error, dict):
+        error = {}
+    code = error.get("code")
+    if status is None and isinstance(code, int):
+        status = code
+    cls = _STATUS_ERRORS.get(str(error.get("status")))
+    if _reason(error) == "API_KEY_INVALID":
+        cls = AuthenticationError  # Gemini reports a bad key as 400 INVALID_ARGUMENT
+    if cls is None:
+        cls = error_class_for_status(status) if status is not None else ServerError
+    message = str(error.get("message") or (data if isinstance(data, str) and data else ""))
+    message = message[:1000] or f"HTTP {status}"
+    if issubclass(cls, RateLimitError):
+        retry = parse_retry_after(headers)
+        if retry is None:
+            retry = _retry_delay(error)
+        return cls(message, provider=PROVIDER, status=status, body=data, retry_after=retry)
+    return cls(message, provider=PROVIDER, status=status, body=data)
+
+
+def _details(error: dict[str, Any]) -> list[dict[str, Any]]:
+    details = error.get("details")
+    return [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
+
+
+def _reason(error: dict[str, Any]) -> str | None:
+    for detail in _details(error):
+        if str(detail.get("@type", "")).endswith("ErrorInfo"):
+            return str(detail.get("reason"))
+    return None
+
+
+def _retry_delay(error: dict[str, Any]) -> float | None:
+    """Seconds from a ``google.rpc.RetryInfo`` detail (``"retryDelay": "37s"``)."""
+    for detail in _details(error):
+        delay = detail.get("retryDelay")
+        if str(detail.get("@type", "")).endswith("RetryInfo") and isinstance(delay, str):
+            try:
+                return max(0.0, float(delay.rstrip("s")))
+            except ValueError:
+                return None
+    return None

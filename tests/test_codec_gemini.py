@@ -1,0 +1,855 @@
+"""GeminiCodec: request encoding, decoding, errors and both stream formats.
+
+Expected values for recorded traffic were written by reading the recorded bodies in
+tests/corpus/recorded/gemini.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from harness.providers.base import StreamAccumulator
+from harness.providers.gemini import GeminiCodec, JSONArrayDecoder, JSONArrayParser, SSEDecoder
+from harness.types import (
+    AuthenticationError,
+    BadRequestError,
+    CallParams,
+    ConfigurationError,
+    Finish,
+    LLMError,
+    MalformedResponseError,
+    Message,
+    ModelName,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ReasoningDelta,
+    RequestTimeoutError,
+    Response,
+    ServerError,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolSpec,
+    Usage,
+    UsageUpdate,
+)
+
+CORPUS = Path(__file__).parent / "corpus" / "recorded" / "gemini"
+BASE = "https://generativelanguage.googleapis.com/v1beta"
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def interactions(name: str) -> list[dict[str, Any]]:
+    data = yaml.load((CORPUS / name).read_bytes(), Loader=yaml.SafeLoader)
+    return list(data["interactions"])
+
+
+def response_body(interaction: dict[str, Any]) -> bytes:
+    """The response bytes as the client received them (gzip undone)."""
+    response = interaction["response"]
+    if "parsed_body" in response:
+        return json.dumps(response["parsed_body"]).encode()
+    body = response["body"]["string"]
+    raw = body.encode() if isinstance(body, str) else body
+    return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+
+
+def content_type(interaction: dict[str, Any]) -> str:
+    headers = {k.lower(): v for k, v in interaction["response"]["headers"].items()}
+    return str(headers["content-type"][0])
+
+
+def request_json(interaction: dict[str, Any]) -> Any:
+    return interaction["request"]["parsed_body"]
+
+
+@pytest.fixture
+def codec(monkeypatch: pytest.MonkeyPatch) -> GeminiCodec:
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    return GeminiCodec(api_key="test-key")
+
+
+def params(*messages: Message, **options: Any) -> CallParams:
+    return CallParams(model="gemini-2.0-flash", messages=messages, **options)
+
+
+def body_of(codec: GeminiCodec, p: CallParams) -> Any:
+    return codec.build_request(p, stream=False).json()
+
+
+def run_stream(decoder: Any, data: bytes, step: int | None = None) -> list[StreamEvent]:
+    """Feed ``data`` whole (``step=None``) or in pieces of ``step`` bytes, then close."""
+    events: list[StreamEvent] = []
+    pieces = [data] if step is None else [data[i : i + step] for i in range(0, len(data), step)]
+    for piece in pieces:
+        events.extend(decoder.feed(piece))
+    events.extend(decoder.close())
+    return events
+
+
+def accumulate(events: list[StreamEvent]) -> Response:
+    accumulator = StreamAccumulator()
+    for event in events:
+        accumulator.add(event)
+    return accumulator.response()
+
+
+WEATHER = ToolSpec(
+    "get_weather",
+    "Weather for a city",
+    {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+)
+TIME = ToolSpec("get_time")
+
+
+# --- configuration -------------------------------------------------------------------
+
+
+def test_key_from_argument_env_and_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GEMINI_API_KEY", "from-gemini-env")
+    monkeypatch.setenv("GOOGLE_API_KEY", "from-google-env")
+    assert GeminiCodec(api_key="explicit").api_key == "explicit"
+    assert GeminiCodec().api_key == "from-gemini-env"
+    monkeypatch.delenv("GEMINI_API_KEY")
+    assert GeminiCodec().api_key == "from-google-env"
+
+
+def test_missing_key_says_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    with pytest.raises(ConfigurationError, match="GEMINI_API_KEY") as info:
+        GeminiCodec()
+    assert "api_key" in str(info.value)
+
+
+def test_urls_and_headers(codec: GeminiCodec) -> None:
+    p = params(Message.user("hi"))
+    plain = codec.build_request(p, stream=False)
+    streamed = codec.build_request(p, stream=True)
+    assert plain.method == streamed.method == "POST"
+    assert plain.url == f"{BASE}/models/gemini-2.0-flash:generateContent"
+    assert streamed.url == f"{BASE}/models/gemini-2.0-flash:streamGenerateContent?alt=sse"
+    for request in (plain, streamed):
+        assert request.headers["x-goog-api-key"] == "test-key"
+        assert request.headers["content-type"] == "application/json"
+        assert "test-key" not in request.url
+        assert codec.sign(request) == request
+
+
+def test_custom_base_url_and_models_prefix() -> None:
+    codec = GeminiCodec(api_key="k", base_url="http://localhost:9000/v1beta/")
+    request = codec.build_request(
+        CallParams(model="models/gemini-2.5-flash", messages=(Message.user("x"),)), stream=False
+    )
+    assert request.url == "http://localhost:9000/v1beta/models/gemini-2.5-flash:generateContent"
+
+
+# --- request bodies ------------------------------------------------------------------
+
+
+def test_system_and_user_match_recorded_request(codec: GeminiCodec) -> None:
+    recorded = request_json(interactions("generate_text_instructions.yaml")[0])
+    body = body_of(
+        codec,
+        params(
+            Message.system("You are a helpful assistant."),
+            Message.user("What is the capital of France?"),
+        ),
+    )
+    assert body["contents"] == recorded["contents"]
+    assert body["systemInstruction"]["parts"] == recorded["systemInstruction"]["parts"]
+    assert "generationConfig" not in body
+    assert "tools" not in body and "toolConfig" not in body
+
+
+def test_every_message_kind(codec: GeminiCodec) -> None:
+    first = ToolCall("call_0", "get_weather", {"city": "Paris"})
+    second = ToolCall("call_1", "get_time", {})
+    body = body_of(
+        codec,
+        params(
+            Message.system("Be brief."),
+            Message.system("Use tools."),
+            Message.user("Weather and time in Paris?"),
+            Message.assistant("Checking.", (first, second)),
+            Message.tool(first, "sunny"),
+            Message.tool(second, "clock broken", is_error=True),
+            Message.user("Thanks"),
+            Message.assistant("You're welcome."),
+        ),
+    )
+    assert body["systemInstruction"] == {"parts": [{"text": "Be brief."}, {"text": "Use tools."}]}
+    assert body["contents"] == [
+        {"role": "user", "parts": [{"text": "Weather and time in Paris?"}]},
+        {
+            "role": "model",
+            "parts": [
+                {"text": "Checking."},
+                {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}},
+                {"functionCall": {"name": "get_time", "args": {}}},
+            ],
+        },
+        {
+            "role": "user",
+            "parts": [
+                {"functionResponse": {"name": "get_weather", "response": {"result": "sunny"}}},
+                {"functionResponse": {"name": "get_time", "response": {"error": "clock broken"}}},
+            ],
+        },
+        {"role": "user", "parts": [{"text": "Thanks"}]},
+        {"role": "model", "parts": [{"text": "You're welcome."}]},
+    ]
+
+
+def test_assistant_with_only_tool_calls_has_no_empty_text(codec: GeminiCodec) -> None:
+    call = ToolCall("call_0", "get_time", {})
+    body = body_of(codec, params(Message.user("time?"), Message.assistant("", (call,))))
+    assert body["contents"][1] == {
+        "role": "model",
+        "parts": [{"functionCall": {"name": "get_time", "args": {}}}],
+    }
+
+
+def test_tool_result_name_found_from_the_call_id(codec: GeminiCodec) -> None:
+    call = ToolCall("call_0", "get_time", {})
+    result = Message("tool", "noon", tool_call_id="call_0")
+    body = body_of(codec, params(Message.user("t?"), Message.assistant("", (call,)), result))
+    assert body["contents"][2]["parts"][0]["functionResponse"]["name"] == "get_time"
+
+
+def test_tool_result_without_any_name_is_rejected(codec: GeminiCodec) -> None:
+    with pytest.raises(ConfigurationError, match="tool name"):
+        codec.build_request(params(Message("tool", "x", tool_call_id="nope")), stream=False)
+
+
+def test_generation_config(codec: GeminiCodec) -> None:
+    body = body_of(
+        codec,
+        params(Message.user("x"), temperature=0.0, max_tokens=50, stop=("END", "STOP"), top_p=0.9),
+    )
+    assert body["generationConfig"] == {
+        "temperature": 0.0,
+        "maxOutputTokens": 50,
+        "stopSequences": ["END", "STOP"],
+        "topP": 0.9,
+    }
+
+
+def test_tools_declarations(codec: GeminiCodec) -> None:
+    body = body_of(codec, params(Message.user("x"), tools=(WEATHER, TIME)))
+    assert body["tools"] == [
+        {
+            "functionDeclarations": [
+                {
+                    "name": "get_weather",
+                    "description": "Weather for a city",
+                    "parameters": WEATHER.parameters,
+                },
+                {"name": "get_time", "parameters": {"type": "object", "properties": {}}},
+            ]
+        }
+    ]
+    assert "toolConfig" not in body
+
+
+@pytest.mark.parametrize(
+    ("choice", "config"),
+    [
+        ("auto", {"mode": "AUTO"}),
+        ("required", {"mode": "ANY"}),
+        ("none", {"mode": "NONE"}),
+        ("get_time", {"mode": "ANY", "allowedFunctionNames": ["get_time"]}),
+    ],
+)
+def test_tool_choice(codec: GeminiCodec, choice: str, config: dict[str, Any]) -> None:
+    body = body_of(codec, params(Message.user("x"), tools=(WEATHER, TIME), tool_choice=choice))
+    assert body["toolConfig"] == {"functionCallingConfig": config}
+
+
+def test_tool_choice_naming_an_unknown_tool(codec: GeminiCodec) -> None:
+    with pytest.raises(ConfigurationError, match="get_stock"):
+        codec.build_request(
+            params(Message.user("x"), tools=(WEATHER,), tool_choice="get_stock"), stream=False
+        )
+
+
+def test_recorded_tool_turn_has_the_same_shape(codec: GeminiCodec) -> None:
+    """Our second request of the recorded tool exchange has the recorded turn structure."""
+    recorded = request_json(interactions("generate_function_call_then_result.yaml")[1])
+    call = ToolCall("call_0", "get_user_country", {})
+    body = body_of(
+        codec,
+        params(
+            Message.user("What is the largest city in the user country?"),
+            Message.assistant("", (call,)),
+            Message.tool(call, "Mexico"),
+        ),
+    )
+
+    def shape(contents: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
+        return [(c["role"], [next(iter(p)) for p in c["parts"]]) for c in contents]
+
+    assert shape(body["contents"]) == shape(recorded["contents"])
+    assert body["contents"][0] == recorded["contents"][0]
+    recorded_call = recorded["contents"][1]["parts"][0]["functionCall"]
+    assert body["contents"][1]["parts"][0]["functionCall"] == {
+        "name": recorded_call["name"],
+        "args": recorded_call["args"],
+    }
+
+
+# --- decoding ------------------------------------------------------------------------
+
+
+def test_decode_text_recorded(codec: GeminiCodec) -> None:
+    response = codec.decode_response(
+        response_body(interactions("generate_text_instructions.yaml")[0])
+    )
+    assert response == Response(
+        text="The capital of France is Paris.\n",
+        finish_reason="stop",
+        usage=Usage(input_tokens=13, output_tokens=8),
+        model="gemini-2.0-flash",
+    )
+    assert response.raw["responseId"] == "41peaK-wOMSenvgPh-vRiAY"
+
+
+def test_decode_gzip_recorded_with_thought_tokens(codec: GeminiCodec) -> None:
+    response = codec.decode_response(response_body(interactions("generate_text_raw_gzip.yaml")[0]))
+    assert response.text.startswith("AI stands for **Artificial Intelligence**.\n\nAt its core")
+    assert response.text.endswith("and the need for responsible development.")
+    assert response.finish_reason == "stop"
+    assert response.model == "gemini-2.5-flash"
+    # candidatesTokenCount 877 + thoughtsTokenCount 1058 are both billed output.
+    assert response.usage == Usage(5, 877 + 1058, 0, 1058)
+
+
+MEXICO = {"city": "Mexico City", "country": "Mexico"}
+
+
+@pytest.mark.parametrize(
+    ("name", "index", "call", "usage"),
+    [
+        (
+            "generate_function_call_then_result.yaml",
+            0,
+            ToolCall("call_0", "get_user_country"),
+            Usage(33, 5),
+        ),
+        (
+            "generate_function_call_then_result.yaml",
+            1,
+            ToolCall("call_0", "final_result", MEXICO),
+            Usage(47, 8),
+        ),
+        ("generate_function_call_no_args.yaml", 0, ToolCall("call_0", "bar"), Usage(21, 1)),
+        (
+            "generate_function_call_no_args.yaml",
+            1,
+            ToolCall("call_0", "final_result", {"bar": "hello"}),
+            Usage(27, 5),
+        ),
+    ],
+)
+def test_decode_function_calls_recorded(
+    codec: GeminiCodec, name: str, index: int, call: ToolCall, usage: Usage
+) -> None:
+    response = codec.decode_response(response_body(interactions(name)[index]))
+    assert response == Response(
+        text="",
+        tool_calls=(call,),
+        finish_reason="tool_calls",  # Gemini said STOP
+        usage=usage,
+        model="gemini-2.0-flash",
+    )
+
+
+def test_decode_parts_thoughts_calls_and_usage(codec: GeminiCodec) -> None:
+    body = {
+        "candidates": [
+            {
+                "content": {
+                    "role": "model",
+                    "parts": [
+                        {"text": "Let me think. ", "thought": True},
+                        {"text": "I'll call "},
+                        {"text": "two tools."},
+                        {"functionCall": {"name": "get_weather", "args": {"city": "Oslo"}}},
+                        {"functionCall": {"name": "get_time"}, "thoughtSignature": "abc"},
+                        {"functionCall": {"id": "given-id", "name": "get_time", "args": {}}},
+                        {"text": "", "thoughtSignature": "xyz"},
+                    ],
+                },
+                "finishReason": "STOP",
+            }
+        ],
+        "usageMetadata": {
+            "promptTokenCount": 100,
+            "candidatesTokenCount": 20,
+            "cachedContentTokenCount": 64,
+            "thoughtsTokenCount": 7,
+        },
+        "modelVersion": "gemini-2.5-pro",
+    }
+    response = codec.decode_response(json.dumps(body).encode())
+    assert response == Response(
+        text="I'll call two tools.",
+        reasoning="Let me think. ",
+        tool_calls=(
+            ToolCall("call_0", "get_weather", {"city": "Oslo"}),
+            ToolCall("call_1", "get_time", {}),
+            ToolCall("given-id", "get_time", {}),
+        ),
+        finish_reason="tool_calls",
+        usage=Usage(input_tokens=100, output_tokens=27, cached_tokens=64, reasoning_tokens=7),
+        model="gemini-2.5-pro",
+    )
+
+
+@pytest.mark.parametrize(
+    ("reason", "expected"),
+    [
+        ("STOP", "stop"),
+        ("MAX_TOKENS", "length"),
+        ("SAFETY", "content_filter"),
+        ("RECITATION", "content_filter"),
+        ("BLOCKLIST", "content_filter"),
+        ("PROHIBITED_CONTENT", "content_filter"),
+        ("SPII", "content_filter"),
+        ("MALFORMED_FUNCTION_CALL", "other"),
+        ("OTHER", "other"),
+        ("SOMETHING_NEW", "other"),
+    ],
+)
+def test_finish_reasons(codec: GeminiCodec, reason: str, expected: str) -> None:
+    body = {"candidates": [{"content": {"parts": [{"text": "x"}]}, "finishReason": reason}]}
+    assert codec.decode_response(json.dumps(body).encode()).finish_reason == expected
+
+
+def test_blocked_prompt_has_no_candidates(codec: GeminiCodec) -> None:
+    body = {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 4}}
+    response = codec.decode_response(json.dumps(body).encode())
+    assert response == Response(text="", finish_reason="content_filter", usage=Usage(4))
+
+
+def test_decode_not_json(codec: GeminiCodec) -> None:
+    with pytest.raises(MalformedResponseError):
+        codec.decode_response(b"<html>oops</html>")
+    with pytest.raises(MalformedResponseError):
+        codec.decode_response(b"[1, 2]")
+
+
+# --- errors --------------------------------------------------------------------------
+
+
+def test_error_recorded_404(codec: GeminiCodec) -> None:
+    interaction = interactions("error_404_model_not_found.yaml")[0]
+    assert interaction["response"]["status"]["code"] == 404
+    error = codec.decode_error(404, {}, response_body(interaction))
+    assert type(error) is NotFoundError
+    assert error.status == 404
+    assert error.provider == "gemini"
+    assert error.provider_message.startswith(
+        "models/gemini-3.6-flahs is not found for API version v1beta"
+    )
+
+
+def envelope(code: int, status: str, message: str = "boom", **extra: Any) -> bytes:
+    return json.dumps(
+        {"error": {"code": code, "message": message, "status": status, **extra}}
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("status_name", "http", "cls"),
+    [
+        ("UNAUTHENTICATED", 401, AuthenticationError),
+        ("PERMISSION_DENIED", 403, PermissionDeniedError),
+        ("NOT_FOUND", 404, NotFoundError),
+        ("INVALID_ARGUMENT", 400, BadRequestError),
+        ("FAILED_PRECONDITION", 400, BadRequestError),
+        ("RESOURCE_EXHAUSTED", 429, RateLimitError),
+        ("INTERNAL", 500, ServerError),
+        ("UNAVAILABLE", 503, ServerError),
+        ("DEADLINE_EXCEEDED", 504, RequestTimeoutError),
+    ],
+)
+def test_error_status_names(
+    codec: GeminiCodec, status_name: str, http: int, cls: type[LLMError]
+) -> None:
+    error = codec.decode_error(http, {}, envelope(http, status_name, "the message"))
+    assert type(error) is cls
+    assert (error.status, error.provider_message) == (http, "the message")
+
+
+def test_error_status_name_wins_over_http_status(codec: GeminiCodec) -> None:
+    assert type(codec.decode_error(500, {}, envelope(500, "DEADLINE_EXCEEDED"))) is (
+        RequestTimeoutError
+    )
+
+
+def test_invalid_api_key_is_authentication(codec: GeminiCodec) -> None:
+    details = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}]
+    error = codec.decode_error(400, {}, envelope(400, "INVALID_ARGUMENT", details=details))
+    assert type(error) is AuthenticationError
+
+
+def test_rate_limit_retry_after(codec: GeminiCodec) -> None:
+    details = [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "37s"}]
+    body = envelope(429, "RESOURCE_EXHAUSTED", details=details)
+    from_body = codec.decode_error(429, {}, body)
+    assert isinstance(from_body, RateLimitError) and from_body.retry_after == 37.0
+    from_header = codec.decode_error(429, {"Retry-After": "5"}, body)
+    assert isinstance(from_header, RateLimitError) and from_header.retry_after == 5.0
+
+
+@pytest.mark.parametrize(
+    ("http", "cls"),
+    [
+        (400, BadRequestError),
+        (401, AuthenticationError),
+        (403, PermissionDeniedError),
+        (404, NotFoundError),
+        (429, RateLimitError),
+        (500, ServerError),
+        (502, ServerError),
+    ],
+)
+def test_error_falls_back_on_http_status(
+    codec: GeminiCodec, http: int, cls: type[LLMError]
+) -> None:
+    html = codec.decode_error(http, {}, b"<html>Bad Gateway</html>")
+    assert type(html) is cls and html.provider_message == "<html>Bad Gateway</html>"
+    unknown = codec.decode_error(http, {}, envelope(http, "SOMETHING_ELSE", "msg"))
+    assert type(unknown) is cls and unknown.provider_message == "msg"
+    empty = codec.decode_error(http, {}, b"")
+    assert type(empty) is cls and empty.provider_message == f"HTTP {http}"
+
+
+def test_error_envelope_in_a_list(codec: GeminiCodec) -> None:
+    body = b"[" + envelope(403, "PERMISSION_DENIED", "no") + b"]"
+    error = codec.decode_error(403, {}, body)
+    assert type(error) is PermissionDeniedError and error.provider_message == "no"
+
+
+# --- streams: recorded ---------------------------------------------------------------
+
+REASONING_PELICAN = (
+    '**Considering the Constraint**\n\nI\'m focusing intently on the "just the name" '
+    "constraint. It demands a single, direct name; no fluff, no preliminaries. I'm actively "
+    "suppressing any inclination to offer multiple options or explain my reasoning. This "
+    "constraint is paramount.\n\n\n"
+)
+REASONING_TOOLS = (
+    "**Generating Pelican Names**\n\nOkay, I'm thinking I should use the "
+    "`pelican_name_generator` tool to address the user's request. It seems straightforward: "
+    "call it twice to get two different names for the pet pelican. It's a quick plan.\n\n\n"
+)
+PELICAN_CALL = ToolCall("call_0", "pelican_name_generator", {})
+
+STREAMS = [
+    (
+        "stream_sse_text.yaml",
+        0,
+        Response(
+            text="The capital of France is Paris.\n",
+            finish_reason="stop",
+            usage=Usage(13, 8),
+            model="gemini-2.0-flash-exp",
+        ),
+    ),
+    (
+        "stream_sse_function_call_thought_signature.yaml",
+        0,
+        Response(
+            text="",
+            tool_calls=(ToolCall("call_0", "get_country", {}),),
+            finish_reason="tool_calls",
+            usage=Usage(29, 10 + 202, 0, 202),
+            model="gemini-3-pro-preview",
+        ),
+    ),
+    (
+        "stream_sse_function_call_thought_signature.yaml",
+        1,
+        Response(
+            text="The capital of Mexico is Mexico City.",
+            finish_reason="stop",
+            usage=Usage(257, 8),  # the last chunk's counts replace the earlier ones
+            model="gemini-3-pro-preview",
+        ),
+    ),
+    (
+        "stream_json_array_text.yaml",
+        0,
+        Response(
+            text="Scoop",
+            reasoning=REASONING_PELICAN,
+            finish_reason="stop",
+            usage=Usage(11, 2 + 291, 0, 291),
+            model="gemini-3.6-flash",
+        ),
+    ),
+    (
+        "stream_json_array_tools_3turns.yaml",
+        0,
+        Response(
+            text="",
+            reasoning=REASONING_TOOLS,
+            tool_calls=(PELICAN_CALL,),
+            finish_reason="tool_calls",
+            usage=Usage(32, 12 + 42, 0, 42),
+            model="gemini-2.5-flash",
+        ),
+    ),
+    (
+        "stream_json_array_tools_3turns.yaml",
+        1,
+        Response(
+            text="",
+            tool_calls=(PELICAN_CALL,),
+            finish_reason="tool_calls",
+            usage=Usage(105, 13),
+            model="gemini-2.5-flash",
+        ),
+    ),
+    (
+        "stream_json_array_tools_3turns.yaml",
+        2,
+        Response(
+            text="How about Charles and Sammy?",
+            finish_reason="stop",
+            usage=Usage(137, 6),
+            model="gemini-2.5-flash",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "index", "expected"), STREAMS)
+def test_recorded_stream_whole_and_byte_by_byte(
+    codec: GeminiCodec, name: str, index: int, expected: Response
+) -> None:
+    interaction = interactions(name)[index]
+    data = response_body(interaction)
+    kind = content_type(interaction)
+    whole_decoder = codec.stream_decoder(kind)
+    whole = run_stream(whole_decoder, data)
+    bytewise = run_stream(codec.stream_decoder(kind), data, step=1)
+    assert whole == bytewise
+    assert accumulate(whole) == expected
+    assert isinstance(whole_decoder, SSEDecoder if "event-stream" in kind else JSONArrayDecoder)
+    assert all(isinstance(chunk, dict) and "candidates" in chunk for chunk in whole_decoder.raw)
+
+
+@pytest.mark.parametrize("step", [2, 3, 7, 64])
+def test_recorded_json_array_any_split(codec: GeminiCodec, step: int) -> None:
+    interaction = interactions("stream_json_array_text.yaml")[0]
+    data = response_body(interaction)
+    assert b"\n,\r\n" in data  # the separator seen in real recordings
+    whole = run_stream(codec.stream_decoder("application/json; charset=UTF-8"), data)
+    assert run_stream(codec.stream_decoder("application/json"), data, step=step) == whole
+
+
+def test_recorded_sse_uses_crlf_separators(codec: GeminiCodec) -> None:
+    data = response_body(interactions("stream_sse_text.yaml")[0])
+    assert b"\r\n\r\n" in data
+    decoder = codec.stream_decoder("text/event-stream")
+    events = run_stream(decoder, data, step=1)
+    assert len(decoder.raw) == 3
+    assert [e for e in events if isinstance(e, TextDelta)] == [
+        TextDelta("The"),
+        TextDelta(" capital of France"),
+        TextDelta(" is Paris.\n"),
+    ]
+
+
+def test_sse_empty_feeds_between_cr_and_lf() -> None:
+    # One event whose JSON spans two data lines (joined with a newline, valid SSE).
+    data = b'data: {"candidates":\r\ndata: [{"content": {"parts": [{"text": "hi"}]}}]}\r\n\r\n'
+    decoder = SSEDecoder()
+    events: list[StreamEvent] = []
+    for i in range(len(data)):
+        events += decoder.feed(data[i : i + 1]) + decoder.feed(b"")
+    assert events + decoder.close() == [TextDelta("hi")]
+
+
+def test_recorded_function_call_delta_is_complete(codec: GeminiCodec) -> None:
+    data = response_body(interactions("stream_json_array_tools_3turns.yaml")[0])
+    events = run_stream(codec.stream_decoder("application/json"), data)
+    calls = [e for e in events if isinstance(e, ToolCallDelta)]
+    assert calls == [ToolCallDelta(0, "call_0", "pelican_name_generator", "{}")]
+    assert events[0] == ModelName("gemini-2.5-flash")
+    assert isinstance(events[1], ReasoningDelta)
+    assert events[-1] == Finish("tool_calls")
+
+
+def test_stream_equals_non_streamed_decode(codec: GeminiCodec) -> None:
+    """Folding the streamed chunks gives what the one-body decode gives for the same data."""
+    chunks = [
+        {"candidates": [{"content": {"parts": [{"text": "a", "thought": True}]}}]},
+        {
+            "candidates": [
+                {
+                    "content": {
+                        "parts": [
+                            {"text": "Hello "},
+                            {"functionCall": {"name": "f", "args": {"x": [1, "}"]}}},
+                        ]
+                    }
+                }
+            ],
+            "modelVersion": "gemini-x",
+        },
+        {
+            "candidates": [
+                {
+                    "content": {"parts": [{"functionCall": {"name": "g", "args": {}}}]},
+                    "finishReason": "STOP",
+                }
+            ],
+            "usageMetadata": {"promptTokenCount": 9, "candidatesTokenCount": 4},
+        },
+    ]
+    whole = {
+        "candidates": [
+            {
+                "content": {
+                    "parts": [
+                        {"text": "a", "thought": True},
+                        {"text": "Hello "},
+                        {"functionCall": {"name": "f", "args": {"x": [1, "}"]}}},
+                        {"functionCall": {"name": "g", "args": {}}},
+                    ]
+                },
+                "finishReason": "STOP",
+            }
+        ],
+        "usageMetadata": {"promptTokenCount": 9, "candidatesTokenCount": 4},
+        "modelVersion": "gemini-x",
+    }
+    sse = "".join(f"data: {json.dumps(c)}\r\n\r\n" for c in chunks).encode()
+    array = ("[" + "\n,\r\n".join(json.dumps(c, indent=2) for c in chunks) + "\n]").encode()
+    expected = codec.decode_response(json.dumps(whole).encode())
+    assert expected.tool_calls == (
+        ToolCall("call_0", "f", {"x": [1, "}"]}),
+        ToolCall("call_1", "g", {}),
+    )
+    for kind, data in (("text/event-stream", sse), ("application/json", array)):
+        assert accumulate(run_stream(codec.stream_decoder(kind), data, step=1)) == expected
+
+
+def test_function_call_after_finish_turns_it_into_tool_calls(codec: GeminiCodec) -> None:
+    chunks = [
+        {"candidates": [{"content": {"parts": [{"text": "x"}]}, "finishReason": "STOP"}]},
+        {"candidates": [{"content": {"parts": [{"functionCall": {"name": "f"}}]}}]},
+    ]
+    data = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks).encode()
+    events = run_stream(codec.stream_decoder("text/event-stream"), data)
+    assert [e for e in events if isinstance(e, Finish)] == [Finish("stop"), Finish("tool_calls")]
+
+
+def test_stream_usage_update_events(codec: GeminiCodec) -> None:
+    chunk = {
+        "candidates": [{"content": {"parts": [{"text": "x"}]}}],
+        "usageMetadata": {"promptTokenCount": 3, "cachedContentTokenCount": 2},
+    }
+    events = run_stream(SSEDecoder(), f"data: {json.dumps(chunk)}\n\n".encode())
+    assert events == [TextDelta("x"), UsageUpdate(Usage(3, 0, 2, 0))]
+
+
+# --- streams: the JSON-array parser --------------------------------------------------
+
+
+def test_json_array_parser_strings_escapes_and_nesting() -> None:
+    elements = [
+        {"a": "brace } and bracket ] inside", "b": [{"c": "\\"}, 'quote " here']},
+        {"emoji": "déjà vu 🐦", "empty": {}, "list": [[], [[]]]},
+        {"x": "ends with backslash \\\\"},
+    ]
+    data = ("[" + ",\r\n".join(json.dumps(e, ensure_ascii=False) for e in elements) + "]").encode()
+    for step in (1, 2, 5, len(data)):
+        parser = JSONArrayParser()
+        found = []
+        for i in range(0, len(data), step):
+            found.extend(parser.feed(data[i : i + step]))
+        parser.close()
+        assert [json.loads(f) for f in found] == elements
+
+
+def test_json_array_parser_yields_each_element_as_soon_as_complete() -> None:
+    parser = JSONArrayParser()
+    assert parser.feed(b'[{"a": 1}') == [b'{"a": 1}']
+    assert parser.feed(b'\n,\r\n{"b":') == []
+    assert parser.feed(b" 2}") == [b'{"b": 2}']
+    assert parser.feed(b"\n]") == []
+    parser.close()
+
+
+def test_json_array_empty_array_is_fine() -> None:
+    assert run_stream(JSONArrayDecoder(), b"[]") == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'[{"candidates": [{"content": {"parts": [{"text": "cut',  # inside a string
+        b'[{"candidates": []}',  # element done, array never closed
+        b'[{"candidates": []},\n{"candi',  # inside the second element
+        b"",  # nothing at all
+    ],
+)
+def test_json_array_cut_raises_on_close(data: bytes) -> None:
+    decoder = JSONArrayDecoder()
+    for i in range(len(data)):
+        decoder.feed(data[i : i + 1])
+    with pytest.raises(MalformedResponseError):
+        decoder.close()
+
+
+@pytest.mark.parametrize("data", [b"<html>", b"[1, 2]", b'[{"a": 1}] x', b'[{"a": 1}]]'])
+def test_json_array_garbage_raises(data: bytes) -> None:
+    with pytest.raises(MalformedResponseError):
+        run_stream(JSONArrayDecoder(), data)
+
+
+def test_recorded_json_array_cut_mid_element(codec: GeminiCodec) -> None:
+    data = response_body(interactions("stream_json_array_text.yaml")[0])
+    decoder = codec.stream_decoder("application/json")
+    events = decoder.feed(data[: len(data) // 2])
+    assert events  # the first element was complete
+    with pytest.raises(MalformedResponseError):
+        decoder.close()
+
+
+def test_sse_cut_mid_event_raises_on_close(codec: GeminiCodec) -> None:
+    data = response_body(interactions("stream_sse_text.yaml")[0])
+    decoder = codec.stream_decoder("text/event-stream")
+    decoder.feed(data[:-40])
+    with pytest.raises(MalformedResponseError):
+        decoder.close()
+
+
+@pytest.mark.parametrize("kind", ["text/event-stream", "application/json"])
+def test_error_inside_a_stream(codec: GeminiCodec, kind: str) -> None:
+    error = {"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}}
+    ok = {"candidates": [{"content": {"parts": [{"text": "hi"}]}}]}
+    if kind == "text/event-stream":
+        data = f"data: {json.dumps(ok)}\n\ndata: {json.dumps(error)}\n\n".encode()
+    else:
+        data = f"[{json.dumps(ok)},\n{json.dumps(error)}]".encode()
+    decoder = codec.stream_decoder(kind)
+    with pytest.raises(RateLimitError) as info:
+        run_stream(decoder, data)
+    assert (info.value.status, info.value.provider_message) == (429, "quota")
