@@ -13,7 +13,7 @@ import random
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -99,7 +99,7 @@ class Transport:
         self._lock = threading.Lock()
         self._client: httpx.Client | None = None
         self._async_clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, httpx.AsyncClient
+            asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, AsyncGenerator[None, None]]
         ] = weakref.WeakKeyDictionary()
 
     # --- clients ------------------------------------------------------------------
@@ -112,14 +112,30 @@ class Transport:
                 )
             return self._client
 
-    def async_client(self) -> httpx.AsyncClient:
+    async def async_client(self) -> httpx.AsyncClient:
+        """The async client of the running loop, closed when that loop shuts down."""
         loop = asyncio.get_running_loop()
         with self._lock:
-            client = self._async_clients.get(loop)
-            if client is None:
-                client = self._new_async_client()
-                self._async_clients[loop] = client
-            return client
+            entry = self._async_clients.get(loop)
+            if entry is not None:
+                return entry[0]
+            client = self._new_async_client()
+            guard = self._close_at_loop_shutdown(loop, client)
+            self._async_clients[loop] = (client, guard)
+        await guard.__anext__()
+        return client
+
+    async def _close_at_loop_shutdown(
+        self, loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient
+    ) -> AsyncGenerator[None, None]:
+        """Started once per loop: ``asyncio.run`` closes pending async generators when its
+        loop shuts down (``shutdown_asyncgens``), and this one then closes the client."""
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._async_clients.pop(loop, None)
+            await client.aclose()
 
     def _new_async_client(self) -> httpx.AsyncClient:
         if self._transport is not None:
@@ -139,9 +155,9 @@ class Transport:
         """Close the async client of the running loop."""
         loop = asyncio.get_running_loop()
         with self._lock:
-            client = self._async_clients.pop(loop, None)
-        if client is not None:
-            await client.aclose()
+            entry = self._async_clients.get(loop)
+        if entry is not None:
+            await entry[1].aclose()
 
     # --- one attempt ----------------------------------------------------------------
 
@@ -217,8 +233,9 @@ class Transport:
         retries_done = 0
         while True:
             try:
+                client = await self.async_client()
                 response = await _amap_transport_errors(
-                    codec, self.async_client().send(self._prepare(codec, request), stream=True)
+                    codec, client.send(self._prepare(codec, request), stream=True)
                 )
                 if response.status_code >= 400:
                     try:
@@ -241,6 +258,7 @@ class Transport:
 
 
 # --- helpers shared by both paths ------------------------------------------------------
+
 
 
 def _content_type(response: httpx.Response) -> str:

@@ -79,3 +79,16 @@ def test_a_sync_call_from_inside_a_running_loop_blocks_only_its_thread() -> None
             return make_lm("openai", base)("ping").text
 
     assert asyncio.run(main()) == "pong"
+
+
+def test_each_loops_connections_are_closed_when_that_loop_shuts_down() -> None:
+    import gc
+    import warnings
+
+    with slow_server(0) as base, warnings.catch_warnings():
+        warnings.simplefilter("error")  # aiohttp warns "Unclosed client session"
+        lm = make_lm("openai", base)
+        for _ in range(3):
+            assert asyncio.run(lm.acall("ping")).text == "pong"
+        gc.collect()
+    assert not lm.transport()._async_clients, "a finished loop's client was kept"
