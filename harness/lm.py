@@ -88,6 +88,28 @@ class LM:
     def __repr__(self) -> str:
         return f"LM({self.model!r})"
 
+    def close(self) -> None:
+        """Close the sync connections (async ones close with their event loop)."""
+        for transport in list(self._transports.values()):
+            transport.close()
+
+    async def aclose(self) -> None:
+        """Close the connections of the running event loop."""
+        for transport in list(self._transports.values()):
+            await transport.aclose()
+
+    def __enter__(self) -> LM:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> LM:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
     # --- building a call ---------------------------------------------------------
 
     def params(self, prompt: Prompt, **kwargs: Any) -> CallParams:

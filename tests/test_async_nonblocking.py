@@ -61,7 +61,7 @@ async def test_concurrent_async_calls_overlap_and_never_block_the_loop(provider:
         elapsed = time.perf_counter() - started
         done.set()
         await beat
-        await lm.transport().aclose()
+        await lm.aclose()
 
     assert [r.text for r in results] == ["pong"] * CALLS
     # Sequential calls would take CALLS * DELAY = 4 s; overlapping ones about DELAY.
@@ -75,8 +75,8 @@ async def test_concurrent_async_calls_overlap_and_never_block_the_loop(provider:
 
 def test_a_sync_call_from_inside_a_running_loop_blocks_only_its_thread() -> None:
     async def main() -> str:
-        with slow_server(0.05) as base:
-            return make_lm("openai", base)("ping").text
+        with slow_server(0.05) as base, make_lm("openai", base) as lm:
+            return lm("ping").text
 
     assert asyncio.run(main()) == "pong"
 
