@@ -32,7 +32,6 @@ the primitives above inherits the caller's trackers, so its usage sums into them
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import functools
 import sys
@@ -303,6 +302,8 @@ def asyncify(program: Callable[P, T]) -> Callable[P, Coroutine[Any, Any, T]]:
 
     @functools.wraps(program)
     async def run_in_thread(*args: P.args, **kwargs: P.kwargs) -> T:
+        import asyncio  # already loaded by the caller's loop; kept off `import harness`
+
         return await asyncio.to_thread(program, *args, **kwargs)
 
     return run_in_thread

@@ -55,7 +55,8 @@ class LM:
     ``LM("gemini/gemini-2.5-flash")``, ``LM("bedrock/us.amazon.nova-micro-v1:0")``.
     Provider options (``api_key``, ``base_url``, ``region``, ``api``, ``endpoint_url``,
     ``credentials``, ``profile``, ``organization``) go to the provider's codec;
-    ``transport`` replaces httpx's network transport (used for replay and tests).
+    ``transport`` replaces httpx's network transport (used for replay and tests);
+    ``retry_policy`` replaces the default backoff (``max_retries`` sets only its count).
     """
 
     def __init__(
@@ -67,6 +68,7 @@ class LM:
         stop: Sequence[str] | None = None,
         top_p: float | None = None,
         max_retries: int | None = None,
+        retry_policy: RetryPolicy | None = None,
         timeout: float | None = None,
         transport: Any = None,
         **provider_options: Any,
@@ -81,9 +83,10 @@ class LM:
         }
         self.codec: Codec = make_codec(self.provider, **provider_options)
         self._max_retries = max_retries
+        self._retry_policy = retry_policy
         self._timeout = timeout
         self._transport_override = transport
-        self._transports: dict[tuple[int, float | None], Transport] = {}
+        self._transports: dict[tuple[RetryPolicy, float | None], Transport] = {}
 
     def __repr__(self) -> str:
         return f"LM({self.model!r})"
@@ -145,20 +148,19 @@ class LM:
     def transport(self) -> Transport:
         """The transport for the current settings (retries and timeout)."""
         current = context.settings()
-        retries = self._max_retries
-        if retries is None:
-            retries = current.max_retries if current.max_retries is not None else 2
+        policy = self._retry_policy
+        if policy is None:
+            retries = self._max_retries
+            if retries is None:
+                retries = current.max_retries if current.max_retries is not None else 2
+            policy = RetryPolicy(max_retries=retries)
         timeout = self._timeout if self._timeout is not None else current.timeout
-        key = (retries, timeout)
+        key = (policy, timeout)
         found = self._transports.get(key)
         if found is None:
             found = self._transports.setdefault(
                 key,
-                Transport(
-                    policy=RetryPolicy(max_retries=retries),
-                    timeout=timeout,
-                    transport=self._transport_override,
-                ),
+                Transport(policy=policy, timeout=timeout, transport=self._transport_override),
             )
         return found
 

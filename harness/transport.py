@@ -8,7 +8,6 @@ to the caller, a failure is raised, never replayed.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import threading
 import time
@@ -16,11 +15,14 @@ import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from harness.providers.base import Codec, HttpRequest
+
+if TYPE_CHECKING:
+    import asyncio
 from harness.types import (
     APIConnectionError,
     LLMError,
@@ -114,6 +116,8 @@ class Transport:
 
     async def async_client(self) -> httpx.AsyncClient:
         """The async client of the running loop, closed when that loop shuts down."""
+        import asyncio  # imported here, not at `import harness`: it costs half of httpx
+
         loop = asyncio.get_running_loop()
         with self._lock:
             entry = self._async_clients.get(loop)
@@ -153,6 +157,8 @@ class Transport:
 
     async def aclose(self) -> None:
         """Close the async client of the running loop."""
+        import asyncio
+
         loop = asyncio.get_running_loop()
         with self._lock:
             entry = self._async_clients.get(loop)
@@ -248,6 +254,8 @@ class Transport:
                 if delay is None:
                     raise
                 retries_done += 1
+                import asyncio
+
                 await asyncio.sleep(delay)
                 continue
             try:
@@ -271,6 +279,8 @@ def _is_timeout(exc: httpx.HTTPError) -> bool:
     the aiohttp cause so sync and async raise the same type for the same failure."""
     cause = exc.__cause__
     if cause is not None and type(cause).__module__.startswith("aiohttp"):
+        import asyncio
+
         return isinstance(cause, (TimeoutError, asyncio.TimeoutError))
     return isinstance(exc, httpx.TimeoutException)
 

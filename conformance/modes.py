@@ -1,0 +1,173 @@
+"""Modes: the ways of running one scenario through an adapter, and how results compare.
+
+Every mode runs inside ``configure(default client)`` + ``context(scenario client)``,
+and the default client names another model. A mode that loses the caller's context
+therefore sends a request that the cassette does not hold, and fails on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+from conformance.scenarios import Scenario
+from harness.adapters.base import ChainOutcome, ClientAdapter, StreamResult
+from harness.types import LLMError, Message, Response, StreamEvent
+
+CALL_MODES = ("sync", "async", "stream", "astream", "thread_pool", "asyncify", "parallel")
+MODES = (*CALL_MODES, "tasks")
+STREAM_MODES = frozenset({"stream", "astream"})
+FEATURE = {
+    "sync": "call",
+    "async": "acall",
+    "stream": "stream",
+    "astream": "astream",
+    "thread_pool": "thread_pool",
+    "asyncify": "asyncify",
+    "parallel": "parallel",
+    "tasks": "context",
+}
+PARALLEL_COPIES = 3
+
+
+def applies(scenario: Scenario, mode: str) -> bool:
+    """Whether ``mode`` makes sense for ``scenario``."""
+    if scenario.kind == "tasks":
+        return mode in ("sync", "tasks")
+    if mode == "tasks":
+        return False
+    if mode in STREAM_MODES:
+        return scenario.streams and scenario.kind == "call"
+    if mode == "parallel":
+        return not scenario.ordered
+    return True
+
+
+def baseline_of(mode: str) -> str:
+    """The mode whose result ``mode`` must equal (its own family's sync form)."""
+    return "stream" if mode in STREAM_MODES else "sync"
+
+
+def features_needed(scenario: Scenario, mode: str) -> list[str]:
+    """Adapter features the run needs."""
+    needed = [FEATURE[mode], "context"]
+    if scenario.kind == "chain":
+        needed.append("achain" if mode == "async" else "chain")
+    return needed
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one run produced, normalized: a response or a provider error."""
+
+    response: Response | None = None
+    error: LLMError | None = None
+    events: tuple[StreamEvent, ...] | None = None
+    tool_results: tuple[Message, ...] | None = None
+
+
+def _outcome(value: Any) -> Outcome:
+    if isinstance(value, StreamResult):
+        return Outcome(value.response, events=value.events)
+    if isinstance(value, ChainOutcome):
+        return Outcome(value.response, tool_results=value.tool_results)
+    return Outcome(value)
+
+
+class Runner:
+    """Runs a scenario's calls through an adapter in any mode."""
+
+    def __init__(self, adapter: ClientAdapter, scenario: Scenario) -> None:
+        self.adapter = adapter
+        self.scenario = scenario
+
+    # the one program every mode runs, on the client the caller's context selects
+    def _program(self, mode: str) -> Callable[[], Any]:
+        adapter, scenario = self.adapter, self.scenario
+        params = dict(scenario.params)
+        messages = scenario.messages
+        if scenario.kind == "chain":
+            return lambda: adapter.chain(adapter.current(), messages, scenario.tools, params)
+        if mode == "stream":
+            return lambda: adapter.stream(adapter.current(), messages, params)
+        return lambda: adapter.call(adapter.current(), messages, params)
+
+    async def _aprogram(self, mode: str) -> Any:
+        adapter, scenario = self.adapter, self.scenario
+        params = dict(scenario.params)
+        if scenario.kind == "chain":
+            return await adapter.achain(
+                adapter.current(), scenario.messages, scenario.tools, params
+            )
+        if mode == "astream":
+            return await adapter.astream(adapter.current(), scenario.messages, params)
+        return await adapter.acall(adapter.current(), scenario.messages, params)
+
+    def run(self, mode: str) -> list[Outcome]:
+        """Run in ``mode``; one outcome (``parallel``: one per copy)."""
+        try:
+            if mode in ("sync", "stream"):
+                return [_outcome(self._program(mode)())]
+            if mode in ("async", "astream"):
+                return [_outcome(asyncio.run(self._aprogram(mode)))]
+            if mode == "thread_pool":
+                return [_outcome(self.adapter.submit(self._program("sync")))]
+            if mode == "asyncify":
+                program = self._program("sync")
+
+                async def main() -> Any:
+                    return await self.adapter.asyncify(program)
+
+                return [_outcome(asyncio.run(main()))]
+            if mode == "parallel":
+                copies = [self._program("sync")] * PARALLEL_COPIES
+                return [_outcome(value) for value in self.adapter.parallel(copies)]
+        except LLMError as error:
+            return [Outcome(error=error)]
+        raise ValueError(f"unknown mode {mode!r}")
+
+    def run_tasks(self, clients: Sequence[Any], *, concurrently: bool) -> list[Outcome]:
+        """One call per client, each inside its own context: in turn or as asyncio tasks."""
+        adapter, scenario = self.adapter, self.scenario
+
+        def one(client: Any) -> Response:
+            with adapter.context(client):
+                return adapter.call(adapter.current(), scenario.messages, dict(scenario.params))
+
+        async def aone(client: Any) -> Response:
+            with adapter.context(client):
+                await asyncio.sleep(0)  # let the other tasks enter their contexts
+                return await adapter.acall(
+                    adapter.current(), scenario.messages, dict(scenario.params)
+                )
+
+        async def gather() -> list[Response]:
+            return list(await asyncio.gather(*(aone(client) for client in clients)))
+
+        responses = asyncio.run(gather()) if concurrently else [one(c) for c in clients]
+        return [Outcome(response) for response in responses]
+
+
+# --- comparing results ------------------------------------------------------------------
+
+
+def differences(expected: Outcome, got: Outcome) -> list[tuple[str, Any, Any]]:
+    """(field, expected, got) for every normalized field that differs."""
+    found: list[tuple[str, Any, Any]] = []
+    if type(expected.error) is not type(got.error) or expected.error != got.error:
+        found.append(("error", expected.error, got.error))
+    if expected.response is not None and got.response is not None:
+        for f in fields(Response):
+            if f.compare:
+                a, b = getattr(expected.response, f.name), getattr(got.response, f.name)
+                if a != b:
+                    found.append((f"response.{f.name}", a, b))
+    elif (expected.response is None) != (got.response is None):
+        found.append(("response", expected.response, got.response))
+    if expected.tool_results != got.tool_results:
+        found.append(("tool_results", expected.tool_results, got.tool_results))
+    if expected.events is not None and got.events is not None and expected.events != got.events:
+        found.append(("stream events", expected.events, got.events))
+    return found

@@ -1,0 +1,425 @@
+"""The conformance scenarios, as data.
+
+A scenario is the call(s) to make, the tools offered, the model's scripted replies (what
+the emulator answered when the cassette was recorded), and what the normalized result
+must be. The same scenario runs in every mode that applies (see ``conformance.modes``)
+and every mode replays the same cassette, ``cassettes/<provider>/<name>.yaml``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from harness.emulator import Fault, Reply
+
+from harness.types import (
+    AuthenticationError,
+    BadRequestError,
+    LLMError,
+    Message,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    ToolCall,
+    ToolSpec,
+    Usage,
+)
+
+Kind = Literal["call", "chain", "tasks"]
+PROVIDERS = ("openai", "anthropic", "gemini", "bedrock")
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What the normalized result must contain. ``None`` means "not checked"."""
+
+    text: str | None = None
+    tool_calls: tuple[tuple[str, dict[str, Any]], ...] | None = None
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    error: type[LLMError] | None = None
+    error_message: str | None = None
+    tool_results: tuple[tuple[str, bool], ...] | None = None
+    """For chains: each tool result sent back, as (content, is_error)."""
+    attempts: int | None = None
+    """HTTP requests one call makes (retries included)."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One behaviour to check, in every applicable mode and provider."""
+
+    name: str
+    summary: str
+    messages: tuple[Message, ...]
+    replies: tuple[Reply | Fault, ...]
+    expect: Expect
+    params: Mapping[str, Any] = field(default_factory=dict)
+    tools: tuple[Callable[..., Any], ...] = ()
+    kind: Kind = "call"
+    streams: bool = True
+    """Whether stream modes apply (they replay their own, streamed, interactions)."""
+    ordered: bool = False
+    """The replies must be served in order (retries): no mode may replay one twice."""
+    providers: tuple[str, ...] = PROVIDERS
+
+
+def user(text: str) -> tuple[Message, ...]:
+    return (Message.user(text),)
+
+
+def answer(text: str, **kwargs: Any) -> Reply:
+    return Reply(text=text, usage=kwargs.pop("usage", Usage(11, 5)), **kwargs)
+
+
+def asks(*calls: tuple[str, dict[str, Any]], text: str = "") -> Reply:
+    return Reply(
+        text=text,
+        tool_calls=tuple(ToolCall(f"call_{i}", name, args) for i, (name, args) in enumerate(calls)),
+        usage=Usage(20, 9),
+    )
+
+
+# --- tools used by the chain scenarios ---------------------------------------------------
+
+
+def get_weather(city: str) -> str:
+    """Current weather for a city.
+
+    Args:
+        city: The city name.
+    """
+    return f"Sunny in {city}, 21 C"
+
+
+async def get_time(city: str) -> str:
+    """Local time in a city (async tool).
+
+    Args:
+        city: The city name.
+    """
+    await asyncio.sleep(0)
+    return f"14:05 in {city}"
+
+
+def get_date() -> str:
+    """Today's date (takes no arguments)."""
+    return "2026-11-21"
+
+
+def broken_tool(query: str) -> str:
+    """A tool that always fails.
+
+    Args:
+        query: Anything.
+    """
+    raise RuntimeError(f"backend unavailable for {query!r}")
+
+
+WEATHER = ToolSpec(
+    "get_weather",
+    "Current weather for a city.",
+    {
+        "type": "object",
+        "properties": {"city": {"type": "string", "description": "The city name."}},
+        "required": ["city"],
+    },
+)
+
+# --- the catalogue ----------------------------------------------------------------------
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "plain_text",
+        "a one-turn question gets its text, finish reason and usage",
+        user("Say hello."),
+        (answer("Hello! How can I help you today?", usage=Usage(9, 10)),),
+        Expect(text="Hello! How can I help you today?", finish_reason="stop", usage=Usage(9, 10)),
+    ),
+    Scenario(
+        "system_prompt",
+        "a system prompt is sent in the provider's own place",
+        (Message.system("You answer in French."), Message.user("Say hello.")),
+        (answer("Bonjour !"),),
+        Expect(text="Bonjour !", finish_reason="stop"),
+    ),
+    Scenario(
+        "multi_turn",
+        "earlier user and assistant turns are sent back in order",
+        (
+            Message.user("My name is Ada."),
+            Message.assistant("Nice to meet you, Ada."),
+            Message.user("What is my name?"),
+        ),
+        (answer("Your name is Ada."),),
+        Expect(text="Your name is Ada.", finish_reason="stop"),
+    ),
+    Scenario(
+        "sampling_parameters",
+        "temperature, top_p, max_tokens and stop are encoded",
+        user("Count to ten."),
+        (answer("1, 2, 3"),),
+        Expect(text="1, 2, 3", finish_reason="stop"),
+        params={"temperature": 0.2, "top_p": 0.9, "max_tokens": 64, "stop": ["4"]},
+    ),
+    Scenario(
+        "max_tokens_length",
+        "an answer cut by max_tokens reports finish reason length",
+        user("Write a long story."),
+        (answer("Once upon a", finish_reason="length", usage=Usage(12, 3)),),
+        Expect(text="Once upon a", finish_reason="length", usage=Usage(12, 3)),
+        params={"max_tokens": 3},
+    ),
+    Scenario(
+        "unicode_text",
+        "non-ASCII text survives encoding, chunking and decoding",
+        user("Écris « bonjour » en japonais."),
+        (answer("こんにちは — «bonjour» 👋"),),
+        Expect(text="こんにちは — «bonjour» 👋", finish_reason="stop"),
+    ),
+    Scenario(
+        "long_text",
+        "a long answer arrives whole, in every mode",
+        user("Recite the alphabet 20 times."),
+        (answer(" ".join(["abcdefghijklmnopqrstuvwxyz"] * 20)),),
+        Expect(text=" ".join(["abcdefghijklmnopqrstuvwxyz"] * 20), finish_reason="stop"),
+    ),
+    Scenario(
+        "usage_cached_tokens",
+        "cached input tokens are reported where the provider does",
+        user("Summarize the cached document."),
+        (answer("A summary.", usage=Usage(1200, 8, cached_tokens=1024)),),
+        Expect(text="A summary.", usage=Usage(1200, 8, cached_tokens=1024)),
+        providers=("openai", "anthropic", "gemini", "bedrock"),
+    ),
+    Scenario(
+        "reasoning_text",
+        "reasoning is kept apart from the answer",
+        user("What is 17 * 3? Think first."),
+        (answer("51", reasoning="17 * 3 = 51.", usage=Usage(15, 30)),),
+        Expect(text="51", finish_reason="stop"),
+        providers=("anthropic", "gemini", "bedrock"),
+    ),
+    Scenario(
+        "tool_call_single",
+        "one tool call with its arguments, finish reason tool_calls",
+        user("What is the weather in Paris?"),
+        (asks(("get_weather", {"city": "Paris"})),),
+        Expect(tool_calls=(("get_weather", {"city": "Paris"}),), finish_reason="tool_calls"),
+        params={"tools": [WEATHER]},
+    ),
+    Scenario(
+        "tool_call_parallel",
+        "two tool calls in one answer, in order",
+        user("Weather in Paris and in Tokyo?"),
+        (asks(("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Tokyo"})),),
+        Expect(
+            tool_calls=(("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Tokyo"})),
+            finish_reason="tool_calls",
+        ),
+        params={"tools": [WEATHER]},
+    ),
+    Scenario(
+        "tool_call_with_text",
+        "text before a tool call is kept",
+        user("Check the weather in Oslo."),
+        (asks(("get_weather", {"city": "Oslo"}), text="Let me check."),),
+        Expect(
+            text="Let me check.",
+            tool_calls=(("get_weather", {"city": "Oslo"}),),
+            finish_reason="tool_calls",
+        ),
+        params={"tools": [WEATHER]},
+        providers=("openai", "anthropic", "bedrock"),
+    ),
+    Scenario(
+        "tool_choice_required",
+        "tool_choice=required is encoded and the model calls a tool",
+        user("Anything."),
+        (asks(("get_weather", {"city": "Rome"})),),
+        Expect(tool_calls=(("get_weather", {"city": "Rome"}),), finish_reason="tool_calls"),
+        params={"tools": [WEATHER], "tool_choice": "required"},
+    ),
+    Scenario(
+        "tool_choice_named",
+        "tool_choice naming one tool is encoded",
+        user("Weather?"),
+        (asks(("get_weather", {"city": "Lima"})),),
+        Expect(tool_calls=(("get_weather", {"city": "Lima"}),), finish_reason="tool_calls"),
+        params={"tools": [WEATHER], "tool_choice": "get_weather"},
+    ),
+    Scenario(
+        "chain_single_tool",
+        "a chain runs one sync tool and sends its result back",
+        user("What is the weather in Paris?"),
+        (asks(("get_weather", {"city": "Paris"})), answer("It is sunny in Paris.")),
+        Expect(
+            text="It is sunny in Paris.",
+            finish_reason="stop",
+            tool_results=(("Sunny in Paris, 21 C", False),),
+        ),
+        tools=(get_weather,),
+        kind="chain",
+        streams=False,
+    ),
+    Scenario(
+        "chain_parallel_tools",
+        "sync and async tools asked together; results go back in the model's order",
+        user("Weather and time in Tokyo?"),
+        (
+            asks(("get_time", {"city": "Tokyo"}), ("get_weather", {"city": "Tokyo"})),
+            answer("Sunny, and it is 14:05 in Tokyo."),
+        ),
+        Expect(
+            text="Sunny, and it is 14:05 in Tokyo.",
+            tool_results=(("14:05 in Tokyo", False), ("Sunny in Tokyo, 21 C", False)),
+        ),
+        tools=(get_weather, get_time),
+        kind="chain",
+        streams=False,
+    ),
+    Scenario(
+        "chain_no_argument_tool",
+        "a tool without arguments",
+        user("What is the date?"),
+        (asks(("get_date", {})), answer("It is 2026-11-21.")),
+        Expect(text="It is 2026-11-21.", tool_results=(("2026-11-21", False),)),
+        tools=(get_date,),
+        kind="chain",
+        streams=False,
+    ),
+    Scenario(
+        "chain_multi_turn",
+        "two rounds of tool calls before the answer",
+        user("Weather in Paris, then in Rome."),
+        (
+            asks(("get_weather", {"city": "Paris"})),
+            asks(("get_weather", {"city": "Rome"})),
+            answer("Sunny in both."),
+        ),
+        Expect(
+            text="Sunny in both.",
+            tool_results=(("Sunny in Paris, 21 C", False), ("Sunny in Rome, 21 C", False)),
+        ),
+        tools=(get_weather,),
+        kind="chain",
+        streams=False,
+    ),
+    Scenario(
+        "chain_failing_tool",
+        "a failing tool becomes an error result; its sibling still runs",
+        user("Search and check the weather in Paris."),
+        (
+            asks(("broken_tool", {"query": "x"}), ("get_weather", {"city": "Paris"})),
+            answer("Search failed, but it is sunny in Paris."),
+        ),
+        Expect(
+            text="Search failed, but it is sunny in Paris.",
+            tool_results=(
+                (
+                    "Error: tool 'broken_tool' raised RuntimeError: backend unavailable for 'x'",
+                    True,
+                ),
+                ("Sunny in Paris, 21 C", False),
+            ),
+        ),
+        tools=(broken_tool, get_weather),
+        kind="chain",
+        streams=False,
+    ),
+    Scenario(
+        "chain_unknown_tool",
+        "an unknown tool name becomes the same error result sync and async",
+        user("Use the calculator."),
+        (asks(("calculator", {"expression": "1+1"})), answer("I have no calculator.")),
+        Expect(
+            text="I have no calculator.",
+            tool_results=(
+                (
+                    "Error: invalid call to tool 'calculator': no tool has this name "
+                    "(available tools: 'get_weather')",
+                    True,
+                ),
+            ),
+        ),
+        tools=(get_weather,),
+        kind="chain",
+        streams=False,
+    ),
+    Scenario(
+        "error_bad_request",
+        "400 raises BadRequestError with the provider's message",
+        user("x"),
+        (Fault(400, "max_tokens: must be positive"),),
+        Expect(error=BadRequestError, error_message="max_tokens: must be positive"),
+        params={"max_tokens": 1},
+    ),
+    Scenario(
+        "error_authentication",
+        "401 raises AuthenticationError",
+        user("x"),
+        (Fault(401, "invalid api key"),),
+        Expect(error=AuthenticationError, error_message="invalid api key"),
+    ),
+    Scenario(
+        "error_permission",
+        "403 raises PermissionDeniedError",
+        user("x"),
+        (Fault(403, "no access to this model"),),
+        Expect(error=PermissionDeniedError, error_message="no access to this model"),
+    ),
+    Scenario(
+        "error_not_found",
+        "404 raises NotFoundError",
+        user("x"),
+        (Fault(404, "model not found"),),
+        Expect(error=NotFoundError, error_message="model not found"),
+    ),
+    Scenario(
+        "error_rate_limit_exhausted",
+        "429 on every attempt raises RateLimitError after the retries",
+        user("x"),
+        (Fault(429, "slow down", retry_after=0),) * 3,
+        Expect(error=RateLimitError, error_message="slow down", attempts=3),
+        ordered=True,
+    ),
+    Scenario(
+        "error_server_exhausted",
+        "5xx on every attempt raises ServerError after the retries",
+        user("x"),
+        (Fault(500, "internal failure"),) * 3,
+        Expect(error=ServerError, error_message="internal failure", attempts=3),
+        ordered=True,
+    ),
+    Scenario(
+        "retry_after_429",
+        "a 429 with Retry-After is retried, then the answer arrives",
+        user("Say hello."),
+        (Fault(429, "slow down", retry_after=0), answer("Hello after a wait.")),
+        Expect(text="Hello after a wait.", attempts=2),
+        ordered=True,
+    ),
+    Scenario(
+        "retry_after_5xx",
+        "a 500 then a 503 are retried, then the answer arrives",
+        user("Say hello."),
+        (Fault(500, "internal failure"), Fault(503, "overloaded"), answer("Hello at last.")),
+        Expect(text="Hello at last.", attempts=3),
+        ordered=True,
+    ),
+    Scenario(
+        "concurrent_contexts",
+        "concurrent tasks, each in its own context, each use their own model",
+        user("Which model are you?"),
+        tuple(answer(f"I am model {i}.") for i in range(5)),
+        Expect(),
+        kind="tasks",
+        streams=False,
+    ),
+)
+
+BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}

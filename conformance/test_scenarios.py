@@ -1,0 +1,285 @@
+"""The conformance spec: every scenario, in every mode, for every selected provider.
+
+Each case replays ``cassettes/<provider>/<scenario>.yaml``:
+
+1. the baselines (sync call, and sync stream where the scenario streams) must play every
+   recorded interaction and give the scenario's expected result, streamed == not streamed;
+2. the cassette is rewound and the case's own mode runs; its requests must match the
+   recording (canonical JSON: a mode that sends other bytes fails the replay), it must
+   play its family's interactions again, make the same number of attempts, and give a
+   result equal to its baseline, field by field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from conformance.modes import (
+    MODES,
+    STREAM_MODES,
+    Outcome,
+    Runner,
+    applies,
+    baseline_of,
+    differences,
+    features_needed,
+)
+from conformance.scenarios import SCENARIOS, Scenario
+from harness.adapters.base import ClientAdapter, Target
+from harness.cassettes import unplayed, use_cassette
+from harness.emulator import Emulator, EmulatorTransport
+from harness.pytest_plugin import Suite, selected_providers
+
+MODEL = {
+    "openai": "gpt-4o-mini",
+    "anthropic": "claude-sonnet-4-5",
+    "gemini": "gemini-2.5-flash",
+    "bedrock": "us.amazon.nova-micro-v1:0",
+}
+CONTEXT_LOST_MODEL = "context-lost"
+"""The process default's model: a request naming it means a mode lost the context."""
+
+
+@dataclass(frozen=True)
+class Case:
+    scenario: Scenario
+    mode: str
+    provider: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.provider}-{self.scenario.name}-{self.mode}"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "case" in metafunc.fixturenames:
+        providers = selected_providers(metafunc.config)
+        cases = [
+            Case(scenario, mode, provider)
+            for provider in providers
+            for scenario in SCENARIOS
+            if provider in scenario.providers
+            for mode in MODES
+            if applies(scenario, mode)
+        ]
+        metafunc.parametrize("case", cases, ids=[c.id for c in cases])
+
+
+def fake_aws_credentials() -> Any:
+    from botocore.credentials import Credentials
+
+    return Credentials("AKIDEXAMPLE", "fake-secret-for-replay")
+
+
+def target(suite: Suite, provider: str, model: str, emulator: Emulator | None) -> Target:
+    live = suite.recording and not suite.emulator
+    return Target(
+        provider=provider,
+        model=model,
+        api_key=None if live else "test-key",
+        region="us-east-1",
+        aws_credentials=None if live else fake_aws_credentials(),
+        transport=EmulatorTransport(emulator) if emulator is not None else None,
+    )
+
+
+@contextmanager
+def connected(adapter: ClientAdapter, targets: list[Target]) -> Iterator[list[Any]]:
+    with ExitStack() as stack:
+        clients = []
+        for one in targets:
+            client = adapter.connect(one)
+            stack.callback(adapter.close, client)
+            clients.append(client)
+        yield clients
+
+
+def run_baselines(suite: Suite, case: Case, *, recording: bool) -> dict[str, list[Outcome]]:
+    """The sync (and stream) baselines under configure(default) + context(scenario)."""
+    scenario, provider, adapter = case.scenario, case.provider, suite.adapter
+    runner = Runner(adapter, scenario)
+    baselines: dict[str, list[Outcome]] = {}
+    families = ["sync", "stream"] if scenario.streams and scenario.kind == "call" else ["sync"]
+    for family in families:
+        emulator = Emulator(scenario.replies) if recording and suite.emulator else None
+        models = [MODEL[provider], CONTEXT_LOST_MODEL]
+        if scenario.kind == "tasks":
+            models += [f"{MODEL[provider]}-task{i}" for i in range(len(scenario.replies))]
+        targets = [target(suite, provider, model, emulator) for model in models]
+        with connected(adapter, targets) as (client, default, *task_clients):
+            adapter.configure(default)
+            if scenario.kind == "tasks":
+                baselines[family] = runner.run_tasks(task_clients, concurrently=False)
+            else:
+                with adapter.context(client):
+                    baselines[family] = runner.run(family)
+    return baselines
+
+
+def run_mode(suite: Suite, case: Case) -> list[Outcome]:
+    scenario, provider, adapter = case.scenario, case.provider, suite.adapter
+    models = [MODEL[provider], CONTEXT_LOST_MODEL]
+    if scenario.kind == "tasks":
+        models += [f"{MODEL[provider]}-task{i}" for i in range(len(scenario.replies))]
+    targets = [target(suite, provider, model, None) for model in models]
+    with connected(adapter, targets) as (client, default, *task_clients):
+        adapter.configure(default)
+        if scenario.kind == "tasks":
+            return Runner(adapter, scenario).run_tasks(task_clients, concurrently=True)
+        with adapter.context(client):
+            return Runner(adapter, scenario).run(case.mode)
+
+
+def expectation_problems(scenario: Scenario, outcome: Outcome) -> list[tuple[str, Any, Any]]:
+    """(field, expected, got) for every expectation the outcome misses."""
+    expect = scenario.expect
+    problems: list[tuple[str, Any, Any]] = []
+    if expect.error is not None:
+        if not isinstance(outcome.error, expect.error):
+            problems.append(("error type", expect.error.__name__, repr(outcome.error)))
+        elif expect.error_message and expect.error_message not in str(outcome.error):
+            problems.append(("error message", expect.error_message, str(outcome.error)))
+        return problems
+    if outcome.error is not None or outcome.response is None:
+        return [("error", None, repr(outcome.error))]
+    response = outcome.response
+    checks = {
+        "text": (expect.text, response.text),
+        "finish_reason": (expect.finish_reason, response.finish_reason),
+        "usage": (expect.usage, response.usage),
+        "tool_calls": (
+            expect.tool_calls,
+            tuple((call.name, call.arguments) for call in response.tool_calls),
+        ),
+        "tool_results": (
+            expect.tool_results,
+            None
+            if outcome.tool_results is None
+            else tuple((m.content, m.is_error) for m in outcome.tool_results),
+        ),
+    }
+    for name, (wanted, got) in checks.items():
+        if wanted is not None and wanted != got:
+            problems.append((name, wanted, got))
+    return problems
+
+
+def fail_with(
+    request: pytest.FixtureRequest, case: Case, what: str, problems: list[tuple[str, Any, Any]]
+) -> None:
+    request.node.user_properties.append(
+        ("parity_diff", [{"field": f, "expected": repr(a), "got": repr(b)} for f, a, b in problems])
+    )
+    lines = [f"{case.scenario.name} / {case.provider} / mode {case.mode}: {what}"]
+    lines += [f"  {field}:\n    expected {a!r}\n    got      {b!r}" for field, a, b in problems]
+    pytest.fail("\n".join(lines), pytrace=False)
+
+
+def record_command(case: Case) -> str:
+    return (
+        f"pytest conformance/ --provider {case.provider} -k '{case.scenario.name}' "
+        "--record-mode=once   (add --emulator to record against the built-in emulator)"
+    )
+
+
+def test_scenario(case: Case, parity_suite: Suite, request: pytest.FixtureRequest) -> None:
+    scenario, suite = case.scenario, parity_suite
+    request.node.user_properties.append(
+        ("parity", {"provider": case.provider, "scenario": scenario.name, "mode": case.mode})
+    )
+    missing = [
+        f
+        for f in features_needed(scenario, case.mode)
+        if not suite.adapter.supports(f, case.provider)
+    ]
+    if missing:
+        pytest.skip(f"not supported: {', '.join(missing)} for {case.provider}")
+
+    path = suite.cassette(case.provider, scenario.name)
+    if suite.recording:
+        mode = "all" if suite.record_mode == "rewrite" else suite.record_mode
+        with use_cassette(path, record_mode=mode, record_command=record_command(case)):
+            run_baselines(suite, case, recording=True)
+
+    with use_cassette(
+        path,
+        record_mode="none",
+        allow_playback_repeats=not scenario.ordered,
+        record_command=record_command(case),
+    ) as cassette:
+        baselines = run_baselines(suite, case, recording=False)
+        left = unplayed(cassette)
+        if left:
+            fail_with(
+                request, case, "baseline left interactions unplayed", [("unplayed", [], left)]
+            )
+        for family, outcomes in baselines.items():
+            if scenario.kind == "tasks":
+                texts = tuple(o.response.text if o.response else None for o in outcomes)
+                wanted = tuple(reply.text for reply in scenario.replies)  # type: ignore[union-attr]
+                if texts != wanted:
+                    fail_with(
+                        request, case, "tasks got each other's answers", [("texts", wanted, texts)]
+                    )
+                continue
+            problems = expectation_problems(scenario, outcomes[0])
+            if problems:
+                fail_with(request, case, f"the {family} baseline misses expectations", problems)
+        if "stream" in baselines:
+            streamed = Outcome(baselines["stream"][0].response, baselines["stream"][0].error)
+            problems = differences(baselines["sync"][0], streamed)
+            if problems:
+                fail_with(request, case, "streamed result differs from the sync call", problems)
+
+        if case.mode == baseline_of(case.mode) and scenario.kind != "tasks":
+            return  # the baseline was this mode
+        cassette.rewind()
+        outcomes = run_mode(suite, case)
+        baseline = baselines[baseline_of(case.mode)]
+        wanted = (
+            set(range(len(cassette.data)))
+            if scenario.kind == "tasks"
+            else streamed_indices(cassette, stream=case.mode in STREAM_MODES)
+        )
+        left = sorted(i for i in wanted if not cassette.play_counts[i])
+        if left:
+            fail_with(request, case, "interactions left unplayed", [("unplayed", [], left)])
+        if scenario.expect.attempts is not None:
+            attempts = sum(cassette.play_counts.values())
+            if attempts != scenario.expect.attempts:
+                fail_with(
+                    request,
+                    case,
+                    "wrong number of attempts",
+                    [("attempts", scenario.expect.attempts, attempts)],
+                )
+        for index, outcome in enumerate(outcomes):
+            reference = baseline[index] if scenario.kind == "tasks" else baseline[0]
+            problems = differences(reference, outcome)
+            if problems:
+                label = f"result #{index + 1}" if len(outcomes) > 1 else "result"
+                fail_with(
+                    request,
+                    case,
+                    f"{label} differs from the {baseline_of(case.mode)} baseline",
+                    problems,
+                )
+
+
+def streamed_indices(cassette: Any, *, stream: bool) -> set[int]:
+    """Indices of the streamed (``stream=True``) or non-streamed interactions."""
+    indices = set()
+    for index, (recorded, _) in enumerate(cassette.data):
+        try:
+            flagged = json.loads(recorded.body or b"{}").get("stream") is True
+        except (ValueError, AttributeError):
+            flagged = False
+        if (flagged or "stream" in recorded.path.lower()) == stream:
+            indices.add(index)
+    return indices

@@ -1,0 +1,185 @@
+"""pytest plugin (entry point ``pytest11``): options, the suite fixture, parity results.
+
+pytest conformance/                          every provider, the reference client
+pytest conformance/ --provider bedrock       only Bedrock (repeatable, or a,b)
+pytest conformance/ --client pkg.mod:make    another client, through its adapter
+pytest conformance/ --record-mode=once       record missing cassettes (real keys)
+pytest conformance/ --record-mode=rewrite --emulator   re-record against the emulator
+pytest conformance/ --parity-json out.json   machine-readable results
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.adapters.base import ClientAdapter
+from harness.providers import PROVIDERS
+
+RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
+CLIENTS = {"reference": "harness.adapters.reference:ReferenceAdapter"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("llm-parity", "LLM client conformance suite")
+    group.addoption(
+        "--provider",
+        action="append",
+        default=[],
+        help=f"run only these providers (repeatable or comma-separated): {', '.join(PROVIDERS)}",
+    )
+    group.addoption(
+        "--client",
+        default="reference",
+        help="the client under test: 'reference' or MODULE:FACTORY returning a ClientAdapter",
+    )
+    group.addoption(
+        "--record-mode",
+        default="none",
+        choices=RECORD_MODES,
+        help="vcrpy record mode; 'none' (default) replays only, 'rewrite' re-records",
+    )
+    group.addoption(
+        "--emulator",
+        action="store_true",
+        help="when recording, answer from the built-in provider emulator instead of the network",
+    )
+    group.addoption("--cassette-dir", default=None, help="default: cassettes/ under rootdir")
+    group.addoption("--parity-json", default=None, help="write per-case parity results here")
+
+
+def selected_providers(config: pytest.Config) -> tuple[str, ...]:
+    """The providers named by --provider (all when none)."""
+    names = [n.strip() for value in config.getoption("provider") for n in value.split(",")]
+    names = [n for n in names if n]
+    unknown = sorted(set(names) - set(PROVIDERS))
+    if unknown:
+        raise pytest.UsageError(
+            f"--provider: unknown provider(s) {', '.join(unknown)}; "
+            f"choose from {', '.join(PROVIDERS)}"
+        )
+    return tuple(p for p in PROVIDERS if p in names) if names else PROVIDERS
+
+
+def load_client(spec: str) -> ClientAdapter:
+    """'reference' or 'module:factory' -> an adapter instance; UsageError otherwise."""
+    target = CLIENTS.get(spec, spec)
+    module_name, sep, factory_name = target.partition(":")
+    if not sep or not module_name or not factory_name:
+        raise pytest.UsageError(
+            f"--client {spec!r}: use one of {', '.join(CLIENTS)} or MODULE:FACTORY"
+        )
+    try:
+        factory = getattr(importlib.import_module(module_name), factory_name)
+    except (ImportError, AttributeError) as exc:
+        raise pytest.UsageError(
+            f"--client {spec!r}: cannot load it ({exc}); valid built-in clients: "
+            f"{', '.join(CLIENTS)}, or MODULE:FACTORY"
+        ) from None
+    adapter = factory()
+    if not isinstance(adapter, ClientAdapter):
+        raise pytest.UsageError(
+            f"--client {spec!r}: the factory returned {type(adapter).__name__}, "
+            "not a harness.adapters.base.ClientAdapter"
+        )
+    return adapter
+
+
+@dataclass(frozen=True)
+class Suite:
+    """The run's settings, shared by every spec."""
+
+    adapter: ClientAdapter
+    providers: tuple[str, ...]
+    record_mode: str
+    emulator: bool
+    cassette_dir: Path
+
+    @property
+    def recording(self) -> bool:
+        return self.record_mode != "none"
+
+    def cassette(self, provider: str, scenario: str) -> Path:
+        return self.cassette_dir / provider / f"{scenario}.yaml"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "parity: a conformance case (scenario, provider, mode)")
+    selected_providers(config)  # fail fast on a bad --provider
+    load_client(config.getoption("client"))
+
+
+@pytest.fixture(scope="session")
+def parity_suite(pytestconfig: pytest.Config) -> Suite:
+    """The adapter, providers, record mode and cassette directory of this run."""
+    cassette_dir = pytestconfig.getoption("cassette_dir")
+    return Suite(
+        adapter=load_client(pytestconfig.getoption("client")),
+        providers=selected_providers(pytestconfig),
+        record_mode=pytestconfig.getoption("record_mode"),
+        emulator=pytestconfig.getoption("emulator"),
+        cassette_dir=Path(cassette_dir) if cassette_dir else pytestconfig.rootpath / "cassettes",
+    )
+
+
+_rows: list[dict[str, Any]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Collect one parity row per conformance case (on the xdist controller too)."""
+    props = dict(report.user_properties)
+    case = props.get("parity")
+    if case is None:
+        return
+    skipped_reason = ""
+    if report.skipped and isinstance(report.longrepr, tuple):
+        skipped_reason = str(report.longrepr[2])
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        if report.passed:
+            outcome = "pass"
+        elif report.skipped and "not supported" in skipped_reason:
+            outcome = "not supported"
+        elif report.skipped:
+            outcome = "skipped"
+        else:
+            outcome = "fail"
+        row = {**case, "outcome": outcome, "duration": round(report.duration, 6)}
+        if props.get("parity_diff"):
+            row["differences"] = props["parity_diff"]
+        if outcome == "not supported":
+            row["reason"] = skipped_reason.removeprefix("Skipped: ")
+        if outcome == "fail" and "differences" not in row:
+            row["message"] = (report.longreprtext or "").strip().splitlines()[-1:] or [""]
+            row["message"] = row["message"][0][:500]
+        _rows.append(row)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write --parity-json (on the controller only under xdist)."""
+    config = session.config
+    path = config.getoption("parity_json")
+    if not path or hasattr(config, "workerinput"):
+        return
+    from harness import __version__
+
+    rows = sorted(_rows, key=lambda r: (r["provider"], r["scenario"], r["mode"]))
+    document = {
+        "format": "llm-parity/1",
+        "version": __version__,
+        "client": config.getoption("client"),
+        "python": platform.python_version(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "results": rows,
+    }
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_suffix(target.suffix + ".tmp")
+    temporary.write_text(json.dumps(document, indent=2, default=str) + "\n")
+    temporary.replace(target)
