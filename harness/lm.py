@@ -13,7 +13,7 @@ from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
-from harness import context
+from harness.context import record_usage, settings
 from harness.providers import make_codec, split_model
 from harness.providers.base import Codec, HttpRequest, StreamAccumulator, StreamDecoder
 from harness.transport import RetryPolicy, Transport, aiter_bytes, iter_bytes
@@ -123,7 +123,7 @@ class LM:
                 f"unknown parameter(s) {sorted(unknown)} for {self.model}: "
                 f"valid ones are {sorted(_CALL_KEYS)}"
             )
-        current = context.settings()
+        current = settings()
         values: dict[str, Any] = {}
         for key in _SAMPLING:
             value = kwargs.get(key)
@@ -147,7 +147,7 @@ class LM:
 
     def transport(self) -> Transport:
         """The transport for the current settings (retries and timeout)."""
-        current = context.settings()
+        current = settings()
         policy = self._retry_policy
         if policy is None:
             retries = self._max_retries
@@ -266,7 +266,7 @@ def _finished(response: Response, params: CallParams) -> Response:
     """Fill the model when the body did not name it (Bedrock Converse); count usage."""
     if not response.model:
         response = replace(response, model=params.model)
-    context.record_usage(response.usage)
+    record_usage(response.usage)
     return response
 
 

@@ -28,6 +28,9 @@ class ToolCall:
     name: str
     arguments: dict[str, Any] = field(default_factory=dict)
     arguments_json: str | None = field(default=None, compare=False)
+    provider_data: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    """Opaque data the provider needs back with this call in the next turn (Gemini's
+    ``thoughtSignature``); codecs that do not use it ignore it."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,7 @@ class ToolCallDelta:
     id: str | None = None
     name: str | None = None
     arguments: str = ""
+    provider_data: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

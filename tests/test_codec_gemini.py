@@ -6,6 +6,7 @@ tests/corpus/recorded/gemini.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 from pathlib import Path
@@ -689,7 +690,11 @@ def test_recorded_function_call_delta_is_complete(codec: GeminiCodec) -> None:
     data = response_body(interactions("stream_json_array_tools_3turns.yaml")[0])
     events = run_stream(codec.stream_decoder("application/json"), data)
     calls = [e for e in events if isinstance(e, ToolCallDelta)]
-    assert calls == [ToolCallDelta(0, "call_0", "pelican_name_generator", "{}")]
+    assert [(c.index, c.id, c.name, c.arguments) for c in calls] == [
+        (0, "call_0", "pelican_name_generator", "{}")
+    ]
+    assert calls[0].provider_data is not None
+    assert calls[0].provider_data["thoughtSignature"].startswith("ClgBEU0yD8z3")
     assert events[0] == ModelName("gemini-2.5-flash")
     assert isinstance(events[1], ReasoningDelta)
     assert events[-1] == Finish("tool_calls")
@@ -853,3 +858,37 @@ def test_error_inside_a_stream(codec: GeminiCodec, kind: str) -> None:
     with pytest.raises(RateLimitError) as info:
         run_stream(decoder, data)
     assert (info.value.status, info.value.provider_message) == (429, "quota")
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type"),
+    [
+        ("stream_json_array_tools_3turns.yaml", "application/json"),
+        ("stream_sse_function_call_thought_signature.yaml", "text/event-stream"),
+    ],
+)
+def test_thought_signature_goes_back_with_its_call(
+    codec: GeminiCodec, name: str, content_type: str
+) -> None:
+    """Gemini 3 rejects a follow-up turn whose function call lacks its thoughtSignature:
+    the recorded follow-up requests (real clients) echo it next to the functionCall."""
+    first, second = interactions(name)[:2]
+    answer = accumulate(run_stream(codec.stream_decoder(content_type), response_body(first)))
+    recorded_parts = [
+        part
+        for content in request_json(second)["contents"]
+        for part in content["parts"]
+        if "thoughtSignature" in part and ("functionCall" in part or "function_call" in part)
+    ]
+    follow_up = codec.build_request(
+        CallParams("m", (Message.user("q"), answer.message())), stream=False
+    ).json()
+    sent = [p for c in follow_up["contents"] for p in c["parts"] if "functionCall" in p]
+
+    def decoded(signature: str) -> bytes:  # google-genai re-encodes with the URL-safe alphabet
+        return base64.urlsafe_b64decode(signature.replace("+", "-").replace("/", "_"))
+
+    assert recorded_parts, "the recorded follow-up carries a signature"
+    assert [decoded(p["thoughtSignature"]) for p in sent] == [
+        decoded(p["thoughtSignature"]) for p in recorded_parts
+    ]

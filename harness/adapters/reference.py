@@ -6,8 +6,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from harness import context
 from harness.adapters.base import FEATURES, ChainOutcome, ClientAdapter, StreamResult, Target, Tools
+from harness.context import (
+    ContextThreadPoolExecutor,
+    Parallel,
+    asyncify,
+    configure,
+    context,
+    settings,
+)
 from harness.lm import LM
 from harness.transport import RetryPolicy
 from harness.types import Message, Response
@@ -71,23 +78,23 @@ class ReferenceAdapter(ClientAdapter):
         return _outcome(result)
 
     def configure(self, client: LM) -> None:
-        context.configure(lm=client)
+        configure(lm=client)
 
     def context(self, client: LM) -> AbstractContextManager[Any]:
-        return context.context(lm=client)
+        return context(lm=client)
 
     def current(self) -> LM:
-        return context.settings().lm  # type: ignore[no-any-return]
+        return settings().lm  # type: ignore[no-any-return]
 
     def submit(self, fn: Callable[[], Any]) -> Any:
-        with context.ContextThreadPoolExecutor(max_workers=2) as pool:
+        with ContextThreadPoolExecutor(max_workers=2) as pool:
             return pool.submit(fn).result()
 
     def asyncify(self, fn: Callable[[], Any]) -> Awaitable[Any]:
-        return context.asyncify(fn)()
+        return asyncify(fn)()
 
     def parallel(self, fns: Sequence[Callable[[], Any]]) -> list[Any]:
-        return list(context.Parallel(num_threads=4, progress=False)([(fn, ()) for fn in fns]))
+        return list(Parallel(num_threads=4, progress=False)([(fn, ()) for fn in fns]))
 
 
 def _outcome(result: Any) -> ChainOutcome:

@@ -264,6 +264,7 @@ class _PartialCall:
     id: str = ""
     name: str = ""
     arguments: list[str] = field(default_factory=list)
+    provider_data: dict[str, Any] | None = None
 
 
 class StreamAccumulator:
@@ -288,6 +289,8 @@ class StreamAccumulator:
                 call.id = event.id
             if event.name:
                 call.name = event.name
+            if event.provider_data:
+                call.provider_data = {**(call.provider_data or {}), **event.provider_data}
             call.arguments.append(event.arguments)
         elif isinstance(event, UsageUpdate):
             self._usage = replace(
@@ -304,7 +307,7 @@ class StreamAccumulator:
         for index in sorted(self._calls):
             partial = self._calls[index]
             arguments, bad = parse_arguments("".join(partial.arguments))
-            calls.append(ToolCall(partial.id, partial.name, arguments, bad))
+            calls.append(ToolCall(partial.id, partial.name, arguments, bad, partial.provider_data))
         return Response(
             text="".join(self._text),
             tool_calls=tuple(calls),

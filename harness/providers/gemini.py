@@ -178,7 +178,11 @@ def _contents(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
                 parts.append({"text": message.content})
             for call in message.tool_calls:
                 call_names[call.id] = call.name
-                parts.append({"functionCall": {"name": call.name, "args": call.arguments}})
+                part: dict[str, Any] = {"functionCall": {"name": call.name, "args": call.arguments}}
+                signature = (call.provider_data or {}).get("thoughtSignature")
+                if signature:
+                    part["thoughtSignature"] = signature  # Gemini 3 requires it back
+                parts.append(part)
             contents.append({"role": "model", "parts": parts})
         else:
             key = "error" if message.is_error else "result"
@@ -277,7 +281,10 @@ class ChunkEvents:
             self._calls += 1
             call_id = call.get("id") or f"call_{index}"
             arguments = json.dumps(call.get("args") or {})
-            return [ToolCallDelta(index, str(call_id), str(call.get("name", "")), arguments)]
+            signature = part.get("thoughtSignature")
+            extra = {"thoughtSignature": signature} if isinstance(signature, str) else None
+            name = str(call.get("name", ""))
+            return [ToolCallDelta(index, str(call_id), name, arguments, extra)]
         text = part.get("text")
         if not isinstance(text, str) or not text:
             return []
