@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.cassettes import load_cassette
 from harness.providers.base import StreamAccumulator
 from harness.providers.gemini import GeminiCodec, JSONArrayDecoder, JSONArrayParser, SSEDecoder
 from harness.types import (
@@ -872,11 +873,11 @@ def test_thought_signature_goes_back_with_its_call(
 ) -> None:
     """Gemini 3 rejects a follow-up turn whose function call lacks its thoughtSignature:
     the recorded follow-up requests (real clients) echo it next to the functionCall."""
-    first, second = interactions(name)[:2]
+    first = interactions(name)[0]
     answer = accumulate(run_stream(codec.stream_decoder(content_type), response_body(first)))
     recorded_parts = [
         part
-        for content in request_json(second)["contents"]
+        for content in load_cassette(CORPUS / name)[1].request.json()["contents"]
         for part in content["parts"]
         if "thoughtSignature" in part and ("functionCall" in part or "function_call" in part)
     ]
