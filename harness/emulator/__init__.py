@@ -1,0 +1,40 @@
+"""A scripted emulator of the OpenAI, Anthropic, Gemini and Bedrock wire formats.
+
+The conformance cassettes cannot be recorded against the real services here (no keys, no
+network), so they are recorded against this emulator: a script of steps, one per request,
+each rendered in the wire format of the provider the request was sent to, with bodies
+shaped like the real services' (checked against the recorded corpus by
+tests/test_emulator_shapes.py)::
+
+    em = Emulator([Reply("Hi!"), Fault(429, "slow down", retry_after=1)])
+    lm = LM("openai/gpt-4o-mini", api_key="k", transport=EmulatorTransport(em))
+
+- steps: ``Reply``, ``Fault``, ``Slow``, ``CutStream``;
+- ``Emulator``: the sans-I/O core (``handle`` -> ``EmulatedResponse``);
+- ``EmulatorTransport``: in-process, for ``httpx.Client`` and ``httpx.AsyncClient``
+  (vcrpy records through it);
+- ``serve`` + ``client_options``: the same emulator on a loopback HTTP server.
+
+Ids, timestamps and paddings are derived from the provider and the request's position in
+the script, never from randomness or the clock, so re-recording gives identical bodies.
+"""
+
+from harness.emulator.bedrock import encode_frame
+from harness.emulator.core import EmulatedRequest, EmulatedResponse, Emulator
+from harness.emulator.script import CutStream, Fault, Reply, Slow, Step
+from harness.emulator.shells import EmulatorTransport, client_options, serve
+
+__all__ = [
+    "CutStream",
+    "EmulatedRequest",
+    "EmulatedResponse",
+    "Emulator",
+    "EmulatorTransport",
+    "Fault",
+    "Reply",
+    "Slow",
+    "Step",
+    "client_options",
+    "encode_frame",
+    "serve",
+]

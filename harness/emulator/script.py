@@ -1,0 +1,169 @@
+"""What a scenario script is made of, and the helpers every wire format shares.
+
+A script is a list of steps, one per request: ``Reply`` (a successful answer), ``Fault``
+(an error response), ``Slow`` (a reply after a delay) and ``CutStream`` (a truncated
+body). ``Call`` is one request as the emulator understood it; it also derives the
+deterministic ids and paddings of the answer from the provider and the request's position
+in the script, so serving the same script twice gives byte-identical bodies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from harness.types import FinishReason, ToolCall, Usage
+
+TEXT_PIECE = 3
+"""Characters of answer or reasoning text per stream event."""
+ARGUMENTS_PIECE = 6
+"""Characters of tool-call arguments JSON per stream event."""
+CREATED = 1_750_000_000
+"""The fixed ``created`` timestamp of OpenAI answers (plus the request's index)."""
+
+DEFAULT_USAGE = Usage(input_tokens=12, output_tokens=7)
+_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A successful answer, rendered in the wire format of whichever provider is asked.
+
+    ``finish_reason`` None means ``tool_calls`` when there are tool calls, else ``stop``.
+    ``model`` None answers with the model the request named. A ``ToolCall`` with an empty
+    id gets a deterministic one; its ``arguments_json``, when set, is sent verbatim where
+    the wire carries arguments as text.
+    """
+
+    text: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    finish_reason: FinishReason | None = None
+    usage: Usage = DEFAULT_USAGE
+    reasoning: str = ""
+    model: str | None = None
+
+    @property
+    def finish(self) -> FinishReason:
+        """The finish reason to send."""
+        if self.finish_reason is not None:
+            return self.finish_reason
+        return "tool_calls" if self.tool_calls else "stop"
+
+
+@dataclass(frozen=True)
+class Fault:
+    """An error response in the provider's own error envelope.
+
+    ``retry_after`` (seconds) adds ``retry-after`` and ``retry-after-ms`` headers.
+    """
+
+    status: int
+    message: str = "emulated fault"
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class Slow:
+    """``then`` served after ``seconds`` (before the first byte of the body)."""
+
+    seconds: float
+    then: Reply
+
+
+@dataclass(frozen=True)
+class CutStream:
+    """``reply`` truncated in the middle of event number ``after_events + 1`` (the body
+    ends there; over the loopback server the connection is closed instead). A
+    non-streamed answer is cut in the middle of its JSON body."""
+
+    reply: Reply
+    after_events: int
+
+
+Step = Reply | Fault | Slow | CutStream
+
+
+class ScriptError(Exception):
+    """The step cannot be expressed in this provider's wire format."""
+
+
+@dataclass(frozen=True)
+class Wire:
+    """A rendered body: its headers and the pieces a client receives (one per event)."""
+
+    headers: dict[str, str]
+    events: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request as the emulator understood it."""
+
+    provider: str
+    api: str
+    """``chat`` (OpenAI), ``messages`` (Anthropic), ``generate`` (Gemini), ``converse`` or
+    ``invoke`` (Bedrock)."""
+    model: str
+    stream: bool
+    index: int
+    """Position of the request in the script (0 for the first step)."""
+    sse: bool = False
+    """Gemini ``alt=sse``."""
+    include_usage: bool = False
+    """OpenAI ``stream_options.include_usage``."""
+
+    def digest(self, label: str) -> bytes:
+        return hashlib.sha256(f"{self.provider}/{self.index}/{label}".encode()).digest()
+
+    def token(self, label: str, size: int = 24) -> str:
+        """A deterministic alphanumeric string for ``label`` (an id, a signature...)."""
+        out = ""
+        round_ = 0
+        while len(out) < size:
+            out += "".join(_ALNUM[b % len(_ALNUM)] for b in self.digest(f"{label}#{round_}"))
+            round_ += 1
+        return out[:size]
+
+    def number(self, label: str, low: int, high: int) -> int:
+        """A deterministic integer in ``[low, high]`` (padding lengths, latencies)."""
+        return low + int.from_bytes(self.digest(label)[:4], "big") % (high - low + 1)
+
+    def model_name(self, reply: Reply) -> str:
+        return reply.model or self.model
+
+    def tool_id(self, position: int, call: ToolCall, prefix: str) -> str:
+        """The call's own id, or a deterministic one."""
+        return call.id or prefix + self.token(f"tool{position}")
+
+
+def finish_value(reply: Reply, table: dict[str, str], provider: str) -> str:
+    """The wire value of the reply's finish reason, or ``ScriptError``."""
+    value = table.get(reply.finish)
+    if value is None:
+        raise ScriptError(f"{provider} cannot express finish_reason {reply.finish!r}")
+    return value
+
+
+def pieces(text: str, size: int) -> list[str]:
+    """``text`` in consecutive pieces of ``size`` characters (none for empty text)."""
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def dumps(value: Any, **options: Any) -> str:
+    """Compact JSON with raw UTF-8, as the services send it."""
+    options.setdefault("separators", (",", ":"))
+    return json.dumps(value, ensure_ascii=False, **options)
+
+
+def arguments_text(call: ToolCall) -> str:
+    """The arguments as JSON text: ``arguments_json`` verbatim when set."""
+    if call.arguments_json is not None:
+        return call.arguments_json
+    return json.dumps(call.arguments, ensure_ascii=False)
+
+
+def json_wire(body: Any, headers: dict[str, str]) -> Wire:
+    """A non-streamed JSON body as a one-event ``Wire``."""
+    return Wire(headers, (dumps(body).encode(),))

@@ -1,0 +1,166 @@
+"""Two thin shells over one ``Emulator``: an in-process httpx transport and a loopback
+HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager, suppress
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+
+from harness.emulator.core import EmulatedResponse, Emulator
+from harness.types import ConfigurationError
+
+
+class _Body(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """The response chunks, after the delay: ``time.sleep`` when read by a sync client,
+    ``asyncio.sleep`` when read by an async one."""
+
+    def __init__(self, response: EmulatedResponse) -> None:
+        self._response = response
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._response.delay > 0:
+            time.sleep(self._response.delay)
+        yield from self._response.chunks
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._response.delay > 0:
+            await asyncio.sleep(self._response.delay)
+        for chunk in self._response.chunks:
+            yield chunk
+
+
+class EmulatorTransport(httpx.MockTransport):
+    """Serves ``emulator`` in-process to ``httpx.Client`` and ``httpx.AsyncClient``, for any
+    host, so clients keep the real provider URLs.
+
+    A subclass of ``httpx.MockTransport`` that leaves its request methods alone, so vcrpy
+    (which patches them) records what goes through it. The body is a stream of the
+    emulator's chunks; a ``Slow`` delay is served before its first byte. A ``CutStream``
+    body simply ends early here.
+    """
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        super().__init__(self._handle)
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
+        answer = self.emulator.handle(
+            request.method, str(request.url), dict(request.headers), request.content
+        )
+        return httpx.Response(answer.status, headers=answer.headers, stream=_Body(answer))
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = False
+    block_on_close = True  # server_close joins the handler threads
+    request_queue_size = 1024
+
+    def __init__(self, emulator: Emulator) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.emulator = emulator
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        """Wake the handler threads waiting on idle keep-alive connections."""
+        with self._open_lock:
+            connections = list(self._open)
+        for connection in connections:
+            with suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away is not an error worth a traceback."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        assert isinstance(self.server, _Server)
+        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        host = self.headers.get("host") or "127.0.0.1"
+        answer = self.server.emulator.handle(
+            self.command, f"http://{host}{self.path}", dict(self.headers.items()), body
+        )
+        if answer.delay > 0:
+            time.sleep(answer.delay)
+        self.send_response(answer.status)
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        chunked = answer.stream or answer.cut
+        if chunked:
+            self.send_header("transfer-encoding", "chunked")
+        else:
+            self.send_header("content-length", str(len(answer.body)))
+        self.end_headers()
+        if not chunked:
+            self.wfile.write(answer.body)
+            return
+        for chunk in answer.chunks:
+            if chunk:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.flush()
+        if answer.cut:
+            self.close_connection = True  # mid-body: no terminating chunk
+        else:
+            self.wfile.write(b"0\r\n\r\n")
+
+    do_GET = do_PUT = do_DELETE = do_POST
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+@contextmanager
+def serve(emulator: Emulator) -> Iterator[str]:
+    """Run ``emulator`` on a threaded HTTP server on 127.0.0.1 (ephemeral port) and yield
+    its base URL; on exit, stop it and join every thread it started.
+
+    Streams use chunked transfer with a flush per chunk; a ``CutStream`` body is followed
+    by closing the connection, so the client sees a broken transfer.
+    """
+    server = _Server(emulator)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="emulator-server"
+    )
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.drop_connections()
+        server.server_close()
+        thread.join()
+
+
+def client_options(provider: str, base_url: str) -> dict[str, str]:
+    """The ``LM`` options that point ``provider`` at an emulator served at ``base_url``."""
+    options = {
+        "openai": {"base_url": f"{base_url}/v1"},
+        "anthropic": {"base_url": base_url},
+        "gemini": {"base_url": f"{base_url}/v1beta"},
+        "bedrock": {"endpoint_url": base_url},
+    }
+    if provider not in options:
+        known = ", ".join(options)
+        raise ConfigurationError(f"unknown provider {provider!r}: choose one of {known}")
+    return options[provider]
