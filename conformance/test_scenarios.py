@@ -32,7 +32,7 @@ from conformance.modes import (
 )
 from conformance.scenarios import SCENARIOS, Scenario
 from harness.adapters.base import ClientAdapter, Target
-from harness.cassettes import unplayed, use_cassette
+from harness.recording import unplayed, use_cassette
 from harness.emulator import Emulator, EmulatorTransport
 from harness.pytest_plugin import Suite, selected_providers
 
