@@ -32,9 +32,9 @@ from conformance.modes import (
 )
 from conformance.scenarios import SCENARIOS, Scenario
 from harness.adapters.base import ClientAdapter, Target
-from harness.recording import unplayed, use_cassette
 from harness.emulator import Emulator, EmulatorTransport
 from harness.pytest_plugin import Suite, selected_providers
+from harness.recording import unplayed, use_cassette
 
 MODEL = {
     "openai": "gpt-4o-mini",
@@ -242,6 +242,17 @@ def test_scenario(case: Case, parity_suite: Suite, request: pytest.FixtureReques
         cassette.rewind()
         outcomes = run_mode(suite, case)
         baseline = baselines[baseline_of(case.mode)]
+        for index, outcome in enumerate(outcomes):
+            reference = baseline[index] if scenario.kind == "tasks" else baseline[0]
+            problems = differences(reference, outcome)
+            if problems:
+                label = f"result #{index + 1}" if len(outcomes) > 1 else "result"
+                fail_with(
+                    request,
+                    case,
+                    f"{label} differs from the {baseline_of(case.mode)} baseline",
+                    problems,
+                )
         wanted = (
             set(range(len(cassette.data)))
             if scenario.kind == "tasks"
@@ -258,17 +269,6 @@ def test_scenario(case: Case, parity_suite: Suite, request: pytest.FixtureReques
                     case,
                     "wrong number of attempts",
                     [("attempts", scenario.expect.attempts, attempts)],
-                )
-        for index, outcome in enumerate(outcomes):
-            reference = baseline[index] if scenario.kind == "tasks" else baseline[0]
-            problems = differences(reference, outcome)
-            if problems:
-                label = f"result #{index + 1}" if len(outcomes) > 1 else "result"
-                fail_with(
-                    request,
-                    case,
-                    f"{label} differs from the {baseline_of(case.mode)} baseline",
-                    problems,
                 )
 
 

@@ -1,0 +1,81 @@
+"""The conformance suite fails deliberately broken clients, with messages that say why.
+
+Each broken adapter (tests/broken_adapters.py) is run through the real suite with
+``--client``, on one provider, and the failing cases and their messages are checked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture(autouse=True)
+def importable_repository(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite runs in a subprocess from a temporary directory: let it import tests."""
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+
+
+def run_suite(pytester: pytest.Pytester, client: str, *select: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(
+        str(ROOT / "conformance"),
+        f"--client=tests.broken_adapters:{client}",
+        f"--cassette-dir={ROOT / 'cassettes'}",
+        f"--rootdir={ROOT}",
+        "--provider=openai",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        *select,
+    )
+
+
+def test_the_reference_client_passes_the_same_selection(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess(
+        str(ROOT / "conformance"),
+        f"--cassette-dir={ROOT / 'cassettes'}",
+        f"--rootdir={ROOT}",
+        "--provider=openai",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-k",
+        "retry or asyncify or astream",
+    )
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed", 0) == 0 and outcomes["passed"] > 10, result.stdout.str()
+
+
+def test_an_async_path_without_retries_fails_the_retry_specs(pytester: pytest.Pytester) -> None:
+    result = run_suite(
+        pytester,
+        "AsyncSkipsRetries",
+        "-k",
+        "retry_after and async and not astream and not asyncify",
+    )
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed") == 2, result.stdout.str()
+    result.stdout.fnmatch_lines(
+        ["*retry_after_429 / openai / mode async: result differs from the sync baseline*"]
+    )
+    result.stdout.fnmatch_lines(["*error*", "*expected None*", "*got*RateLimitError*slow down*"])
+
+
+def test_an_asyncify_that_loses_the_context_fails(pytester: pytest.Pytester) -> None:
+    result = run_suite(pytester, "AsyncifyLosesContext", "-k", "plain_text-asyncify")
+    result.assert_outcomes(failed=1)
+    # the worker fell back to the process default's model, which no cassette holds
+    result.stdout.fnmatch_lines(["*context-lost*"])
+
+
+def test_an_async_stream_that_reorders_chunks_fails(pytester: pytest.Pytester) -> None:
+    result = run_suite(pytester, "AsyncStreamReorders", "-k", "long_text-astream")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*long_text / openai / mode astream: result differs from the stream baseline*"]
+    )
+    result.stdout.fnmatch_lines(["*response.text*", "*stream events*"])
