@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from harness.adapters.base import StreamResult
@@ -43,6 +44,4 @@ class AsyncStreamReorders(ReferenceAdapter):
         others = [e for e in result.events if not isinstance(e, TextDelta)]
         shuffled = tuple(reversed(texts)) + tuple(others)
         text = "".join(e.text for e in shuffled if isinstance(e, TextDelta))
-        from dataclasses import replace
-
         return StreamResult(shuffled, replace(result.response, text=text))
