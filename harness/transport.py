@@ -8,7 +8,9 @@ to the caller, a failure is raised, never replayed.
 
 from __future__ import annotations
 
+import functools
 import random
+import ssl
 import threading
 import time
 import weakref
@@ -50,6 +52,14 @@ class RetryPolicy:
 
 
 RETRYABLE = (RateLimitError, ServerError, APIConnectionError, RequestTimeoutError)
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context for every client: loading the CA bundle costs ~25 ms each time."""
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def retry_delay(
@@ -110,7 +120,10 @@ class Transport:
         with self._lock:
             if self._client is None:
                 self._client = httpx.Client(
-                    timeout=self.timeout, transport=self._transport, limits=LIMITS
+                    timeout=self.timeout,
+                    transport=self._transport,
+                    limits=LIMITS,
+                    verify=tls_context(),
                 )
             return self._client
 
@@ -146,7 +159,7 @@ class Transport:
             return httpx.AsyncClient(timeout=self.timeout, transport=self._transport)
         from httpx_aiohttp import HttpxAiohttpClient  # aiohttp is slow to import: lazily
 
-        return HttpxAiohttpClient(timeout=self.timeout, limits=LIMITS)
+        return HttpxAiohttpClient(timeout=self.timeout, limits=LIMITS, verify=tls_context())
 
     def close(self) -> None:
         """Close the sync client (async clients: ``aclose`` from their loop)."""
