@@ -5,9 +5,10 @@
 
 - vcrpy YAML (``interactions:`` + ``version: 1``), whatever serializer wrote it: bodies as
   plain strings, ``!!binary`` bytes (possibly gzip/deflate-compressed, with the
-  ``Content-Encoding`` header kept), ``body: {string: ...}`` or pydantic-ai's
-  ``parsed_body`` mapping (rebuilt with ``json.dumps``); header values as lists, scalars
-  or ``!!binary`` bytes, names in any case;
+  ``Content-Encoding`` header kept), ``body: {string: ...}``, pydantic-ai's
+  ``parsed_body`` mapping (rebuilt with ``json.dumps``) or our own ``body: {json: ...}``
+  (``harness.cassette_yaml``, rebuilt compact); header values as lists, scalars or
+  ``!!binary`` bytes, names in any case;
 - langchain-aws's gzip-compressed YAML with parallel ``requests:`` / ``responses:`` lists
   (every header value ``**REDACTED**``).
 
@@ -45,11 +46,13 @@ from harness.types import HarnessError
 __all__ = [
     "REDACTED",
     "CassetteError",
+    "CassetteNotFoundError",
     "Interaction",
     "RecordedRequest",
     "RecordedResponse",
     "ReplayExhaustedError",
     "ReplayTransport",
+    "UnmatchedRequestError",
     "interactions_from_document",
     "load_cassette",
     "read_document",
@@ -69,6 +72,40 @@ class CassetteError(HarnessError):
 
 class ReplayExhaustedError(CassetteError):
     """More requests arrived than the cassette recorded."""
+
+
+class UnmatchedRequestError(CassetteError):
+    """A replayed request matches no recorded interaction that may still be played.
+
+    The message names the cassette, the request and the closest recorded request with
+    its first differing field; the same attributes are kept for callers.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        cassette_path: str = "",
+        request: str = "",
+        closest: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.cassette_path = cassette_path
+        self.request = request
+        self.closest = closest
+        self.field = field
+
+
+class CassetteNotFoundError(CassetteError):
+    """The cassette does not exist (or is empty) and the record mode does not record."""
+
+    def __init__(
+        self, message: str, *, cassette_path: str = "", record_command: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.cassette_path = cassette_path
+        self.record_command = record_command
 
 
 # --- data ----------------------------------------------------------------------------
@@ -252,6 +289,9 @@ def _body(where: str, message: Mapping[str, Any], kind: str) -> bytes:
         # pydantic-ai's serializer: re-create the JSON text exactly as its loader does.
         return json.dumps(message["parsed_body"]).encode("utf-8")
     body = message.get("body")
+    if isinstance(body, Mapping) and "json" in body:
+        # harness.cassette_yaml: the JSON value, rebuilt as compact text.
+        return json.dumps(body["json"], separators=(",", ":"), ensure_ascii=False).encode()
     if isinstance(body, Mapping):
         body = body.get("string")
     if body is None:

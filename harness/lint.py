@@ -1,0 +1,233 @@
+"""A secret linter for recorded cassettes: ``lint_cassettes(path) -> list[Finding]``.
+
+Scans every text file under a directory (``.gz`` files decompressed, ``!!binary`` YAML
+blocks base64-decoded) for API keys (OpenAI, Anthropic, Google, AWS access key ids and
+secret keys), bearer tokens, SigV4 signatures and session tokens, unredacted secret
+header values, ``key=`` query values, OpenAI organization/project ids, Anthropic
+organization ids and AWS account ids in ARNs. Placeholders (``REDACTED``,
+``**REDACTED**``, ``test_openai_api_key``, ``DUMMY_GOOGLE_API_KEY``...) are not findings.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import gzip
+import os
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.scrub import MASKED_ACCOUNT, SECRET_HEADERS, is_placeholder
+
+__all__ = ["Finding", "cassette_files", "lint_cassettes", "lint_text"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One secret found: where, what kind, and the line with the secret masked."""
+
+    file: str
+    line: int
+    kind: str
+    excerpt: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.kind}: {self.excerpt}"
+
+
+_COLON = r"(?::|%3[Aa])"
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_Q = r"\\?[\"']?"  # an optional (escaped) quote around keys and values
+
+# In priority order: where findings overlap, the first kind wins. Group "s" is the secret.
+PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(pattern))
+    for kind, pattern in (
+        ("anthropic-api-key", r"\b(?P<s>sk-ant-[A-Za-z0-9_-]{20,})"),
+        ("openai-api-key", r"\b(?P<s>sk-(?!ant-)[A-Za-z0-9_-]{20,})"),
+        ("google-api-key", r"\b(?P<s>AIza[0-9A-Za-z_-]{35})(?![0-9A-Za-z_-])"),
+        ("aws-access-key-id", r"(?<![A-Z0-9])(?P<s>(?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Z0-9])"),
+        (
+            "aws-secret-access-key",
+            rf"(?i:secret_?access_?key){_Q}\s*[:=]\s*{_Q}(?P<s>[A-Za-z0-9/+=]{{40}})(?![A-Za-z0-9/+=])",
+        ),
+        ("sigv4-signature", r"Signature=(?P<s>[0-9a-fA-F]{64})(?![0-9a-fA-F])"),
+        ("aws-session-token", r"(?i:X-Amz-Security-Token)=(?P<s>[^&\s\"'#]+)"),
+        ("bearer-token", r"\b(?i:bearer)\s+(?P<s>[A-Za-z0-9._~+/=-]{20,})"),
+        ("key-query-param", r"[?&]key=(?P<s>[^&\s\"'#]+)"),
+        ("openai-org-id", r"\b(?P<s>org-[A-Za-z0-9]{20,})"),
+        ("openai-project-id", r"\b(?P<s>proj_[A-Za-z0-9]{20,})"),
+        ("anthropic-org-id", rf"(?i:organization[_-]?id){_Q}\s*[:=]\s*{_Q}(?P<s>{_UUID})"),
+        (
+            "aws-account-id",
+            rf"\barn{_COLON}aws[a-z-]*{_COLON}[a-z0-9-]*{_COLON}[a-z0-9-]*{_COLON}(?P<s>\d{{12}})(?!\d)",
+        ),
+    )
+)
+
+_HEADER_KINDS = {
+    "anthropic-organization-id": "anthropic-org-id",
+    "x-amz-security-token": "aws-session-token",
+    "set-cookie": "cookie-header",
+    "cookie": "cookie-header",
+}
+_HEADER = re.compile(
+    r"(?<![\w-])[\"']?(?P<name>" + "|".join(sorted(SECRET_HEADERS, key=len, reverse=True)) + ")"
+    r"[\"']?\s*:[ \t]*(?P<v>\"(?:[^\"\\]|\\.)*\"|'(?:[^']|'')*'|\[[^\]]*\]|[^`]*)",
+    re.IGNORECASE,
+)
+_LIST_ITEM = re.compile(r"^(?P<indent>\s*)-[ \t]+(?P<v>.*)$")
+_MARKERS = ("redacted", "dummy", "placeholder", "example")
+
+
+def _ignored(secret: str) -> bool:
+    lowered = secret.lower()
+    return is_placeholder(secret) or any(marker in lowered for marker in _MARKERS)
+
+
+def _mask(secret: str) -> str:
+    return f"{secret[:4]}****" if len(secret) > 6 else "****"
+
+
+def _excerpt(line: str, start: int, end: int, width: int = 120) -> str:
+    masked = line[:start] + _mask(line[start:end]) + line[end:]
+    masked = masked.strip()
+    if len(masked) <= width:
+        return masked
+    middle = masked.find(_mask(line[start:end]))
+    left = max(0, middle - width // 2)
+    return ("…" if left else "") + masked[left : left + width] + "…"
+
+
+def _header_value(value: str) -> str:
+    text = value.strip()
+    if text[:1] in "\"'" and text[-1:] == text[:1] and len(text) > 1:
+        text = text[1:-1]
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1].strip().strip("\"'")
+    return text.strip()
+
+
+def _header_findings(lines: list[str]) -> Iterator[tuple[int, int, int, str]]:
+    """(line index, start, end, kind) of secret header values, inline or as list items."""
+    for number, line in enumerate(lines):
+        for match in _HEADER.finditer(line):
+            name = match.group("name").lower()
+            kind = _HEADER_KINDS.get(name, f"{name}-header")
+            raw = match.group("v")
+            values = [(number, match.start("v"), match.end("v"), raw)] if raw.strip() else []
+            if not values:  # a YAML list on the next lines
+                indent = len(line) - len(line.lstrip())
+                for follow in range(number + 1, len(lines)):
+                    item = _LIST_ITEM.match(lines[follow])
+                    if item is None or len(item.group("indent")) < indent:
+                        break
+                    values.append((follow, item.start("v"), item.end("v"), item.group("v")))
+            for index, start, end, text in values:
+                value = _header_value(text)
+                if not value or _ignored(value) or value.upper().startswith("AWS4-HMAC-SHA256"):
+                    continue
+                yield index, start, end, kind
+
+
+def _pattern_findings(lines: list[str]) -> Iterator[tuple[int, int, int, str]]:
+    for number, line in enumerate(lines):
+        for kind, pattern in PATTERNS:
+            for match in pattern.finditer(line):
+                secret = match.group("s")
+                if _ignored(secret) or (kind == "aws-account-id" and secret == MASKED_ACCOUNT):
+                    continue
+                yield number, match.start("s"), match.end("s"), kind
+
+
+def lint_text(text: str, name: str, first_line: int = 1) -> list[Finding]:
+    """Findings in one text; ``name`` and ``first_line`` say where it came from."""
+    lines = text.splitlines()
+    accepted: dict[int, list[tuple[int, int]]] = {}
+    findings: list[Finding] = []
+    for number, start, end, kind in [*_pattern_findings(lines), *_header_findings(lines)]:
+        spans = accepted.setdefault(number, [])
+        if any(start < other_end and other_start < end for other_start, other_end in spans):
+            continue
+        spans.append((start, end))
+        findings.append(
+            Finding(name, first_line + number, kind, _excerpt(lines[number], start, end))
+        )
+    findings.extend(_binary_findings(lines, name, first_line))
+    return sorted(findings, key=lambda finding: (finding.line, finding.kind))
+
+
+_BINARY = re.compile(
+    r"!!binary\s+"  # a block (``|``) on the next lines, or the base64 inline
+    r"(?:[|>][-+0-9]*|[\"']?(?P<inline>[A-Za-z0-9+/=]+)[\"']?)\s*$"
+)
+
+
+def _binary_findings(lines: list[str], name: str, first_line: int) -> list[Finding]:
+    """Findings inside YAML ``!!binary`` blocks (decoded; gzip inside undone)."""
+    findings: list[Finding] = []
+    for number, line in enumerate(lines):
+        match = _BINARY.search(line)
+        if match is None:
+            continue
+        start, chunks = number, [match.group("inline") or ""]
+        if not chunks[0]:
+            start = number + 1
+            indent = len(line) - len(line.lstrip())
+            for follow in lines[number + 1 :]:
+                if not follow.strip() or len(follow) - len(follow.lstrip()) <= indent:
+                    break
+                chunks.append(follow.strip())
+        try:
+            data = base64.b64decode("".join(chunks))
+        except (binascii.Error, ValueError):
+            continue
+        text = _decode(data)
+        for finding in lint_text(text, name):
+            findings.append(
+                Finding(name, first_line + start, finding.kind, f"(in !!binary) {finding.excerpt}")
+            )
+    return findings
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith(b"\x1f\x8b"):
+        with contextlib.suppress(OSError, EOFError, zlib.error):
+            data = gzip.decompress(data)
+    return data.decode("utf-8", "replace")
+
+
+def cassette_files(path: str | os.PathLike[str]) -> list[Path]:
+    """The files ``lint_cassettes`` reads: ``path`` itself or every file under it
+    (hidden directories skipped), sorted."""
+    root = Path(path)
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        raise FileNotFoundError(f"no such file or directory: {root}")
+    return sorted(
+        file
+        for file in root.rglob("*")
+        if file.is_file()
+        and not any(part.startswith(".") for part in file.relative_to(root).parts[:-1])
+    )
+
+
+def lint_cassettes(path: str | os.PathLike[str]) -> list[Finding]:
+    """Every secret in the text files under ``path`` (a directory or one file)."""
+    findings: list[Finding] = []
+    for file in cassette_files(path):
+        data = file.read_bytes()
+        if file.name.endswith(".gz") or data.startswith(b"\x1f\x8b"):
+            try:
+                data = gzip.decompress(data)
+            except (OSError, EOFError, zlib.error):
+                continue
+        if b"\0" in data[:8192]:
+            continue  # binary, not a cassette
+        findings.extend(lint_text(data.decode("utf-8", "replace"), str(file)))
+    return findings

@@ -1,0 +1,322 @@
+"""The vcrpy layer of the conformance suite: record, scrub, and replay in O(1) per request.
+
+``use_cassette(path)`` replays ``cassettes/<provider>/<scenario>.yaml`` (written by
+``harness.cassette_yaml``) to httpx (sync) and aiohttp (async, under ``httpx_aiohttp``)
+alike. Requests are matched on ``harness.matching.request_key``; a request nothing
+matches raises ``UnmatchedRequestError``, a missing cassette ``CassetteNotFoundError``,
+both the same from sync and async code.
+
+``IndexedCassette`` keeps vcrpy's replay rules but finds a request's interactions through
+a dict from ``request_key`` to interaction indices instead of scanning every interaction.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import Counter
+from contextlib import AbstractContextManager
+from typing import Any, cast
+
+import vcr
+import yaml
+from vcr.cassette import Cassette
+from vcr.record_mode import RecordMode
+
+from harness.cassette_yaml import CassetteSerializer
+from harness.cassettes import CassetteError, CassetteNotFoundError, UnmatchedRequestError
+from harness.matching import (
+    KEY_FIELDS,
+    MATCHERS,
+    RequestKey,
+    body_excerpt,
+    describe_difference,
+    display_uri,
+    request_key,
+)
+from harness.scrub import Scrubber
+
+__all__ = ["IndexedCassette", "make_vcr", "unplayed", "use_cassette"]
+
+SERIALIZER_NAME = "harness-yaml"
+
+
+class IndexedCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
+    """A ``vcr.cassette.Cassette`` whose request lookup is a dict access.
+
+    The index maps ``request_key`` to the indices of the interactions recorded for it, in
+    order; per key a cursor skips interactions already played. vcrpy's rules are kept:
+    the first not-yet-played matching interaction answers, identical requests recorded
+    several times play in recorded order, and with ``allow_playback_repeats`` the first
+    matching interaction answers every time. Used with other matchers than
+    ``harness.matching.MATCHERS``, it falls back to vcrpy's scan.
+
+    When the cassette may not record (``record_mode`` ``none``, or ``once`` with an
+    existing file), a request it cannot answer raises ``UnmatchedRequestError``, and a
+    missing cassette in ``none`` mode raises ``CassetteNotFoundError`` when loaded.
+    """
+
+    def __init__(self, path: Any, *, record_command: str | None = None, **kwargs: Any) -> None:
+        super().__init__(path, **kwargs)
+        self.record_command = record_command
+        self._indexed = tuple(self._match_on) == tuple(MATCHERS.values())
+        self._index: dict[RequestKey, list[int]] = {}
+        self._keys: list[RequestKey] = []
+        self._cursors: dict[RequestKey, int] = {}
+        self._cursor_counts: Counter[int] = self.play_counts
+        self._last_key: tuple[Any, tuple[Any, Any, Any], RequestKey | None] | None = None
+        self._lock = threading.RLock()  # threads replaying at once each get their own answer
+
+    # --- index ------------------------------------------------------------------------
+
+    def append(self, request: Any, response: Any) -> None:
+        """Add an interaction (vcrpy's hooks run first) and index it."""
+        super().append(request, response)
+        self._sync_index()
+
+    def _sync_index(self) -> None:
+        """Index interactions added to ``data`` since the last call (rebuild if replaced)."""
+        with self._lock:
+            if len(self._keys) > len(self.data):
+                self._index, self._keys, self._cursors = {}, [], {}
+            for index in range(len(self._keys), len(self.data)):
+                key = request_key(self.data[index][0])
+                self._keys.append(key)
+                self._index.setdefault(key, []).append(index)
+
+    def _key(self, request: Any) -> RequestKey | None:
+        """The key of an incoming request after the recording hooks (None: ignored).
+
+        vcrpy asks ``can_play_response_for`` then ``play_response`` about the same
+        request object: the last key is reused while method, URI and body are unchanged.
+        """
+        state = (request.method, request.uri, request.body)
+        last = self._last_key
+        if last is not None and last[0] is request and _same(last[1], state):
+            return last[2]
+        filtered = self._before_record_request(request)
+        key = request_key(filtered) if filtered else None
+        self._last_key = (request, state, key)
+        return key
+
+    def _playable(self, key: RequestKey) -> int | None:
+        """The interaction vcrpy would play for ``key``, or None."""
+        with self._lock:
+            self._sync_index()
+            indices = self._index.get(key)
+            if not indices:
+                return None
+            if self.allow_playback_repeats:
+                return indices[0]
+            if self._cursor_counts is not self.play_counts:  # rewound, or replaced
+                self._cursors, self._cursor_counts = {}, self.play_counts
+            position = self._cursors.get(key, 0)
+            while position < len(indices) and self.play_counts[indices[position]] > 0:
+                position += 1
+            self._cursors[key] = position
+            return indices[position] if position < len(indices) else None
+
+    # --- vcrpy's lookups ------------------------------------------------------------
+
+    def _responses(self, request: Any) -> Any:
+        if not self._indexed:
+            yield from super()._responses(request)
+            return
+        key = self._key(request)
+        if key is None:
+            return
+        self._sync_index()
+        for index in self._index.get(key, ()):
+            yield index, self.data[index][1]
+
+    def __contains__(self, request: Any) -> bool:
+        if not self._indexed:
+            return bool(super().__contains__(request))
+        key = self._key(request)
+        return key is not None and self._playable(key) is not None
+
+    def can_play_response_for(self, request: Any) -> bool:
+        """vcrpy's rule; when the cassette may not record, True for every request it does
+        not ignore, so that ``play_response`` answers it or raises the typed error."""
+        if not self._indexed:
+            return bool(super().can_play_response_for(request))
+        key = self._key(request)
+        if key is None or self.record_mode == RecordMode.ALL:
+            return False
+        if self.write_protected:
+            return True
+        return (self.rewound or self.allow_playback_repeats) and self._playable(key) is not None
+
+    def play_response(self, request: Any) -> Any:
+        """The response to play for ``request``, marked played; else
+        ``UnmatchedRequestError`` (``CassetteNotFoundError`` if nothing was loaded)."""
+        if not self._indexed:
+            return super().play_response(request)
+        key = self._key(request)
+        with self._lock:
+            index = None if key is None else self._playable(key)
+            if index is not None:
+                if self.play_counts[index] == 0 and index < self._loaded_count:
+                    self._played_interactions.append(self.data[index])
+                self.play_counts[index] += 1
+                return self.data[index][1]
+        if not self.rewound and not self.data:
+            raise self._not_found()
+        filtered = self._before_record_request(request) or request
+        raise self._unmatched(filtered, key or request_key(filtered))
+
+    def rewind(self) -> None:
+        """Forget what was played."""
+        super().rewind()
+        self._cursors, self._cursor_counts = {}, self.play_counts
+
+    # --- saving: vcrpy compares every new interaction with every old one --------------
+
+    def _new_interactions(self) -> list[tuple[Any, Any]]:
+        if not self._indexed:
+            return list(super()._new_interactions())
+        old = {request_key(request) for request, _ in self._old_interactions}
+        self._sync_index()
+        return [item for key, item in zip(self._keys, self.data, strict=True) if key not in old]
+
+    def _rerecorded_interactions(self) -> list[tuple[Any, Any]]:
+        if not self._indexed or self.drop_unused_requests:
+            return list(super()._rerecorded_interactions())
+        self._sync_index()
+        recorded = set(self._keys[self._loaded_count :])
+        loaded = zip(self._keys[: self._loaded_count], self.data[: self._loaded_count], strict=True)
+        kept = [item for key, item in loaded if key not in recorded]
+        return kept + list(self.data[self._loaded_count :])
+
+    # --- loading and errors ---------------------------------------------------------
+
+    def _load(self) -> None:
+        try:
+            super()._load()
+        except CassetteError:
+            raise
+        except (yaml.YAMLError, ValueError, KeyError, TypeError) as exc:
+            raise CassetteError(f"{self._path}: cannot load cassette: {exc}") from None
+        if self.record_mode == RecordMode.NONE and not self.rewound:
+            raise self._not_found()
+
+    def _not_found(self) -> CassetteNotFoundError:
+        path = os.fspath(self._path)
+        problem = "is empty or unreadable" if os.path.exists(path) else "does not exist"
+        how = self.record_command or "run once with record_mode='once'"
+        return CassetteNotFoundError(
+            f"cassette {path} {problem}, and record_mode 'none' only replays.\nTo record it: {how}",
+            cassette_path=path,
+            record_command=self.record_command,
+        )
+
+    def _unmatched(self, request: Any, key: RequestKey) -> UnmatchedRequestError:
+        path = os.fspath(self._path)
+        described = f"{key[0]} {display_uri(request)}"
+        played = sum(1 for count in self.play_counts.values() if count)
+        lines = [
+            f"no recorded interaction matches this request in {path}",
+            f"  request:  {described}",
+            f"  body:     {body_excerpt(key[4])}",
+            f"  cassette: interactions: {len(self.data)} recorded, {played} played; "
+            f"record_mode {getattr(self.record_mode, 'value', self.record_mode)!r}",
+        ]
+        closest, field = self._closest(key), None
+        if closest is not None:
+            recorded = self._keys[closest]
+            shown = display_uri(self.data[closest][0])
+            lines.append(f"  closest:  [{closest}] {recorded[0]} {shown}")
+            difference = describe_difference(key, recorded)
+            if difference is None:
+                lines.append(
+                    "            identical, but already played: each recorded interaction "
+                    "plays once\n"
+                    "            (record the request again, or allow_playback_repeats=True)"
+                )
+            else:
+                field = difference[0]
+                lines.append(f"  differs:  {difference[0]} {difference[1]}")
+        return UnmatchedRequestError(
+            "\n".join(lines), cassette_path=path, request=described, closest=closest, field=field
+        )
+
+    def _closest(self, key: RequestKey) -> int | None:
+        """The recorded request most like ``key``: an identical one, else most equal
+        fields, then longest common body prefix, then first recorded."""
+        self._sync_index()
+        if key in self._index:
+            return self._index[key][0]
+        best: tuple[int, int, int] | None = None
+        for index, recorded in enumerate(self._keys):
+            equal = sum(1 for a, b in zip(key[:4], recorded[:4], strict=True) if a == b)
+            score = (equal, _common_prefix(key[4], recorded[4]), -index)
+            if best is None or score > best:
+                best = score
+        return None if best is None else -best[2]
+
+
+def _same(a: tuple[Any, Any, Any], b: tuple[Any, Any, Any]) -> bool:
+    """Same method and URI, and the very same body object (a file body never is)."""
+    return a[0] == b[0] and a[1] == b[1] and a[2] is b[2] and not hasattr(a[2], "read")
+
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    size = min(len(a), len(b))
+    if a[:size] == b[:size]:
+        return size
+    low, high = 0, size
+    while low < high:  # binary search on slice equality: C-speed comparisons
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def unplayed(cassette: Any) -> list[int]:
+    """Indices of the cassette's interactions that were never played."""
+    return [index for index in range(len(cassette.data)) if cassette.play_counts[index] == 0]
+
+
+def make_vcr(scrubber: Scrubber | None = None, **options: Any) -> vcr.VCR:
+    """A ``vcr.VCR`` with the harness serializer, matchers, decompression and scrubbing."""
+    scrubber = scrubber or Scrubber()
+    config: dict[str, Any] = {
+        "serializer": SERIALIZER_NAME,
+        "match_on": KEY_FIELDS,
+        "decode_compressed_response": True,
+        "before_record_request": scrubber.request,
+        "before_record_response": scrubber.response,
+        **options,
+    }
+    recorder = vcr.VCR(**config)
+    recorder.register_serializer(SERIALIZER_NAME, CassetteSerializer(scrubber))
+    for name, matcher in MATCHERS.items():
+        recorder.register_matcher(name, matcher)
+    return recorder
+
+
+def use_cassette(
+    path: str | os.PathLike[str],
+    *,
+    record_mode: str = "none",
+    allow_playback_repeats: bool = False,
+    record_command: str | None = None,
+    drop_unused_requests: bool = False,
+    skip_patchers: tuple[str, ...] = (),
+) -> AbstractContextManager[IndexedCassette]:
+    """Replay (or record) ``path``: a context manager yielding the ``IndexedCassette``.
+
+    ``record_mode`` is vcrpy's (``none``: replay only; ``once``: record a missing
+    cassette). ``record_command`` is shown in ``CassetteNotFoundError`` messages.
+    """
+    config = make_vcr().get_merged_config(
+        path=os.fspath(path),
+        record_mode=record_mode,
+        allow_playback_repeats=allow_playback_repeats,
+        drop_unused_requests=drop_unused_requests,
+        skip_patchers=skip_patchers,
+    )
+    config["record_command"] = record_command
+    return cast(AbstractContextManager[IndexedCassette], IndexedCassette.use(**config))
