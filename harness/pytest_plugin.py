@@ -134,7 +134,7 @@ _rows: list[dict[str, Any]] = []
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """Collect one parity row per conformance case (on the xdist controller too)."""
-    props = dict(report.user_properties)
+    props: dict[str, Any] = dict(report.user_properties)
     case = props.get("parity")
     if case is None:
         return
@@ -150,14 +150,14 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             outcome = "skipped"
         else:
             outcome = "fail"
-        row = {**case, "outcome": outcome, "duration": round(report.duration, 6)}
+        row: dict[str, Any] = {**case, "outcome": outcome, "duration": round(report.duration, 6)}
         if props.get("parity_diff"):
             row["differences"] = props["parity_diff"]
         if outcome == "not supported":
             row["reason"] = skipped_reason.removeprefix("Skipped: ")
         if outcome == "fail" and "differences" not in row:
-            row["message"] = (report.longreprtext or "").strip().splitlines()[-1:] or [""]
-            row["message"] = row["message"][0][:500]
+            lines = (report.longreprtext or "").strip().splitlines()
+            row["message"] = lines[-1][:500] if lines else ""
         _rows.append(row)
 
 
