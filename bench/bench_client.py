@@ -30,9 +30,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # litellm fetches
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BODY = json.dumps(
-    {"model": "gpt-test", "messages": [{"role": "user", "content": "ping"}]}
-).encode()
+BODY = json.dumps({"model": "gpt-test", "messages": [{"role": "user", "content": "ping"}]}).encode()
 HEADERS = {"content-type": "application/json", "authorization": "Bearer k"}
 
 
@@ -67,11 +65,12 @@ def per_call_us(fn: Callable[[], Any], calls: int, repeats: int = 3) -> float:
 
 
 AsyncCall = Callable[[], Awaitable[Any]]
+Closer = Callable[[], Awaitable[Any]] | None
 
 
-def throughput(make: Callable[[], AsyncCall], calls: int, concurrency: int) -> float:
+def throughput(make: Callable[[], tuple[AsyncCall, Closer]], calls: int, concurrency: int) -> float:
     async def run() -> float:
-        one = make()
+        one, close = make()
         gate = asyncio.Semaphore(concurrency)
 
         async def bounded() -> None:
@@ -84,6 +83,8 @@ def throughput(make: Callable[[], AsyncCall], calls: int, concurrency: int) -> f
             started = time.perf_counter()
             await asyncio.gather(*(bounded() for _ in range(calls)))
             best = max(best, calls / (time.perf_counter() - started))
+        if close is not None:
+            await close()
         return best
 
     return asyncio.run(run())
@@ -136,37 +137,39 @@ def sync_contenders(base: str) -> dict[str, Callable[[], Any]]:
     return found
 
 
-def async_contenders(base: str) -> dict[str, Callable[[], AsyncCall]]:
+def async_contenders(base: str) -> dict[str, Callable[[], tuple[AsyncCall, Closer]]]:
     import httpx
 
     from harness.lm import LM
 
     url = f"{base}/v1/chat/completions"
 
-    def raw_httpx() -> AsyncCall:
+    def raw_httpx() -> tuple[AsyncCall, Closer]:
         client = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
 
         async def one() -> Any:
             return json.loads((await client.post(url, content=BODY, headers=HEADERS)).content)
 
-        return one
+        return one, client.aclose
 
-    def harness_lm() -> AsyncCall:
+    def harness_lm() -> tuple[AsyncCall, Closer]:
         lm = LM("openai/gpt-test", api_key="k", base_url=f"{base}/v1")
-        return lambda: lm.acall("ping")
+        return (lambda: lm.acall("ping")), lm.aclose
 
-    found: dict[str, Callable[[], AsyncCall]] = {
+    found: dict[str, Callable[[], tuple[AsyncCall, Closer]]] = {
         "raw httpx": raw_httpx,
         "harness LM": harness_lm,
     }
     try:
         import openai
 
-        def openai_sdk() -> AsyncCall:
+        def openai_sdk() -> tuple[AsyncCall, Closer]:
             oa = openai.AsyncOpenAI(api_key="k", base_url=f"{base}/v1", max_retries=0)
-            return lambda: oa.chat.completions.create(
-                model="gpt-test", messages=[{"role": "user", "content": "ping"}]
-            )
+            return (
+                lambda: oa.chat.completions.create(
+                    model="gpt-test", messages=[{"role": "user", "content": "ping"}]
+                )
+            ), oa.close
 
         found["openai SDK"] = openai_sdk
     except ImportError:
@@ -174,11 +177,15 @@ def async_contenders(base: str) -> dict[str, Callable[[], AsyncCall]]:
     try:
         import anthropic
 
-        def anthropic_sdk() -> AsyncCall:
+        def anthropic_sdk() -> tuple[AsyncCall, Closer]:
             an = anthropic.AsyncAnthropic(api_key="k", base_url=base, max_retries=0)
-            return lambda: an.messages.create(
-                model="claude-test", max_tokens=16, messages=[{"role": "user", "content": "ping"}]
-            )
+            return (
+                lambda: an.messages.create(
+                    model="claude-test",
+                    max_tokens=16,
+                    messages=[{"role": "user", "content": "ping"}],
+                )
+            ), an.close
 
         found["anthropic SDK"] = anthropic_sdk
     except ImportError:
@@ -186,13 +193,15 @@ def async_contenders(base: str) -> dict[str, Callable[[], AsyncCall]]:
     try:
         import litellm
 
-        def litellm_sdk() -> AsyncCall:
-            return lambda: litellm.acompletion(
-                model="openai/gpt-test",
-                api_base=f"{base}/v1",
-                api_key="k",
-                messages=[{"role": "user", "content": "ping"}],
-            )
+        def litellm_sdk() -> tuple[AsyncCall, Closer]:
+            return (
+                lambda: litellm.acompletion(
+                    model="openai/gpt-test",
+                    api_base=f"{base}/v1",
+                    api_key="k",
+                    messages=[{"role": "user", "content": "ping"}],
+                )
+            ), None
 
         found["litellm"] = litellm_sdk
     except ImportError:
@@ -201,11 +210,13 @@ def async_contenders(base: str) -> dict[str, Callable[[], AsyncCall]]:
         from google import genai
         from google.genai import types
 
-        def genai_sdk() -> AsyncCall:
+        def genai_sdk() -> tuple[AsyncCall, Closer]:
             client = genai.Client(
                 api_key="k", http_options=types.HttpOptions(base_url=base, api_version="v1beta")
             )
-            return lambda: client.aio.models.generate_content(model="gemini-test", contents="ping")
+            return (
+                lambda: client.aio.models.generate_content(model="gemini-test", contents="ping")
+            ), client.aio.aclose
 
         found["google-genai"] = genai_sdk
     except ImportError:
