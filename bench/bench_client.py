@@ -224,16 +224,24 @@ def async_contenders(base: str) -> dict[str, Callable[[], tuple[AsyncCall, Close
     return found
 
 
-def import_ms(module: str, repeats: int = 7) -> float:
-    """Median wall time of a fresh interpreter importing ``module``, minus bare start-up."""
+def import_ms(module: str, repeats: int = 15) -> float:
+    """Median CPU time (user + sys) of a fresh interpreter importing ``module``, minus a
+    bare start-up. CPU time, not wall time: on a shared 2-core machine wall time moves
+    with whatever else runs, CPU time barely does. (POSIX only: ``os.wait4``.)"""
 
-    def run(code: str) -> float:
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
-        return time.perf_counter() - started
+    def cpu(code: str) -> float:
+        child = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+        _, status, usage = os.wait4(child.pid, 0)
+        if status != 0:
+            raise SystemExit(f"python -c {code!r} failed")
+        return usage.ru_utime + usage.ru_stime
 
-    bare = statistics.median(run("pass") for _ in range(repeats))
-    return (statistics.median(run(f"import {module}") for _ in range(repeats)) - bare) * 1e3
+    samples: dict[str, list[float]] = {code: [] for code in ("pass", f"import {module}")}
+    for _ in range(repeats):  # interleaved, so drifting load hits both alike
+        for code, times in samples.items():
+            times.append(cpu(code))
+    bare, loaded = (statistics.median(times) for times in samples.values())
+    return (loaded - bare) * 1e3
 
 
 def main() -> None:
@@ -255,7 +263,7 @@ def main() -> None:
         for name, make in async_contenders(base).items():
             print(f"  {name:<16}{throughput(make, args.calls, args.concurrency):>10.0f}")
 
-    print("\ncold import (median of 7, minus interpreter start-up)")
+    print("\ncold import, CPU time (median of 15, minus interpreter start-up)")
     httpx_ms = import_ms("httpx")
     harness_ms = import_ms("harness")
     print(f"  import httpx     {httpx_ms:6.1f} ms")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 from harness.types import (
@@ -137,6 +136,7 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
         pass
     try:
         from datetime import datetime, timezone
+        from email.utils import parsedate_to_datetime  # rare: kept off `import harness`
 
         when = parsedate_to_datetime(value)
         return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
