@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness.providers.anthropic import AnthropicStreamDecoder
 from harness.providers.base import (
     SSEParser,
     StreamAccumulator,
@@ -12,9 +14,12 @@ from harness.providers.base import (
     parse_arguments,
     parse_retry_after,
 )
+from harness.providers.gemini import SSEDecoder as GeminiSSEDecoder
+from harness.providers.openai import OpenAIStreamDecoder
 from harness.types import (
     BadRequestError,
     Finish,
+    MalformedResponseError,
     ModelName,
     NotFoundError,
     RateLimitError,
@@ -134,3 +139,13 @@ def test_accumulator_keeps_invalid_arguments_text() -> None:
     acc.add(ToolCallDelta(0, id="a", name="f", arguments="{not json"))
     call = acc.response().tool_calls[0]
     assert call.arguments == {} and call.arguments_json == "{not json"
+
+
+@pytest.mark.parametrize(
+    "decoder",
+    [OpenAIStreamDecoder, AnthropicStreamDecoder, GeminiSSEDecoder],
+    ids=["openai", "anthropic", "gemini"],
+)
+def test_every_sse_decoder_reports_invalid_utf8_as_malformed(decoder: type) -> None:
+    with pytest.raises(MalformedResponseError, match="not UTF-8"):
+        decoder().feed(b"data: \xff\xfe\n\n")

@@ -13,7 +13,7 @@ from typing import Any
 
 from harness.providers.base import (
     HttpRequest,
-    SSEParser,
+    SSEStreamDecoder,
     error_class_for_status,
     load_json,
     make_error,
@@ -184,43 +184,24 @@ class AnthropicCodec:
         return AnthropicStreamDecoder()
 
 
-class AnthropicStreamDecoder:
+class AnthropicStreamDecoder(SSEStreamDecoder):
     """Incremental decoder of Messages SSE events, ending with ``message_stop``."""
 
+    provider = PROVIDER
+    end = "message_stop"
+
     def __init__(self) -> None:
-        self.raw: list[Any] = []
-        self._sse = SSEParser()
+        super().__init__()
         self._calls: dict[int, int] = {}
         """Content block index of each client ``tool_use`` block -> tool call index."""
-        self._stopped = False
 
-    def feed(self, data: bytes) -> list[StreamEvent]:
-        """Take the next bytes, return the events they complete."""
-        return self._decode(data)
-
-    def close(self) -> list[StreamEvent]:
-        """End of stream; raises ``MalformedResponseError`` if ``message_stop`` never came."""
-        events = self._decode(None)
-        if not self._stopped:
-            raise MalformedResponseError("stream ended before message_stop", provider=PROVIDER)
-        return events
-
-    def _decode(self, data: bytes | None) -> list[StreamEvent]:
+    def event(self, name: str, data: str) -> list[StreamEvent]:
+        payload = load_json(PROVIDER, data.encode())
+        self.raw.append(payload)
         try:
-            pairs = self._sse.close() if data is None else self._sse.feed(data)
-        except UnicodeDecodeError as exc:
-            raise MalformedResponseError(f"stream is not UTF-8: {exc}", provider=PROVIDER) from None
-        events: list[StreamEvent] = []
-        for name, text in pairs:
-            if self._stopped:
-                continue
-            payload = load_json(PROVIDER, text.encode())
-            self.raw.append(payload)
-            try:
-                events.extend(self._event(payload.get("type") or name, payload))
-            except (LookupError, TypeError, AttributeError) as exc:
-                raise _malformed(f"unexpected event ({exc!r})", text.encode()) from None
-        return events
+            return self._event(payload.get("type") or name, payload)
+        except (LookupError, TypeError, AttributeError) as exc:
+            raise _malformed(f"unexpected event ({exc!r})", data.encode()) from None
 
     def _event(self, kind: str, payload: Any) -> list[StreamEvent]:
         if kind == "message_start":
@@ -244,7 +225,7 @@ class AnthropicStreamDecoder:
                 events.append(UsageUpdate(_usage(payload["usage"])))
             return events
         if kind == "message_stop":
-            self._stopped = True
+            self.finished = True
         elif kind == "error":
             raise _stream_error(payload)
         return []  # ping, content_block_stop, and event types added later

@@ -247,6 +247,50 @@ class SSEParser:
             self._data.append(value)
 
 
+class SSEStreamDecoder:
+    """The frame of an SSE stream decoder: subclasses turn each event into stream events.
+
+    ``end`` names the event that must close the stream (``None``: any end is fine); a
+    subclass sets ``self.finished`` when it sees it, and events after it are ignored.
+    """
+
+    provider = ""
+    end: str | None = None
+
+    def __init__(self) -> None:
+        self.raw: list[Any] = []
+        self.finished = False
+        self._sse = SSEParser()
+
+    def feed(self, data: bytes) -> list[StreamEvent]:
+        """Take the next bytes, return the events they complete."""
+        return self._decode(data)
+
+    def close(self) -> list[StreamEvent]:
+        """End of stream: the last events, or ``MalformedResponseError`` if it ended early."""
+        events = self._decode(None)
+        if self.end is not None and not self.finished:
+            raise MalformedResponseError(f"stream ended before {self.end}", provider=self.provider)
+        return events
+
+    def event(self, name: str, data: str) -> list[StreamEvent]:
+        """The stream events of one SSE event (``name`` is ``""`` without ``event:``)."""
+        raise NotImplementedError
+
+    def _decode(self, data: bytes | None) -> list[StreamEvent]:
+        try:
+            pairs = self._sse.close() if data is None else self._sse.feed(data)
+        except UnicodeDecodeError as exc:
+            raise MalformedResponseError(
+                f"stream is not UTF-8: {exc}", provider=self.provider
+            ) from None
+        events: list[StreamEvent] = []
+        for name, text in pairs:
+            if not self.finished:
+                events.extend(self.event(name, text))
+        return events
+
+
 def _first_line_end(buffer: bytes) -> tuple[int, int] | None:
     """Position and width of the first line ending (CRLF counts as one)."""
     lf = buffer.find(b"\n")

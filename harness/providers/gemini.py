@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from harness.providers.base import (
     HttpRequest,
-    SSEParser,
+    SSEStreamDecoder,
     StreamAccumulator,
     error_class_for_status,
     load_json,
@@ -301,32 +301,21 @@ def _usage(meta: dict[str, Any]) -> Usage:
     )
 
 
-class SSEDecoder:
+class SSEDecoder(SSEStreamDecoder):
     """``streamGenerateContent?alt=sse``: each ``data:`` event is one response chunk."""
 
+    provider = PROVIDER
+
     def __init__(self) -> None:
-        self.raw: list[Any] = []
-        self._parser = SSEParser()
+        super().__init__()
         self._chunks = ChunkEvents()
 
-    def feed(self, data: bytes) -> list[StreamEvent]:
-        """Take the next bytes, return the events they complete."""
-        if not data:  # an empty feed must not end a CRLF split across feeds
+    def event(self, name: str, data: str) -> list[StreamEvent]:
+        if not data.strip():
             return []
-        return self._events(self._parser.feed(data))
-
-    def close(self) -> list[StreamEvent]:
-        """Decode a last event left without its blank line (bad JSON raises)."""
-        return self._events(self._parser.close())
-
-    def _events(self, pairs: list[tuple[str, str]]) -> list[StreamEvent]:
-        events: list[StreamEvent] = []
-        for _, data in pairs:
-            if data.strip():
-                chunk = load_json(PROVIDER, data.encode())
-                self.raw.append(chunk)
-                events.extend(self._chunks(chunk))
-        return events
+        chunk = load_json(PROVIDER, data.encode())
+        self.raw.append(chunk)
+        return self._chunks(chunk)
 
 
 class JSONArrayDecoder:

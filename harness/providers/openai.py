@@ -13,7 +13,7 @@ from typing import Any
 
 from harness.providers.base import (
     HttpRequest,
-    SSEParser,
+    SSEStreamDecoder,
     error_class_for_status,
     load_json,
     make_error,
@@ -158,45 +158,26 @@ class OpenAICodec:
         return OpenAIStreamDecoder()
 
 
-class OpenAIStreamDecoder:
+class OpenAIStreamDecoder(SSEStreamDecoder):
     """Incremental decoder of Chat Completions SSE chunks, ending with ``data: [DONE]``."""
 
+    provider = PROVIDER
+    end = "data: [DONE]"
+
     def __init__(self) -> None:
-        self.raw: list[Any] = []
-        self._sse = SSEParser()
-        self._done = False
+        super().__init__()
         self._model = ""
 
-    def feed(self, data: bytes) -> list[StreamEvent]:
-        """Take the next bytes, return the events they complete."""
-        return self._decode(data)
-
-    def close(self) -> list[StreamEvent]:
-        """End of stream; raises ``MalformedResponseError`` if ``[DONE]`` never came."""
-        events = self._decode(None)
-        if not self._done:
-            raise MalformedResponseError("stream ended before data: [DONE]", provider=PROVIDER)
-        return events
-
-    def _decode(self, data: bytes | None) -> list[StreamEvent]:
+    def event(self, name: str, data: str) -> list[StreamEvent]:
+        if data.strip() == "[DONE]":
+            self.finished = True
+            return []
+        chunk = load_json(PROVIDER, data.encode())
+        self.raw.append(chunk)
         try:
-            pairs = self._sse.close() if data is None else self._sse.feed(data)
-        except UnicodeDecodeError as exc:
-            raise MalformedResponseError(f"stream is not UTF-8: {exc}", provider=PROVIDER) from None
-        events: list[StreamEvent] = []
-        for _, payload in pairs:
-            if self._done:
-                continue
-            if payload.strip() == "[DONE]":
-                self._done = True
-                continue
-            chunk = load_json(PROVIDER, payload.encode())
-            self.raw.append(chunk)
-            try:
-                events.extend(self._chunk(chunk))
-            except (LookupError, TypeError, AttributeError) as exc:
-                raise _malformed(f"unexpected chunk ({exc!r})", payload.encode()) from None
-        return events
+            return self._chunk(chunk)
+        except (LookupError, TypeError, AttributeError) as exc:
+            raise _malformed(f"unexpected chunk ({exc!r})", data.encode()) from None
 
     def _chunk(self, chunk: Any) -> list[StreamEvent]:
         if chunk.get("error"):
