@@ -181,9 +181,13 @@ def fail_with(
     pytest.fail("\n".join(lines), pytrace=False)
 
 
-def record_command(case: Case) -> str:
+def record_command(suite: Suite, case: Case) -> str:
+    """The exact command that records this case's cassette."""
+    where = (
+        "" if suite.cassette_dir.name == "cassettes" else f" --cassette-dir {suite.cassette_dir}"
+    )
     return (
-        f"pytest conformance/ --provider {case.provider} -k '{case.scenario.name}' "
+        f"pytest conformance/ --provider {case.provider} -k '{case.scenario.name}'{where} "
         "--record-mode=once   (add --emulator to record against the built-in emulator)"
     )
 
@@ -204,14 +208,14 @@ def test_scenario(case: Case, parity_suite: Suite, request: pytest.FixtureReques
     path = suite.cassette(case.provider, scenario.name)
     if suite.recording:
         mode = "all" if suite.record_mode == "rewrite" else suite.record_mode
-        with use_cassette(path, record_mode=mode, record_command=record_command(case)):
+        with use_cassette(path, record_mode=mode, record_command=record_command(suite, case)):
             run_baselines(suite, case, recording=True)
 
     with use_cassette(
         path,
         record_mode="none",
         allow_playback_repeats=not scenario.ordered,
-        record_command=record_command(case),
+        record_command=record_command(suite, case),
     ) as cassette:
         baselines = run_baselines(suite, case, recording=False)
         left = unplayed(cassette)
