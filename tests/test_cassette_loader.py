@@ -11,7 +11,6 @@ import gzip
 import json
 import math
 import re
-import socket
 import struct
 import sys
 import types
@@ -34,20 +33,13 @@ from harness.cassettes import (
     load_cassette,
 )
 from harness.types import HarnessError
-
-CORPUS = Path(__file__).parent / "corpus" / "recorded"
+from tests.corpus import CORPUS, cassette, cassette_files, refuse_network
 
 
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any attempt to resolve a name or open a connection fails the test."""
-
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError(f"network access attempted: {args!r}")
-
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    refuse_network(monkeypatch)
 
 
 def _integrity_table() -> dict[str, int]:
@@ -63,10 +55,6 @@ def _integrity_table() -> dict[str, int]:
 
 
 COUNTS = _integrity_table()
-
-
-def load(name: str) -> list[Interaction]:
-    return load_cassette(CORPUS / name)
 
 
 def _frame(event_type: str, payload: dict[str, Any]) -> bytes:
@@ -121,16 +109,14 @@ def one_response(tmp_path: Path, **kwargs: Any) -> RecordedResponse:
 
 
 def test_integrity_table_lists_exactly_the_corpus_files() -> None:
-    on_disk = {
-        str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*") if p.is_file() and p.suffix != ".md"
-    }
+    on_disk = cassette_files()
     assert len(COUNTS) == 38
     assert set(COUNTS) == on_disk
 
 
 @pytest.mark.parametrize("name", sorted(COUNTS))
 def test_corpus_file_loads(name: str) -> None:
-    interactions = load(name)
+    interactions = cassette(name)
     assert len(interactions) == COUNTS[name]
     for item in interactions:
         request, response = item.request, item.response
@@ -168,20 +154,20 @@ def test_corpus_file_loads(name: str) -> None:
     ],
 )
 def test_gzip_bodies_are_decompressed(name: str, start: bytes) -> None:
-    for item in load(name):
+    for item in cassette(name):
         assert item.response.body.startswith(start)
         assert "content-encoding" not in item.response.headers
         json.loads(item.response.body)
 
 
 def test_gemini_json_array_stream_keeps_its_separators() -> None:
-    body = load("gemini/stream_json_array_text.yaml")[0].response.body
+    body = cassette("gemini/stream_json_array_text.yaml")[0].response.body
     assert b"\n,\r\n" in body
     assert [chunk["modelVersion"] for chunk in json.loads(body)] == ["gemini-3.6-flash"] * 3
 
 
 def test_parsed_body_is_rebuilt_with_json_dumps_and_content_length_fixed() -> None:
-    [item] = load("anthropic/messages_text_instructions.yaml")
+    [item] = cassette("anthropic/messages_text_instructions.yaml")
     body = item.response.json()
     assert body["content"] == [{"text": "The capital of France is Paris.", "type": "text"}]
     assert item.response.body == json.dumps(body).encode()  # ", " / ": " separators
@@ -191,7 +177,7 @@ def test_parsed_body_is_rebuilt_with_json_dumps_and_content_length_fixed() -> No
 
 
 def test_pretty_printed_string_bodies_and_scalar_set_cookie() -> None:
-    [item] = load("openai/chat_text_basic.yaml")
+    [item] = cassette("openai/chat_text_basic.yaml")
     assert item.response.body.startswith(b'{\n  "id": "chatcmpl-ASYMQRl3A3DXL9FWCK9tnGRcKIO7q"')
     assert item.response.headers["set-cookie"] == "test_set_cookie"
     assert item.response.headers["content-length"] == "764"  # recorded '765'
@@ -200,7 +186,7 @@ def test_pretty_printed_string_bodies_and_scalar_set_cookie() -> None:
 
 
 def test_header_names_lower_cased_and_lists_joined() -> None:
-    [item] = load("bedrock/converse_error_400_invalid_model.yaml")
+    [item] = cassette("bedrock/converse_error_400_invalid_model.yaml")
     headers = item.response.headers
     assert headers["x-amzn-errortype"].startswith("ValidationException")
     assert headers["x-amzn-requestid"] == "7fdbc480-6d28-4d1c-abbc-bd7f17c7dfec"
@@ -208,7 +194,7 @@ def test_header_names_lower_cased_and_lists_joined() -> None:
 
 
 def test_botocore_binary_request_headers_are_decoded() -> None:
-    [item] = load("bedrock/converse_stream_text_nova.yaml")
+    [item] = cassette("bedrock/converse_stream_text_nova.yaml")
     assert item.request.headers["amz-sdk-request"] == "attempt=1"
     assert item.request.headers["content-type"] == "application/json"
     assert item.request.headers["amz-sdk-invocation-id"] == "b62ff3fe-9f1e-4838-83c3-2e2f479a8e76"
@@ -217,16 +203,16 @@ def test_botocore_binary_request_headers_are_decoded() -> None:
 
 
 def test_sse_literal_blocks_are_kept_verbatim() -> None:
-    [item] = load("openai/chat_stream_text.yaml")
+    [item] = cassette("openai/chat_stream_text.yaml")
     assert item.response.body.startswith(b"data: {")
     assert item.response.body.rstrip().endswith(b"data: [DONE]")
-    [first, second] = load("gemini/stream_sse_function_call_thought_signature.yaml")
+    [first, second] = cassette("gemini/stream_sse_function_call_thought_signature.yaml")
     assert first.response.headers["content-type"] == "text/event-stream"
     assert second.response.body.startswith(b'data: {"candidates": [{"content": {"parts": [{"te')
 
 
 def test_langchain_gzip_yaml_with_redacted_headers() -> None:
-    interactions = load("bedrock/agent_loop_converse_tool_use_then_result.yaml.gz")
+    interactions = cassette("bedrock/agent_loop_converse_tool_use_then_result.yaml.gz")
     assert len(interactions) == 2
     first = interactions[0]
     assert first.request.uri.endswith("/model/us.anthropic.claude-sonnet-5/converse")
@@ -519,7 +505,7 @@ def _interaction(
 
 
 def test_replay_sync_in_order_with_recorded_status_headers_body() -> None:
-    interactions = load("openai/chat_tool_call_roundtrip_4turns.yaml")
+    interactions = cassette("openai/chat_tool_call_roundtrip_4turns.yaml")
     transport = ReplayTransport(interactions, name="roundtrip")
     assert transport.unplayed == interactions
     with httpx.Client(transport=transport, base_url="https://api.openai.com") as client:
@@ -536,7 +522,7 @@ def test_replay_sync_in_order_with_recorded_status_headers_body() -> None:
 
 
 def test_replay_serves_decompressed_gzip_bodies() -> None:
-    [item] = load("anthropic/messages_text_raw_gzip.yaml")
+    [item] = cassette("anthropic/messages_text_raw_gzip.yaml")
     with httpx.Client(transport=ReplayTransport([item])) as client:
         response = client.post("https://api.anthropic.com/v1/messages")
     assert "content-encoding" not in response.headers
@@ -545,7 +531,7 @@ def test_replay_serves_decompressed_gzip_bodies() -> None:
 
 @pytest.mark.parametrize("chunk_size", [1, 7, 64, 100_000])
 def test_replay_sync_streams_in_chunks(chunk_size: int) -> None:
-    [item] = load("openai/chat_stream_text.yaml")
+    [item] = cassette("openai/chat_stream_text.yaml")
     body = item.response.body
     transport = ReplayTransport([item], chunk_size=chunk_size)
     client = httpx.Client(transport=transport)
@@ -557,7 +543,7 @@ def test_replay_sync_streams_in_chunks(chunk_size: int) -> None:
 
 
 async def test_replay_async_streams_in_chunks_of_seven_by_default() -> None:
-    [item] = load("bedrock/converse_stream_text_nova.yaml")
+    [item] = cassette("bedrock/converse_stream_text_nova.yaml")
     body = item.response.body
     transport = ReplayTransport([item])
     client = httpx.AsyncClient(transport=transport)

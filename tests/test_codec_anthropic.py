@@ -6,16 +6,13 @@ tests/corpus/recorded/anthropic (text, tool names, arguments, usage numbers).
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from harness.providers.anthropic import AnthropicCodec
-from harness.providers.base import StreamAccumulator
 from harness.types import (
     AuthenticationError,
     BadRequestError,
@@ -41,47 +38,16 @@ from harness.types import (
     Usage,
     UsageUpdate,
 )
+from tests.corpus import cassette, feed, fold
 
-HERE = Path(__file__).parent
-CORPUS = HERE / "corpus" / "recorded" / "anthropic"
-DATA = HERE / "data" / "anthropic"
+DATA = Path(__file__).parent / "data" / "anthropic"
 CODEC = AnthropicCodec(api_key="sk-ant-test")
-
-
-def interactions(name: str) -> list[dict[str, Any]]:
-    with (CORPUS / name).open(encoding="utf-8") as f:
-        recorded: list[dict[str, Any]] = yaml.load(f, Loader=yaml.SafeLoader)["interactions"]
-    return recorded
-
-
-def response_body(name: str, index: int = 0) -> bytes:
-    """The recorded response body bytes, whatever way the cassette stores them."""
-    response = interactions(name)[index]["response"]
-    if "parsed_body" in response:
-        return json.dumps(response["parsed_body"]).encode()
-    body = response["body"]["string"]
-    data = body.encode() if isinstance(body, str) else body
-    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
-
-
-def request_json(name: str, index: int) -> Any:
-    request = interactions(name)[index]["request"]
-    if "parsed_body" in request:
-        return request["parsed_body"]
-    return json.loads(request["body"])
 
 
 def stream(body: bytes, *, bytewise: bool) -> tuple[list[StreamEvent], Response]:
     decoder = CODEC.stream_decoder("text/event-stream; charset=utf-8")
-    pieces = [body[i : i + 1] for i in range(len(body))] if bytewise else [body]
-    events: list[StreamEvent] = []
-    for piece in pieces:
-        events += decoder.feed(piece)
-    events += decoder.close()
-    accumulator = StreamAccumulator()
-    for event in events:
-        accumulator.add(event)
-    return events, accumulator.response(raw=decoder.raw)
+    events = feed(decoder, body, step=1 if bytewise else None)
+    return events, fold(events, raw=decoder.raw)
 
 
 def params(**overrides: Any) -> CallParams:
@@ -260,10 +226,10 @@ def test_tool_choice(choice: str, wire: Any) -> None:
 
 
 def test_tool_result_turns_match_recorded_request() -> None:
-    name = "messages_tool_use_then_result_3turns.yaml"
-    recorded = request_json(name, 2)
-    first = CODEC.decode_response(response_body(name, 0))
-    second = CODEC.decode_response(response_body(name, 1))
+    turns = cassette("anthropic", "messages_tool_use_then_result_3turns.yaml")
+    recorded = turns[2].request.json()
+    first = CODEC.decode_response(turns[0].response.body)
+    second = CODEC.decode_response(turns[1].response.body)
     conversation = (
         Message.system(recorded["system"]),
         Message.user("Use the registered tools and respond exactly as `Capital: <city>`."),
@@ -405,9 +371,10 @@ RECORDED_ANSWERS = [
 
 @pytest.mark.parametrize(("name", "index", "expected"), RECORDED_ANSWERS)
 def test_decode_recorded_answer(name: str, index: int, expected: Response) -> None:
-    response = CODEC.decode_response(response_body(name, index))
+    body = cassette("anthropic", name)[index].response.body
+    response = CODEC.decode_response(body)
     assert response == expected
-    assert response.raw == json.loads(response_body(name, index))
+    assert response.raw == json.loads(body)
 
 
 MIXED_ANSWER = Response(
@@ -475,7 +442,7 @@ def test_undecodable_bodies(body: bytes) -> None:
 
 
 def test_recorded_invalid_request() -> None:
-    body = response_body("messages_error_400_invalid_request.yaml")
+    body = cassette("anthropic", "messages_error_400_invalid_request.yaml")[0].response.body
     error = CODEC.decode_error(400, {"content-type": "application/json"}, body)
     assert type(error) is BadRequestError
     assert (error.provider, error.status) == ("anthropic", 400)
@@ -651,7 +618,7 @@ RECORDED_STREAMS = [
 
 @pytest.mark.parametrize(("name", "expected"), RECORDED_STREAMS)
 def test_recorded_stream_whole_and_bytewise(name: str, expected: Response) -> None:
-    body = response_body(name)
+    body = cassette("anthropic", name)[0].response.body
     events, response = stream(body, bytewise=False)
     assert stream(body, bytewise=True) == (events, response)
     assert response == expected
@@ -683,13 +650,13 @@ def test_stream_and_body_of_the_same_answer_decode_equal() -> None:
 
 
 def test_crlf_line_endings() -> None:
-    body = response_body("messages_stream_thinking.yaml")
+    body = cassette("anthropic", "messages_stream_thinking.yaml")[0].response.body
     crlf = body.replace(b"\n", b"\r\n")
     assert stream(crlf, bytewise=True) == stream(body, bytewise=False)
 
 
 def test_stream_without_message_stop_is_malformed() -> None:
-    body = response_body("messages_stream_text_raw.yaml")
+    body = cassette("anthropic", "messages_stream_text_raw.yaml")[0].response.body
     decoder = CODEC.stream_decoder("text/event-stream")
     decoder.feed(body[: body.index(b"event: message_stop")])
     with pytest.raises(MalformedResponseError, match="message_stop"):
@@ -697,7 +664,7 @@ def test_stream_without_message_stop_is_malformed() -> None:
 
 
 def test_stream_cut_inside_an_event_is_malformed() -> None:
-    body = response_body("messages_stream_text_raw.yaml")
+    body = cassette("anthropic", "messages_stream_text_raw.yaml")[0].response.body
     decoder = CODEC.stream_decoder("text/event-stream")
     decoder.feed(body[: body.index(b'"stop_reason":"end_turn"')])
     with pytest.raises(MalformedResponseError):

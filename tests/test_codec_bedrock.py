@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import datetime
-import gzip
 import hashlib
 import hmac
 import json
@@ -18,14 +17,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+import httpx
 import pytest
-import yaml
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from harness.providers.base import HttpRequest, StreamAccumulator
-from harness.providers.bedrock import BedrockCodec, EventStreamDecoder
+from harness.cassettes import Interaction
+from harness.providers.base import HttpRequest
+from harness.providers.bedrock import BedrockCodec
 from harness.types import (
     AuthenticationError,
     BadRequestError,
@@ -41,15 +41,14 @@ from harness.types import (
     RequestTimeoutError,
     Response,
     ServerError,
-    StreamEvent,
     TextDelta,
     ToolCall,
     ToolCallDelta,
     ToolSpec,
     Usage,
 )
+from tests.corpus import cassette, feed, fold
 
-CORPUS = Path(__file__).parent / "corpus" / "recorded" / "bedrock"
 KEY_ID = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 NOVA = "us.amazon.nova-micro-v1:0"
@@ -94,41 +93,9 @@ def invoke() -> BedrockCodec:
 # --- helpers -------------------------------------------------------------------------
 
 
-def interactions(name: str) -> list[dict[str, Any]]:
-    raw = (CORPUS / name).read_bytes()
-    data = yaml.load(gzip.decompress(raw) if name.endswith(".gz") else raw, Loader=yaml.SafeLoader)
-    if "interactions" in data:
-        return list(data["interactions"])
-    return [
-        {"request": q, "response": r}
-        for q, r in zip(data["requests"], data["responses"], strict=True)
-    ]
-
-
-def _body(message: dict[str, Any]) -> bytes:
-    if "parsed_body" in message:
-        return json.dumps(message["parsed_body"]).encode()
-    body = message["body"]
-    body = body["string"] if isinstance(body, dict) else body
-    return body.encode() if isinstance(body, str) else bytes(body)
-
-
-def response_body(interaction: dict[str, Any]) -> bytes:
-    return _body(interaction["response"])
-
-
-def request_json(interaction: dict[str, Any]) -> Any:
-    return json.loads(_body(interaction["request"]))
-
-
-def response_headers(interaction: dict[str, Any]) -> dict[str, str]:
-    headers = interaction["response"]["headers"]
-    return {k: v[0] if isinstance(v, list) else v for k, v in headers.items()}
-
-
-def model_of(interaction: dict[str, Any]) -> str:
+def model_of(interaction: Interaction) -> str:
     """The model id from the recorded URI (``/model/{quoted id}/...``)."""
-    path = urlsplit(interaction["request"]["uri"]).path
+    path = urlsplit(interaction.request.uri).path
     return unquote(path.split("/model/", 1)[1].rsplit("/", 1)[0])
 
 
@@ -162,22 +129,6 @@ def event(event_type: str, payload: dict[str, Any]) -> bytes:
 
 def chunk(inner: dict[str, Any]) -> bytes:
     return event("chunk", {"bytes": base64.b64encode(json.dumps(inner).encode()).decode()})
-
-
-def run_stream(decoder: EventStreamDecoder, data: bytes, step: int | None = None) -> list[Any]:
-    events: list[StreamEvent] = []
-    pieces = [data] if step is None else [data[i : i + step] for i in range(0, len(data), step)]
-    for piece in pieces:
-        events.extend(decoder.feed(piece))
-    events.extend(decoder.close())
-    return events
-
-
-def accumulate(events: list[StreamEvent]) -> Response:
-    accumulator = StreamAccumulator()
-    for item in events:
-        accumulator.add(item)
-    return accumulator.response()
 
 
 WEATHER = ToolSpec(
@@ -274,7 +225,7 @@ def test_urls(api: Any, stream: bool, path: str) -> None:
 
 
 def test_url_matches_recorded_uri(codec: BedrockCodec) -> None:
-    recorded = interactions("converse_stream_text_nova.yaml")[0]["request"]["uri"]
+    recorded = cassette("bedrock", "converse_stream_text_nova.yaml")[0].request.uri
     assert codec.build_request(params(Message.user("x")), stream=True).url == recorded
 
 
@@ -288,7 +239,7 @@ def test_custom_endpoint() -> None:
 
 
 def test_converse_body_matches_recorded_system_and_temperature(codec: BedrockCodec) -> None:
-    recorded = request_json(interactions("converse_stream_text_nova.yaml")[0])
+    recorded = cassette("bedrock", "converse_stream_text_nova.yaml")[0].request.json()
     p = params(
         Message.system("You are a helpful chatbot."),
         Message.user("What is the capital of France?"),
@@ -298,7 +249,7 @@ def test_converse_body_matches_recorded_system_and_temperature(codec: BedrockCod
 
 
 def test_converse_body_matches_recorded_inference_config(codec: BedrockCodec) -> None:
-    recorded = request_json(interactions("converse_text_titan.yaml")[0])
+    recorded = cassette("bedrock", "converse_text_titan.yaml")[0].request.json()
     p = params(
         Message.user("Say this is a test"), max_tokens=10, temperature=0.8, top_p=1, stop=("|",)
     )
@@ -306,7 +257,7 @@ def test_converse_body_matches_recorded_inference_config(codec: BedrockCodec) ->
 
 
 def test_converse_body_matches_recorded_tools(codec: BedrockCodec) -> None:
-    recorded = request_json(interactions("converse_stream_tool_use_claude3.yaml")[0])
+    recorded = cassette("bedrock", "converse_stream_tool_use_claude3.yaml")[0].request.json()
     p = params(
         Message.user("What is the weather in Barcelona?"),
         tools=(WEATHER,),
@@ -317,7 +268,7 @@ def test_converse_body_matches_recorded_tools(codec: BedrockCodec) -> None:
 
 
 def test_converse_body_matches_recorded_tool_result_turn(codec: BedrockCodec) -> None:
-    recorded = request_json(interactions("converse_stream_tool_use_then_result.yaml")[1])
+    recorded = cassette("bedrock", "converse_stream_tool_use_then_result.yaml")[1].request.json()
     spec = recorded["toolConfig"]["tools"]
     tools = tuple(
         ToolSpec(
@@ -441,7 +392,7 @@ def test_tool_choice_naming_an_unknown_tool(codec: BedrockCodec, invoke: Bedrock
 
 
 def test_invoke_body_matches_recorded_stream_request(invoke: BedrockCodec) -> None:
-    recorded = request_json(interactions("invoke_stream_anthropic_text.yaml")[0])
+    recorded = cassette("bedrock", "invoke_stream_anthropic_text.yaml")[0].request.json()
     p = params(
         Message.user("Tell me a joke about opentelemetry"),
         model="anthropic.claude-3-sonnet-20240229-v1:0",
@@ -456,7 +407,7 @@ def test_invoke_body_matches_recorded_stream_request(invoke: BedrockCodec) -> No
 
 
 def test_invoke_body_matches_recorded_tool_result_turn(invoke: BedrockCodec) -> None:
-    recorded = request_json(interactions("invoke_anthropic_tool_use_then_result.yaml")[1])
+    recorded = cassette("bedrock", "invoke_anthropic_tool_use_then_result.yaml")[1].request.json()
     tool = recorded["tools"][0]
     blocks = recorded["messages"][1]["content"]
     calls = tuple(ToolCall(b["id"], b["name"], b["input"]) for b in blocks[1:])
@@ -644,13 +595,13 @@ def test_session_token_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- decoding ------------------------------------------------------------------------
 
 
-def decoded(codec: BedrockCodec, interaction: dict[str, Any]) -> Response:
+def decoded(codec: BedrockCodec, interaction: Interaction) -> Response:
     codec.build_request(params(Message.user("x"), model=model_of(interaction)), stream=False)
-    return codec.decode_response(response_body(interaction))
+    return codec.decode_response(interaction.response.body)
 
 
 def test_decode_converse_text_recorded(codec: BedrockCodec) -> None:
-    response = decoded(codec, interactions("converse_text_nova.yaml")[0])
+    response = decoded(codec, cassette("bedrock", "converse_text_nova.yaml")[0])
     assert response == Response(
         text=(
             "Hello! How can I assist you today? Whether you have questions, need "
@@ -664,7 +615,7 @@ def test_decode_converse_text_recorded(codec: BedrockCodec) -> None:
 
 
 def test_decode_converse_max_tokens_recorded(codec: BedrockCodec) -> None:
-    response = decoded(codec, interactions("converse_text_titan.yaml")[0])
+    response = decoded(codec, cassette("bedrock", "converse_text_titan.yaml")[0])
     assert response == Response(
         text="Hi, how can I help you",
         finish_reason="length",
@@ -674,7 +625,7 @@ def test_decode_converse_max_tokens_recorded(codec: BedrockCodec) -> None:
 
 
 def test_decode_converse_tool_use_recorded(codec: BedrockCodec) -> None:
-    first, second = interactions("converse_tool_use_then_result_nova.yaml")
+    first, second = cassette("bedrock", "converse_tool_use_then_result_nova.yaml")
     assert decoded(codec, first) == Response(
         text=(
             "<thinking> To provide the weather information for both Seattle and San "
@@ -705,7 +656,7 @@ def test_decode_converse_tool_use_recorded(codec: BedrockCodec) -> None:
 
 
 def test_decode_converse_gzip_cassette_recorded(codec: BedrockCodec) -> None:
-    first, second = interactions("agent_loop_converse_tool_use_then_result.yaml.gz")
+    first, second = cassette("bedrock", "agent_loop_converse_tool_use_then_result.yaml.gz")
     assert decoded(codec, first) == Response(
         text="",
         tool_calls=(
@@ -726,7 +677,7 @@ def test_decode_converse_gzip_cassette_recorded(codec: BedrockCodec) -> None:
 
 
 def test_decode_converse_text_and_tool_recorded(codec: BedrockCodec) -> None:
-    response = decoded(codec, interactions("converse_tool_use_then_error_400.yaml")[0])
+    response = decoded(codec, cassette("bedrock", "converse_tool_use_then_error_400.yaml")[0])
     assert response == Response(
         text="I'll retrieve the file for you now.",
         tool_calls=(ToolCall("tooluse_uiSZBrnqkDXebgTnW0ybmm", "get_file", {}),),
@@ -737,7 +688,7 @@ def test_decode_converse_text_and_tool_recorded(codec: BedrockCodec) -> None:
 
 
 def test_decode_invoke_anthropic_recorded(invoke: BedrockCodec) -> None:
-    first, second = interactions("invoke_anthropic_tool_use_then_result.yaml")
+    first, second = cassette("bedrock", "invoke_anthropic_tool_use_then_result.yaml")
     assert decoded(invoke, first) == Response(
         text=(
             "Certainly! I'll check the current weather for both Seattle and San Francisco "
@@ -766,8 +717,8 @@ def test_decode_invoke_anthropic_recorded(invoke: BedrockCodec) -> None:
 
 
 def test_decode_either_shape_with_either_api(codec: BedrockCodec, invoke: BedrockCodec) -> None:
-    converse = response_body(interactions("converse_text_nova.yaml")[0])
-    anthropic = response_body(interactions("invoke_anthropic_tool_use_then_result.yaml")[0])
+    converse = cassette("bedrock", "converse_text_nova.yaml")[0].response.body
+    anthropic = cassette("bedrock", "invoke_anthropic_tool_use_then_result.yaml")[0].response.body
     assert invoke.decode_response(converse).usage == Usage(7, 30)
     assert codec.decode_response(anthropic).usage == Usage(392, 135)
 
@@ -851,10 +802,10 @@ def test_decode_malformed(codec: BedrockCodec, body: bytes) -> None:
 
 
 def test_error_recorded_with_error_type_header(codec: BedrockCodec) -> None:
-    interaction = interactions("converse_error_400_invalid_model.yaml")[0]
-    headers = response_headers(interaction)
+    interaction = cassette("bedrock", "converse_error_400_invalid_model.yaml")[0]
+    headers = httpx.Headers(interaction.response.headers)
     assert headers["x-amzn-ErrorType"].startswith("ValidationException:")
-    error = codec.decode_error(400, headers, response_body(interaction))
+    error = codec.decode_error(400, headers, interaction.response.body)
     assert type(error) is BadRequestError
     assert (error.status, error.provider, error.provider_message) == (
         400,
@@ -864,10 +815,10 @@ def test_error_recorded_with_error_type_header(codec: BedrockCodec) -> None:
 
 
 def test_error_recorded_without_header_falls_back_on_status(codec: BedrockCodec) -> None:
-    interaction = interactions("converse_tool_use_then_error_400.yaml")[1]
-    headers = response_headers(interaction)
+    interaction = cassette("bedrock", "converse_tool_use_then_error_400.yaml")[1]
+    headers = httpx.Headers(interaction.response.headers)
     assert not any(name.lower() == "x-amzn-errortype" for name in headers)
-    error = codec.decode_error(400, headers, response_body(interaction))
+    error = codec.decode_error(400, headers, interaction.response.body)
     assert type(error) is BadRequestError
     assert error.provider_message == (
         "This model doesn't support the s3Uri field. Remove s3Uri and try again."
@@ -936,7 +887,7 @@ def test_error_text_body(codec: BedrockCodec) -> None:
 
 
 def test_frame_helper_reproduces_a_recorded_frame() -> None:
-    data = response_body(interactions("converse_stream_text_nova.yaml")[0])
+    data = cassette("bedrock", "converse_stream_text_nova.yaml")[0].response.body
     total = struct.unpack(">I", data[:4])[0]
     payload = b'{"p":"abcdefghijklmnopqr","role":"assistant"}'
     headers = {
@@ -954,9 +905,9 @@ NOVA_TEXT = (
     'the Louvre Museum, and Notre-Dame Cathedral, Paris is often referred to as "The City of '
     'Light" or "The City of Love."'
 )
-NOVA_THINKING = interactions("converse_stream_tool_use_then_result.yaml")[1]
+NOVA_THINKING = cassette("bedrock", "converse_stream_tool_use_then_result.yaml")[1]
 # What the client sent back as the assistant turn is exactly the text streamed in turn 1.
-NOVA_THINKING_TEXT = request_json(NOVA_THINKING)["messages"][1]["content"][0]["text"]
+NOVA_THINKING_TEXT = NOVA_THINKING.request.json()["messages"][1]["content"][0]["text"]
 
 STREAMS = [
     (
@@ -1019,26 +970,26 @@ STREAMS = [
 
 @pytest.mark.parametrize(("name", "index", "expected"), STREAMS)
 def test_recorded_stream_whole_and_byte_by_byte(name: str, index: int, expected: Response) -> None:
-    interaction = interactions(name)[index]
+    interaction = cassette("bedrock", name)[index]
     api = "invoke" if "invoke" in name else "converse"
     codec = BedrockCodec(region="us-east-1", api=api)
     codec.build_request(params(Message.user("x"), model=model_of(interaction)), stream=True)
-    data = response_body(interaction)
+    data = interaction.response.body
     whole_decoder = codec.stream_decoder("application/vnd.amazon.eventstream")
-    whole = run_stream(whole_decoder, data)
-    bytewise = run_stream(codec.stream_decoder("application/vnd.amazon.eventstream"), data, step=1)
+    whole = feed(whole_decoder, data)
+    bytewise = feed(codec.stream_decoder("application/vnd.amazon.eventstream"), data, step=1)
     assert whole == bytewise
-    assert accumulate(whole) == expected
+    assert fold(whole) == expected
     assert whole_decoder.raw
     if api == "converse":  # raw items are {event type: payload}, padding dropped
         assert all("p" not in next(iter(item.values())) for item in whole_decoder.raw)
 
 
 def test_recorded_converse_stream_events(codec: BedrockCodec) -> None:
-    interaction = interactions("converse_stream_tool_use_claude3.yaml")[0]
+    interaction = cassette("bedrock", "converse_stream_tool_use_claude3.yaml")[0]
     codec.build_request(params(Message.user("x"), model=model_of(interaction)), stream=True)
     decoder = codec.stream_decoder("application/vnd.amazon.eventstream")
-    events = run_stream(decoder, response_body(interaction), step=7)
+    events = feed(decoder, interaction.response.body, step=7)
     assert not any(isinstance(e, ModelName) for e in events)  # the LM names the model
     assert [e for e in events if isinstance(e, ToolCallDelta)] == [
         ToolCallDelta(1, "tooluse_yypYDr71TwCwByoyao4-Vg", "get_weather"),
@@ -1054,13 +1005,13 @@ def test_recorded_converse_stream_events(codec: BedrockCodec) -> None:
 
 def test_recorded_invoke_stream_raw_holds_the_inner_events(invoke: BedrockCodec) -> None:
     decoder = invoke.stream_decoder("application/vnd.amazon.eventstream")
-    run_stream(decoder, response_body(interactions("invoke_stream_anthropic_text.yaml")[0]))
+    feed(decoder, cassette("bedrock", "invoke_stream_anthropic_text.yaml")[0].response.body)
     assert decoder.raw[0]["type"] == "message_start"
     assert decoder.raw[-1]["amazon-bedrock-invocationMetrics"]["outputTokenCount"] == 21
 
 
 def test_recorded_stream_cut_mid_frame(codec: BedrockCodec) -> None:
-    data = response_body(interactions("converse_stream_text_nova.yaml")[0])
+    data = cassette("bedrock", "converse_stream_text_nova.yaml")[0].response.body
     first = struct.unpack(">I", data[:4])[0]
     for cut in (first + 5, first + 13, len(data) - 1):
         decoder = codec.stream_decoder("application/vnd.amazon.eventstream")
@@ -1073,7 +1024,7 @@ def test_recorded_stream_cut_mid_frame(codec: BedrockCodec) -> None:
 
 
 def test_corrupted_frame(codec: BedrockCodec) -> None:
-    data = bytearray(response_body(interactions("converse_stream_text_nova.yaml")[0]))
+    data = bytearray(cassette("bedrock", "converse_stream_text_nova.yaml")[0].response.body)
     data[40] ^= 0xFF
     with pytest.raises(MalformedResponseError):
         codec.stream_decoder("application/vnd.amazon.eventstream").feed(bytes(data))
@@ -1151,7 +1102,7 @@ def test_converse_stream_equals_converse_body() -> None:
     expected = codec.decode_response(json.dumps(body).encode())
     assert expected.model == "" and len(expected.tool_calls) == 2
     decoder = codec.stream_decoder("application/json")  # the content type is not trusted
-    assert accumulate(run_stream(decoder, data, step=1)) == expected
+    assert fold(feed(decoder, data, step=1)) == expected
 
 
 def test_invoke_stream_equals_anthropic_body(invoke: BedrockCodec) -> None:
@@ -1233,7 +1184,7 @@ def test_invoke_stream_equals_anthropic_body(invoke: BedrockCodec) -> None:
     }
     expected = invoke.decode_response(json.dumps(body).encode())
     decoder = invoke.stream_decoder("application/vnd.amazon.eventstream")
-    assert accumulate(run_stream(decoder, data, step=1)) == expected
+    assert fold(feed(decoder, data, step=1)) == expected
     assert expected.tool_calls == (ToolCall("toolu_9", "get_time", {"tz": "UTC"}),)
 
 
@@ -1282,7 +1233,7 @@ def test_bad_chunk_payload(invoke: BedrockCodec) -> None:
 
 
 def test_empty_stream_is_fine(codec: BedrockCodec) -> None:
-    assert run_stream(codec.stream_decoder(""), b"") == []
+    assert feed(codec.stream_decoder(""), b"") == []
 
 
 def test_text_delta_events_are_emitted_per_frame(codec: BedrockCodec) -> None:

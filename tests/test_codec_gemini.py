@@ -7,16 +7,11 @@ tests/corpus/recorded/gemini.
 from __future__ import annotations
 
 import base64
-import gzip
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from harness.cassettes import load_cassette
-from harness.providers.base import StreamAccumulator
 from harness.providers.gemini import GeminiCodec, JSONArrayDecoder, JSONArrayParser, SSEDecoder
 from harness.types import (
     AuthenticationError,
@@ -43,36 +38,12 @@ from harness.types import (
     Usage,
     UsageUpdate,
 )
+from tests.corpus import cassette, feed, fold
 
-CORPUS = Path(__file__).parent / "corpus" / "recorded" / "gemini"
 BASE = "https://generativelanguage.googleapis.com/v1beta"
 
 
 # --- helpers -------------------------------------------------------------------------
-
-
-def interactions(name: str) -> list[dict[str, Any]]:
-    data = yaml.load((CORPUS / name).read_bytes(), Loader=yaml.SafeLoader)
-    return list(data["interactions"])
-
-
-def response_body(interaction: dict[str, Any]) -> bytes:
-    """The response bytes as the client received them (gzip undone)."""
-    response = interaction["response"]
-    if "parsed_body" in response:
-        return json.dumps(response["parsed_body"]).encode()
-    body = response["body"]["string"]
-    raw = body.encode() if isinstance(body, str) else body
-    return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
-
-
-def content_type(interaction: dict[str, Any]) -> str:
-    headers = {k.lower(): v for k, v in interaction["response"]["headers"].items()}
-    return str(headers["content-type"][0])
-
-
-def request_json(interaction: dict[str, Any]) -> Any:
-    return interaction["request"]["parsed_body"]
 
 
 @pytest.fixture
@@ -88,23 +59,6 @@ def params(*messages: Message, **options: Any) -> CallParams:
 
 def body_of(codec: GeminiCodec, p: CallParams) -> Any:
     return codec.build_request(p, stream=False).json()
-
-
-def run_stream(decoder: Any, data: bytes, step: int | None = None) -> list[StreamEvent]:
-    """Feed ``data`` whole (``step=None``) or in pieces of ``step`` bytes, then close."""
-    events: list[StreamEvent] = []
-    pieces = [data] if step is None else [data[i : i + step] for i in range(0, len(data), step)]
-    for piece in pieces:
-        events.extend(decoder.feed(piece))
-    events.extend(decoder.close())
-    return events
-
-
-def accumulate(events: list[StreamEvent]) -> Response:
-    accumulator = StreamAccumulator()
-    for event in events:
-        accumulator.add(event)
-    return accumulator.response()
 
 
 WEATHER = ToolSpec(
@@ -161,7 +115,7 @@ def test_custom_base_url_and_models_prefix() -> None:
 
 
 def test_system_and_user_match_recorded_request(codec: GeminiCodec) -> None:
-    recorded = request_json(interactions("generate_text_instructions.yaml")[0])
+    recorded = cassette("gemini", "generate_text_instructions.yaml")[0].request.json()
     body = body_of(
         codec,
         params(
@@ -288,7 +242,7 @@ def test_tool_choice_naming_an_unknown_tool(codec: GeminiCodec) -> None:
 
 def test_recorded_tool_turn_has_the_same_shape(codec: GeminiCodec) -> None:
     """Our second request of the recorded tool exchange has the recorded turn structure."""
-    recorded = request_json(interactions("generate_function_call_then_result.yaml")[1])
+    recorded = cassette("gemini", "generate_function_call_then_result.yaml")[1].request.json()
     call = ToolCall("call_0", "get_user_country", {})
     body = body_of(
         codec,
@@ -316,7 +270,7 @@ def test_recorded_tool_turn_has_the_same_shape(codec: GeminiCodec) -> None:
 
 def test_decode_text_recorded(codec: GeminiCodec) -> None:
     response = codec.decode_response(
-        response_body(interactions("generate_text_instructions.yaml")[0])
+        cassette("gemini", "generate_text_instructions.yaml")[0].response.body
     )
     assert response == Response(
         text="The capital of France is Paris.\n",
@@ -328,7 +282,9 @@ def test_decode_text_recorded(codec: GeminiCodec) -> None:
 
 
 def test_decode_gzip_recorded_with_thought_tokens(codec: GeminiCodec) -> None:
-    response = codec.decode_response(response_body(interactions("generate_text_raw_gzip.yaml")[0]))
+    response = codec.decode_response(
+        cassette("gemini", "generate_text_raw_gzip.yaml")[0].response.body
+    )
     assert response.text.startswith("AI stands for **Artificial Intelligence**.\n\nAt its core")
     assert response.text.endswith("and the need for responsible development.")
     assert response.finish_reason == "stop"
@@ -367,7 +323,7 @@ MEXICO = {"city": "Mexico City", "country": "Mexico"}
 def test_decode_function_calls_recorded(
     codec: GeminiCodec, name: str, index: int, call: ToolCall, usage: Usage
 ) -> None:
-    response = codec.decode_response(response_body(interactions(name)[index]))
+    response = codec.decode_response(cassette("gemini", name)[index].response.body)
     assert response == Response(
         text="",
         tool_calls=(call,),
@@ -456,9 +412,9 @@ def test_decode_not_json(codec: GeminiCodec) -> None:
 
 
 def test_error_recorded_404(codec: GeminiCodec) -> None:
-    interaction = interactions("error_404_model_not_found.yaml")[0]
-    assert interaction["response"]["status"]["code"] == 404
-    error = codec.decode_error(404, {}, response_body(interaction))
+    interaction = cassette("gemini", "error_404_model_not_found.yaml")[0]
+    assert interaction.response.status == 404
+    error = codec.decode_error(404, {}, interaction.response.body)
     assert type(error) is NotFoundError
     assert error.status == 404
     assert error.provider == "gemini"
@@ -643,32 +599,32 @@ STREAMS = [
 def test_recorded_stream_whole_and_byte_by_byte(
     codec: GeminiCodec, name: str, index: int, expected: Response
 ) -> None:
-    interaction = interactions(name)[index]
-    data = response_body(interaction)
-    kind = content_type(interaction)
+    interaction = cassette("gemini", name)[index]
+    data = interaction.response.body
+    kind = interaction.response.headers["content-type"]
     whole_decoder = codec.stream_decoder(kind)
-    whole = run_stream(whole_decoder, data)
-    bytewise = run_stream(codec.stream_decoder(kind), data, step=1)
+    whole = feed(whole_decoder, data)
+    bytewise = feed(codec.stream_decoder(kind), data, step=1)
     assert whole == bytewise
-    assert accumulate(whole) == expected
+    assert fold(whole) == expected
     assert isinstance(whole_decoder, SSEDecoder if "event-stream" in kind else JSONArrayDecoder)
     assert all(isinstance(chunk, dict) and "candidates" in chunk for chunk in whole_decoder.raw)
 
 
 @pytest.mark.parametrize("step", [2, 3, 7, 64])
 def test_recorded_json_array_any_split(codec: GeminiCodec, step: int) -> None:
-    interaction = interactions("stream_json_array_text.yaml")[0]
-    data = response_body(interaction)
+    interaction = cassette("gemini", "stream_json_array_text.yaml")[0]
+    data = interaction.response.body
     assert b"\n,\r\n" in data  # the separator seen in real recordings
-    whole = run_stream(codec.stream_decoder("application/json; charset=UTF-8"), data)
-    assert run_stream(codec.stream_decoder("application/json"), data, step=step) == whole
+    whole = feed(codec.stream_decoder("application/json; charset=UTF-8"), data)
+    assert feed(codec.stream_decoder("application/json"), data, step=step) == whole
 
 
 def test_recorded_sse_uses_crlf_separators(codec: GeminiCodec) -> None:
-    data = response_body(interactions("stream_sse_text.yaml")[0])
+    data = cassette("gemini", "stream_sse_text.yaml")[0].response.body
     assert b"\r\n\r\n" in data
     decoder = codec.stream_decoder("text/event-stream")
-    events = run_stream(decoder, data, step=1)
+    events = feed(decoder, data, step=1)
     assert len(decoder.raw) == 3
     assert [e for e in events if isinstance(e, TextDelta)] == [
         TextDelta("The"),
@@ -688,8 +644,8 @@ def test_sse_empty_feeds_between_cr_and_lf() -> None:
 
 
 def test_recorded_function_call_delta_is_complete(codec: GeminiCodec) -> None:
-    data = response_body(interactions("stream_json_array_tools_3turns.yaml")[0])
-    events = run_stream(codec.stream_decoder("application/json"), data)
+    data = cassette("gemini", "stream_json_array_tools_3turns.yaml")[0].response.body
+    events = feed(codec.stream_decoder("application/json"), data)
     calls = [e for e in events if isinstance(e, ToolCallDelta)]
     assert [(c.index, c.id, c.name, c.arguments) for c in calls] == [
         (0, "call_0", "pelican_name_generator", "{}")
@@ -753,7 +709,7 @@ def test_stream_equals_non_streamed_decode(codec: GeminiCodec) -> None:
         ToolCall("call_1", "g", {}),
     )
     for kind, data in (("text/event-stream", sse), ("application/json", array)):
-        assert accumulate(run_stream(codec.stream_decoder(kind), data, step=1)) == expected
+        assert fold(feed(codec.stream_decoder(kind), data, step=1)) == expected
 
 
 def test_function_call_after_finish_turns_it_into_tool_calls(codec: GeminiCodec) -> None:
@@ -762,7 +718,7 @@ def test_function_call_after_finish_turns_it_into_tool_calls(codec: GeminiCodec)
         {"candidates": [{"content": {"parts": [{"functionCall": {"name": "f"}}]}}]},
     ]
     data = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks).encode()
-    events = run_stream(codec.stream_decoder("text/event-stream"), data)
+    events = feed(codec.stream_decoder("text/event-stream"), data)
     assert [e for e in events if isinstance(e, Finish)] == [Finish("stop"), Finish("tool_calls")]
 
 
@@ -771,7 +727,7 @@ def test_stream_usage_update_events(codec: GeminiCodec) -> None:
         "candidates": [{"content": {"parts": [{"text": "x"}]}}],
         "usageMetadata": {"promptTokenCount": 3, "cachedContentTokenCount": 2},
     }
-    events = run_stream(SSEDecoder(), f"data: {json.dumps(chunk)}\n\n".encode())
+    events = feed(SSEDecoder(), f"data: {json.dumps(chunk)}\n\n".encode())
     assert events == [TextDelta("x"), UsageUpdate(Usage(3, 0, 2, 0))]
 
 
@@ -804,7 +760,7 @@ def test_json_array_parser_yields_each_element_as_soon_as_complete() -> None:
 
 
 def test_json_array_empty_array_is_fine() -> None:
-    assert run_stream(JSONArrayDecoder(), b"[]") == []
+    assert feed(JSONArrayDecoder(), b"[]") == []
 
 
 @pytest.mark.parametrize(
@@ -827,11 +783,11 @@ def test_json_array_cut_raises_on_close(data: bytes) -> None:
 @pytest.mark.parametrize("data", [b"<html>", b"[1, 2]", b'[{"a": 1}] x', b'[{"a": 1}]]'])
 def test_json_array_garbage_raises(data: bytes) -> None:
     with pytest.raises(MalformedResponseError):
-        run_stream(JSONArrayDecoder(), data)
+        feed(JSONArrayDecoder(), data)
 
 
 def test_recorded_json_array_cut_mid_element(codec: GeminiCodec) -> None:
-    data = response_body(interactions("stream_json_array_text.yaml")[0])
+    data = cassette("gemini", "stream_json_array_text.yaml")[0].response.body
     decoder = codec.stream_decoder("application/json")
     events = decoder.feed(data[: len(data) // 2])
     assert events  # the first element was complete
@@ -840,7 +796,7 @@ def test_recorded_json_array_cut_mid_element(codec: GeminiCodec) -> None:
 
 
 def test_sse_cut_mid_event_raises_on_close(codec: GeminiCodec) -> None:
-    data = response_body(interactions("stream_sse_text.yaml")[0])
+    data = cassette("gemini", "stream_sse_text.yaml")[0].response.body
     decoder = codec.stream_decoder("text/event-stream")
     decoder.feed(data[:-40])
     with pytest.raises(MalformedResponseError):
@@ -857,7 +813,7 @@ def test_error_inside_a_stream(codec: GeminiCodec, kind: str) -> None:
         data = f"[{json.dumps(ok)},\n{json.dumps(error)}]".encode()
     decoder = codec.stream_decoder(kind)
     with pytest.raises(RateLimitError) as info:
-        run_stream(decoder, data)
+        feed(decoder, data)
     assert (info.value.status, info.value.provider_message) == (429, "quota")
 
 
@@ -873,11 +829,11 @@ def test_thought_signature_goes_back_with_its_call(
 ) -> None:
     """Gemini 3 rejects a follow-up turn whose function call lacks its thoughtSignature:
     the recorded follow-up requests (real clients) echo it next to the functionCall."""
-    first = interactions(name)[0]
-    answer = accumulate(run_stream(codec.stream_decoder(content_type), response_body(first)))
+    first, second = cassette("gemini", name)[:2]
+    answer = fold(feed(codec.stream_decoder(content_type), first.response.body))
     recorded_parts = [
         part
-        for content in load_cassette(CORPUS / name)[1].request.json()["contents"]
+        for content in second.request.json()["contents"]
         for part in content["parts"]
         if "thoughtSignature" in part and ("functionCall" in part or "function_call" in part)
     ]

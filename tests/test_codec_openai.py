@@ -6,15 +6,12 @@ tests/corpus/recorded/openai (text, tool names, arguments, usage numbers).
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from harness.providers.base import StreamAccumulator
 from harness.providers.openai import OpenAICodec
 from harness.types import (
     AuthenticationError,
@@ -38,47 +35,16 @@ from harness.types import (
     Usage,
     UsageUpdate,
 )
+from tests.corpus import cassette, feed, fold
 
-HERE = Path(__file__).parent
-CORPUS = HERE / "corpus" / "recorded" / "openai"
-DATA = HERE / "data" / "openai"
+DATA = Path(__file__).parent / "data" / "openai"
 CODEC = OpenAICodec(api_key="sk-test")
-
-
-def interactions(name: str) -> list[dict[str, Any]]:
-    with (CORPUS / name).open(encoding="utf-8") as f:
-        recorded: list[dict[str, Any]] = yaml.load(f, Loader=yaml.SafeLoader)["interactions"]
-    return recorded
-
-
-def response_body(name: str, index: int = 0) -> bytes:
-    """The recorded response body bytes, whatever way the cassette stores them."""
-    response = interactions(name)[index]["response"]
-    if "parsed_body" in response:
-        return json.dumps(response["parsed_body"]).encode()
-    body = response["body"]["string"]
-    data = body.encode() if isinstance(body, str) else body
-    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
-
-
-def request_json(name: str, index: int) -> Any:
-    request = interactions(name)[index]["request"]
-    if "parsed_body" in request:
-        return request["parsed_body"]
-    return json.loads(request["body"])
 
 
 def stream(body: bytes, *, bytewise: bool) -> tuple[list[StreamEvent], Response]:
     decoder = CODEC.stream_decoder("text/event-stream; charset=utf-8")
-    pieces = [body[i : i + 1] for i in range(len(body))] if bytewise else [body]
-    events: list[StreamEvent] = []
-    for piece in pieces:
-        events += decoder.feed(piece)
-    events += decoder.close()
-    accumulator = StreamAccumulator()
-    for event in events:
-        accumulator.add(event)
-    return events, accumulator.response(raw=decoder.raw)
+    events = feed(decoder, body, step=1 if bytewise else None)
+    return events, fold(events, raw=decoder.raw)
 
 
 def params(**overrides: Any) -> CallParams:
@@ -248,9 +214,9 @@ def test_tool_calls_without_text_and_unparsable_arguments_sent_back_verbatim() -
 
 
 def test_tool_result_turn_matches_recorded_request() -> None:
-    name = "chat_tool_call_roundtrip_4turns.yaml"
+    first, second = cassette("openai", "chat_tool_call_roundtrip_4turns.yaml")[:2]
     question = Message.user("What is the weather in Paris? Use the tool.")
-    answer = CODEC.decode_response(response_body(name, 0))
+    answer = CODEC.decode_response(first.response.body)
     conversation = (
         question,
         answer.message(),
@@ -269,7 +235,7 @@ def test_tool_result_turn_matches_recorded_request() -> None:
     body = CODEC.build_request(
         CallParams("gpt-4o", conversation, tools=(tool,), tool_choice="auto"), stream=False
     ).json()
-    recorded = request_json(name, 1)
+    recorded = second.request.json()
     assert body["messages"] == recorded["messages"]
     assert body["tool_choice"] == recorded["tool_choice"]
     recorded_tool = recorded["tools"][0]["function"]
@@ -367,9 +333,10 @@ RECORDED_ANSWERS = [
 
 @pytest.mark.parametrize(("name", "index", "expected"), RECORDED_ANSWERS)
 def test_decode_recorded_answer(name: str, index: int, expected: Response) -> None:
-    response = CODEC.decode_response(response_body(name, index))
+    body = cassette("openai", name)[index].response.body
+    response = CODEC.decode_response(body)
     assert response == expected
-    assert response.raw == json.loads(response_body(name, index))
+    assert response.raw == json.loads(body)
 
 
 def test_decode_fixture_with_cached_and_reasoning_tokens() -> None:
@@ -446,7 +413,7 @@ def test_recorded_model_not_found() -> None:
     error = CODEC.decode_error(
         404,
         {"content-type": "application/json"},
-        response_body("chat_error_404_model_not_found.yaml"),
+        cassette("openai", "chat_error_404_model_not_found.yaml")[0].response.body,
     )
     assert type(error) is NotFoundError
     assert error.status == 404
@@ -572,7 +539,7 @@ RECORDED_STREAMS = [
 
 @pytest.mark.parametrize(("name", "index", "expected"), RECORDED_STREAMS)
 def test_recorded_stream_whole_and_bytewise(name: str, index: int, expected: Response) -> None:
-    body = response_body(name, index)
+    body = cassette("openai", name)[index].response.body
     events, response = stream(body, bytewise=False)
     assert stream(body, bytewise=True) == (events, response)
     assert response == expected
@@ -581,7 +548,8 @@ def test_recorded_stream_whole_and_bytewise(name: str, index: int, expected: Res
 
 
 def test_recorded_tool_stream_events() -> None:
-    events, _ = stream(response_body("chat_stream_tool_call_then_result.yaml"), bytewise=False)
+    body = cassette("openai", "chat_stream_tool_call_then_result.yaml")[0].response.body
+    events, _ = stream(body, bytewise=False)
     assert events == [
         ModelName(GPT4O_MINI),
         ToolCallDelta(0, "call_ZR5UUuTt3pf61kjwAJIYdVMj", "get_capital", ""),
@@ -605,13 +573,14 @@ def test_stream_and_body_of_the_same_answer_decode_equal() -> None:
 
 
 def test_crlf_line_endings() -> None:
-    body = response_body("chat_stream_text.yaml")
+    body = cassette("openai", "chat_stream_text.yaml")[0].response.body
     crlf = body.replace(b"\n", b"\r\n")
     assert stream(crlf, bytewise=True) == stream(body, bytewise=False)
 
 
 def test_stream_without_done_is_malformed() -> None:
-    body = response_body("chat_stream_text.yaml").replace(b"data: [DONE]", b"")
+    body = cassette("openai", "chat_stream_text.yaml")[0].response.body
+    body = body.replace(b"data: [DONE]", b"")
     decoder = CODEC.stream_decoder("text/event-stream")
     decoder.feed(body)
     with pytest.raises(MalformedResponseError, match=r"\[DONE\]"):
@@ -619,7 +588,7 @@ def test_stream_without_done_is_malformed() -> None:
 
 
 def test_stream_cut_inside_an_event_is_malformed() -> None:
-    body = response_body("chat_stream_text.yaml")
+    body = cassette("openai", "chat_stream_text.yaml")[0].response.body
     decoder = CODEC.stream_decoder("text/event-stream")
     decoder.feed(body[: body.index(b'"usage":{') + 20])
     with pytest.raises(MalformedResponseError):

@@ -34,7 +34,6 @@ client's output. Normalization rules the table follows:
 from __future__ import annotations
 
 import json
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from harness.cassettes import ReplayTransport, load_cassette
+from harness.cassettes import ReplayTransport
 from harness.lm import LM
 from harness.types import (
     BadRequestError,
@@ -55,20 +54,13 @@ from harness.types import (
     ToolSpec,
     Usage,
 )
-
-CORPUS = Path(__file__).parent / "corpus" / "recorded"
+from tests.corpus import cassette, cassette_files, refuse_network
 
 
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any attempt to resolve a name or open a connection fails the test."""
-
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError(f"network access attempted: {args!r}")
-
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    refuse_network(monkeypatch)
 
 
 # --- the expectation table's vocabulary ------------------------------------------------
@@ -462,7 +454,7 @@ def next_prompt(messages: list[Message], response: Response) -> list[Message]:
 
 
 def transport_for(case: Case, chunk_size: int) -> ReplayTransport:
-    interactions = load_cassette(CORPUS / case.file)
+    interactions = cassette(case.file)
     return ReplayTransport(interactions, name=case.file, chunk_size=chunk_size)
 
 
@@ -584,13 +576,11 @@ def ids(case: Case) -> str:
 
 
 def test_the_table_covers_every_corpus_cassette() -> None:
-    on_disk = {
-        str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*") if p.is_file() and p.suffix != ".md"
-    }
+    on_disk = cassette_files()
     assert set(BY_FILE) == on_disk
     assert len(CASES) == len(BY_FILE) == 38
     for case in CASES:
-        interactions = load_cassette(CORPUS / case.file)
+        interactions = cassette(case.file)
         assert len(case.turns) == len(interactions), case.file
         if case.provider == "bedrock":  # the LM asks for the model the recording asked for
             path = unquote(urlsplit(interactions[0].request.uri).path)
@@ -599,7 +589,7 @@ def test_the_table_covers_every_corpus_cassette() -> None:
 
 def test_stream_cases_are_the_streamed_recordings() -> None:
     for case in CASES:
-        first = load_cassette(CORPUS / case.file)[0]
+        first = cassette(case.file)[0]
         content_type = first.response.headers["content-type"]
         streamed = ":streamGenerateContent" in first.request.uri or content_type.startswith(
             ("text/event-stream", "application/vnd.amazon.eventstream")
@@ -639,4 +629,4 @@ def test_raw_body_is_kept_for_non_streamed_responses() -> None:
     case = BY_FILE["openai/chat_text_basic.yaml"]
     [response] = replay_sync(case).outcomes
     assert isinstance(response, Response)
-    assert response.raw == json.loads(load_cassette(CORPUS / case.file)[0].response.body)
+    assert response.raw == json.loads(cassette(case.file)[0].response.body)
