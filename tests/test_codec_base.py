@@ -35,11 +35,9 @@ from harness.types import (
 
 SSE = (
     b": comment\r\n"
-    b"event: message_start\r\ndata: {\"a\": 1}\r\n\r\n"
+    b'event: message_start\r\ndata: {"a": 1}\r\n\r\n'
     b"data: line one\ndata: line two\n\n"
-    b"event: ping\rdata: {}\r\r"
-    + "data: caf\u00e9 \u2603\n\n".encode()
-    + b"data: [DONE]\n\n"
+    b"event: ping\rdata: {}\r\r" + "data: caf\u00e9 \u2603\n\n".encode() + b"data: [DONE]\n\n"
 )
 EXPECTED = [
     ("message_start", '{"a": 1}'),

@@ -214,9 +214,7 @@ FINISHES: dict[str, tuple[FinishReason, ...]] = {
     "gemini": ("stop", "length", "tool_calls", "content_filter", "other"),
     "bedrock": ("stop", "length", "tool_calls", "content_filter", "other"),
 }
-FINISH_CASES = [
-    (target, reason) for target in TARGETS for reason in FINISHES[target.provider]
-]
+FINISH_CASES = [(target, reason) for target in TARGETS for reason in FINISHES[target.provider]]
 
 
 @pytest.mark.parametrize(("target", "reason"), FINISH_CASES, ids=lambda x: getattr(x, "name", x))
