@@ -1,0 +1,47 @@
+"""Parametrizes every regression spec and hands it a ``Bench``.
+
+``test_<id>(bench)`` runs once per mode of catalogue entry ``<id>``, and per selected
+provider when the entry calls a model (provider ``-`` otherwise). The ``bench`` fixture
+adds the case's parity row and turns missing adapter features into "not supported".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from conformance.regressions.catalogue import BY_ID
+from conformance.regressions.support import Bench, Case
+from harness.pytest_plugin import Suite, selected_providers
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "case" not in metafunc.fixturenames:
+        return
+    name = metafunc.function.__name__.removeprefix("test_")
+    regression = BY_ID.get(name)
+    if regression is None:
+        raise pytest.UsageError(
+            f"{metafunc.function.__qualname__}: no catalogue entry {name!r} in "
+            "conformance/regressions/catalogue.py"
+        )
+    providers = selected_providers(metafunc.config) if regression.calls_model else ("-",)
+    cases = [
+        Case(regression, provider, mode) for provider in providers for mode in regression.modes
+    ]
+    metafunc.parametrize("case", cases, ids=[case.id for case in cases])
+
+
+@pytest.fixture
+def bench(case: Case, parity_suite: Suite, request: pytest.FixtureRequest) -> Iterator[Bench]:
+    request.node.user_properties.append(("parity", case.row()))
+    bench = Bench(parity_suite, case, request)
+    missing = bench.missing_features()
+    if missing:
+        where = case.provider if case.provider != "-" else "any selected provider"
+        pytest.skip(f"not supported: {', '.join(missing)} for {where}")
+    try:
+        yield bench
+    finally:
+        bench.close()

@@ -1,0 +1,408 @@
+"""What every regression spec shares: cases, clients, cassettes, checks and failure messages.
+
+A spec gets a ``Bench`` (fixture ``bench``, see ``conftest.py``): the adapter under test,
+clients named by *role* (``bench.client("first")`` is the model ``<provider model>-first``,
+whose recorded answer is ``"I am first."``), the cassette of its regression, and
+``expect``/``verdict`` to report every problem at once, naming regression, provider, mode
+and the upstream citation.
+
+Specs that scope a client with ``context`` first ``configure(bench.lost())``: the process
+default then names the model ``context-lost``, which no cassette holds, so a call that lost
+the caller's context sends a request the replay cannot answer, and the failure says so.
+Specs about what the process default itself reaches configure a recorded ``default`` role.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, NoReturn, TypeVar
+
+import pytest
+
+from conformance.regressions.catalogue import Regression
+from harness.adapters.base import ChainOutcome, ClientAdapter, StreamResult, Target
+from harness.emulator import Emulator, EmulatorTransport, Reply, Step
+from harness.pytest_plugin import Suite
+from harness.recording import IndexedCassette, use_cassette
+from harness.types import LLMError, Message, Response, Usage
+
+T = TypeVar("T")
+
+QUESTION: tuple[Message, ...] = (Message.user("Which model are you?"),)
+MODEL = {
+    "openai": "gpt-4o-mini",
+    "anthropic": "claude-sonnet-4-5",
+    "gemini": "gemini-2.5-flash",
+    "bedrock": "us.amazon.nova-micro-v1:0",
+}
+"""Each role's model is ``<MODEL[provider]>-<role>`` (as recorded in the cassettes)."""
+LOST = "context-lost"
+"""The role of the process default: the model no cassette holds."""
+CONTEXT_LOST_MODEL = "context-lost"
+"""Its model name, the same as in conformance/test_scenarios.py."""
+THREAD_TIMEOUT = 30.0
+
+_recorded: set[Path] = set()
+"""Cassettes recorded in this session (each is recorded once, whatever the modes)."""
+
+
+def fake_aws_credentials() -> Any:
+    from botocore.credentials import Credentials
+
+    return Credentials("AKIDEXAMPLE", "fake-secret-for-replay")
+
+
+def answer_text(role: str) -> str:
+    """What the model of ``role`` answers to ``QUESTION``."""
+    return f"I am {role}."
+
+
+def reply(role: str) -> Reply:
+    return Reply(text=answer_text(role), usage=Usage(11, 5))
+
+
+@dataclass(frozen=True)
+class Case:
+    """One parity row: a regression, in one mode, for one provider (``-``: no model call)."""
+
+    regression: Regression
+    provider: str
+    mode: str
+
+    @property
+    def id(self) -> str:
+        return self.mode if self.provider == "-" else f"{self.provider}-{self.mode}"
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return self.regression.modes[self.mode]
+
+    def row(self) -> dict[str, Any]:
+        """The parity report's row (the plugin adds outcome and duration)."""
+        regression = self.regression
+        return {
+            "provider": self.provider,
+            "scenario": regression.scenario,
+            "mode": self.mode,
+            "kind": "regression",
+            "citation": regression.citation,
+            "title": regression.title,
+        }
+
+
+@dataclass(frozen=True)
+class Take:
+    """One recorded exchange of a cassette: the client of ``role`` is asked ``messages``
+    (a call, a stream, or a tool chain offering ``tools``) and the emulator answers with
+    ``steps``, in order."""
+
+    role: str
+    steps: tuple[Step, ...]
+    kind: Literal["call", "stream", "chain", "achain"] = "call"
+    tools: tuple[Callable[..., Any], ...] = ()
+    messages: tuple[Message, ...] = QUESTION
+
+
+def answers(*roles: str, stream: bool = False) -> list[Take]:
+    """One ``QUESTION`` per role, answered ``I am <role>.`` (plus a streamed one if asked)."""
+    takes = [Take(role, (reply(role),)) for role in roles]
+    if stream:
+        takes += [Take(role, (reply(role),), kind="stream") for role in roles]
+    return takes
+
+
+# --- running things the way users do ---------------------------------------------------
+
+
+def capture(fn: Callable[[], T]) -> T | BaseException:
+    """``fn()``, or the exception it raised."""
+    try:
+        return fn()
+    except BaseException as exc:  # reported by the spec, never swallowed
+        return exc
+
+
+def in_raw_thread(fn: Callable[[], T]) -> T | BaseException:
+    """Run ``fn`` in a plain ``threading.Thread`` (what a user creates) and return its
+    result, or the exception it raised."""
+    box: list[T | BaseException] = []
+    thread = threading.Thread(target=lambda: box.append(capture(fn)), name="user-thread")
+    thread.start()
+    thread.join(THREAD_TIMEOUT)
+    if not box:
+        return TimeoutError(f"the thread did not finish within {THREAD_TIMEOUT:.0f} s")
+    return box[0]
+
+
+def run_async(main: Callable[[], Awaitable[T]]) -> T | BaseException:
+    """``asyncio.run(main())`` on the calling thread; the result or the exception."""
+
+    async def wrapper() -> T:
+        return await main()
+
+    return capture(lambda: asyncio.run(wrapper()))
+
+
+def thread_inherits_context() -> bool:
+    """CPython's ``-X thread_inherit_context`` (default on free-threaded 3.14): new threads
+    start in a copy of their creator's context, so a raw thread sees its creator's overrides."""
+    import sys
+
+    return bool(getattr(sys.flags, "thread_inherit_context", 0))
+
+
+def describe(value: Any) -> str:
+    """A short, readable account of a result or an error, for failure messages."""
+    if isinstance(value, BaseException):
+        text = str(value).strip()
+        first = text.splitlines()[0] if text else ""
+        shown = f"{type(value).__name__}: {first}" if first else type(value).__name__
+        # an unmatched replay says how the request differs from the closest recorded one
+        shown += "".join(
+            f"; {line.strip()}" for line in text.splitlines()[1:] if "differs:" in line
+        )
+        if CONTEXT_LOST_MODEL in text:
+            shown += (
+                f"  [a request for the process default's model {CONTEXT_LOST_MODEL!r}, which "
+                "no cassette holds: the caller's context was lost]"
+            )
+        return shown
+    if isinstance(value, Response):
+        return f"answer {value.text!r}"
+    if isinstance(value, StreamResult):
+        return f"stream answering {value.response.text!r} in {len(value.events)} events"
+    if isinstance(value, ChainOutcome):
+        return f"chain answering {value.response.text!r}"
+    return repr(value)
+
+
+# --- the bench -----------------------------------------------------------------------------
+
+
+class Bench:
+    """One spec run: adapter, clients by role, cassette, checks and the failure message."""
+
+    def __init__(self, suite: Suite, case: Case, request: pytest.FixtureRequest) -> None:
+        self.suite = suite
+        self.case = case
+        self.request = request
+        self.adapter: ClientAdapter = suite.adapter
+        self.regression = case.regression
+        self.mode = case.mode
+        self.provider = case.provider if case.provider != "-" else self._connectable_provider()
+        self._stack = ExitStack()
+        self._clients: dict[str, Any] = {}
+        self._roles: dict[int, str] = {}
+        self._problems: list[tuple[str, Any, Any]] = []
+
+    def _connectable_provider(self) -> str:
+        for provider in self.suite.providers:
+            if all(self._supports(f, provider) for f in self.case.features):
+                return provider
+        return self.suite.providers[0]
+
+    def _supports(self, feature: str, provider: str) -> bool:
+        if feature == "deferred":
+            from conformance.regressions.protocol import deferred_streams
+
+            return deferred_streams(self.adapter) is not None
+        return self.adapter.supports(feature, provider)
+
+    def missing_features(self) -> list[str]:
+        """Features the case needs that the adapter lacks (for provider ``-``: on the selected
+        provider that lacks the fewest; the case needs no particular provider)."""
+        providers = self.suite.providers if self.case.provider == "-" else (self.case.provider,)
+        best: list[str] | None = None
+        for provider in providers:
+            missing = [f for f in self.case.features if not self._supports(f, provider)]
+            if best is None or len(missing) < len(best):
+                best = missing
+        return best or []
+
+    def close(self) -> None:
+        self._stack.close()
+
+    # --- clients ---------------------------------------------------------------------
+
+    def model(self, role: str) -> str:
+        return CONTEXT_LOST_MODEL if role == LOST else f"{MODEL[self.provider]}-{role}"
+
+    def target(self, role: str, transport: Any = None) -> Target:
+        live = self.suite.recording and not self.suite.emulator and transport is None
+        return Target(
+            provider=self.provider,
+            model=self.model(role),
+            api_key=None if live else "test-key",
+            region="us-east-1",
+            aws_credentials=None if live else fake_aws_credentials(),
+            transport=transport,
+        )
+
+    def connect(self, role: str, transport: Any = None) -> Any:
+        """A new client for ``role`` (closed when the spec ends)."""
+        client = self.adapter.connect(self.target(role, transport))
+        self._stack.callback(self.adapter.close, client)
+        self._roles[id(client)] = role
+        return client
+
+    def client(self, role: str) -> Any:
+        """The client of ``role`` (one per role and spec), replayed from the cassette."""
+        if role not in self._clients:
+            self._clients[role] = self.connect(role)
+        return self._clients[role]
+
+    def clients(self, *roles: str) -> list[Any]:
+        return [self.client(role) for role in roles]
+
+    def lost(self) -> Any:
+        """The process default's client: configured first by every spec."""
+        return self.client(LOST)
+
+    def emulated(self, role: str, steps: Sequence[Step], wrap: Any = None) -> Any:
+        """A client answered live by the in-process emulator (for timing and transport
+        faults a cassette cannot hold); ``wrap`` wraps the emulator's transport."""
+        transport: Any = EmulatorTransport(Emulator(steps))
+        if wrap is not None:
+            transport = wrap(transport)
+        return self.connect(role, transport)
+
+    def role_of(self, client: Any) -> str:
+        """The role a client was connected for (or its repr)."""
+        if client is None:
+            return "None"
+        return self._roles.get(id(client), repr(client))
+
+    # --- cassettes -------------------------------------------------------------------
+
+    def cassette_path(self) -> Path:
+        return self.suite.cassette(self.provider, f"regressions/{self.regression.id}")
+
+    def record_command(self) -> str:
+        return (
+            f"pytest conformance/regressions --provider {self.provider} "
+            f"-k {self.regression.id} --record-mode=rewrite --emulator"
+        )
+
+    @contextmanager
+    def replay(self, takes: Sequence[Take], *, ordered: bool = False) -> Iterator[IndexedCassette]:
+        """Replay the regression's cassette (recording it first when the run records)."""
+        path = self.cassette_path()
+        if self.suite.recording and path not in _recorded:
+            self._record(path, takes)
+            _recorded.add(path)
+        with use_cassette(
+            path,
+            record_mode="none",
+            allow_playback_repeats=not ordered,
+            record_command=self.record_command(),
+        ) as cassette:
+            yield cassette
+
+    def _record(self, path: Path, takes: Sequence[Take]) -> None:
+        mode = self.suite.record_mode
+        if mode == "once" and path.exists():
+            return
+        if mode == "rewrite":
+            path.unlink(missing_ok=True)
+        vcr_mode = "all" if mode == "rewrite" else mode
+        adapter = self.adapter
+        with use_cassette(path, record_mode=vcr_mode, record_command=self.record_command()):
+            for take in takes:
+                emulator = Emulator(take.steps) if self.suite.emulator else None
+                transport = EmulatorTransport(emulator) if emulator is not None else None
+                client = adapter.connect(self.target(take.role, transport))
+                try:
+                    if take.kind == "call":
+                        adapter.call(client, take.messages, {})
+                    elif take.kind == "stream":
+                        adapter.stream(client, take.messages, {})
+                    elif take.kind == "chain":
+                        adapter.chain(client, take.messages, take.tools, {})
+                    else:
+                        asyncio.run(_achain(adapter, client, take))
+                except LLMError:
+                    pass  # a scripted fault that the take ends on
+                finally:
+                    adapter.close(client)
+
+    # --- checks and failures ---------------------------------------------------------
+
+    def expect(self, what: str, expected: Any, got: Any) -> bool:
+        """Note a problem unless ``got == expected`` (an exception never equals)."""
+        if isinstance(got, BaseException) or got != expected:
+            self._problems.append((what, expected, got))
+            return False
+        return True
+
+    def expect_answer(self, what: str, got: Any, role: str) -> bool:
+        """``got`` must be a response (or stream/chain result) answering as ``role``."""
+        text = _text_of(got)
+        if text == answer_text(role):
+            return True
+        self._problems.append((what, f"answer {answer_text(role)!r}", got))
+        return False
+
+    def expect_client(self, what: str, got: Any, expected: Any) -> bool:
+        """``got`` must be the very client ``expected`` (compared by identity)."""
+        if not isinstance(got, BaseException) and got is expected:
+            return True
+        shown = got if isinstance(got, BaseException) else _Role(self.role_of(got))
+        self._problems.append((what, _Role(self.role_of(expected)), shown))
+        return False
+
+    def problem(self, what: str, expected: Any, got: Any) -> None:
+        self._problems.append((what, expected, got))
+
+    def verdict(self, summary: str) -> None:
+        """Fail with every problem noted so far, if any."""
+        if self._problems:
+            problems, self._problems = self._problems, []
+            self.fail(summary, problems)
+
+    def fail(self, summary: str, problems: Sequence[tuple[str, Any, Any]] = ()) -> NoReturn:
+        regression, case = self.regression, self.case
+        self.request.node.user_properties.append(
+            (
+                "parity_diff",
+                [{"field": f, "expected": _shown(a), "got": _shown(b)} for f, a, b in problems],
+            )
+        )
+        lines = [f"{regression.scenario} / {case.provider} / mode {case.mode}: {summary}"]
+        lines += [
+            f"  {field}:\n    expected {_shown(a)}\n    got      {_shown(b)}"
+            for field, a, b in problems
+        ]
+        lines.append(f"  upstream: {regression.citation}")
+        lines.append(f"  mechanism: {regression.mechanism}")
+        pytest.fail("\n".join(lines), pytrace=False)
+
+
+@dataclass(frozen=True)
+class _Role:
+    role: str
+
+    def __repr__(self) -> str:
+        return f"the client of {self.role!r}"
+
+
+def _text_of(value: Any) -> str | None:
+    if isinstance(value, Response):
+        return value.text
+    if isinstance(value, (StreamResult, ChainOutcome)):
+        return value.response.text
+    return None
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return describe(value)
+
+
+async def _achain(adapter: ClientAdapter, client: Any, take: Take) -> ChainOutcome:
+    return await adapter.achain(client, take.messages, take.tools, {})

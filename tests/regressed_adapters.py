@@ -1,0 +1,708 @@
+"""Deliberately regressed clients: each reproduces the mechanism of one published bug.
+
+Every class is the reference adapter with one mechanism put back the way a framework
+once shipped it (the catalogue entry it brings back is named in its docstring). The
+regression specs in ``conformance/regressions`` must fail each of them, with a message
+that says why (tests/test_regressions.py runs them through the suite with ``--client``).
+
+The context-store regressions replace ``configure``/``context``/``current`` and the
+primitives with a store of their own; the others replace one method each, so several of
+them can share one class (and one suite run) without meeting: see the bundles at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import threading
+import weakref
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
+from typing import Any
+
+from harness.adapters.base import ChainOutcome, StreamResult, Target, Tools
+from harness.adapters.reference import ReferenceAdapter
+from harness.lm import LM
+from harness.tools import Tool, as_tools, tool_specs
+from harness.transport import RetryPolicy, Transport
+from harness.types import (
+    APIConnectionError,
+    Message,
+    RateLimitError,
+    Response,
+    ServerError,
+    TextDelta,
+    ToolCall,
+)
+
+MAIN = threading.main_thread()
+WORKERS = 4
+MAX_TURNS = 10
+
+
+# --- context stores ----------------------------------------------------------------------
+
+
+class StaleWorkerSnapshot(ReferenceAdapter):
+    """stale_worker_config (DSPy <=2.5.29, 2.5.32-2.5.35, stanfordnlp/dspy#1766).
+
+    Settings are a stack per thread id. A worker thread of the (long-lived) pool gets a
+    copy of the submitter's settings the first time it runs a task, and keeps it: later
+    ``configure`` calls and ``context`` blocks never reach it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stacks: dict[int, list[dict[str, Any]]] = {MAIN.ident or 0: [{"lm": None}]}
+        self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="stale-worker")
+
+    def _stack(self) -> list[dict[str, Any]]:
+        ident = threading.get_ident()
+        with self._lock:
+            if ident not in self._stacks:  # a thread's first access: a copy of main's, once
+                self._stacks[ident] = [dict(self._stacks[MAIN.ident or 0][-1])]
+            return self._stacks[ident]
+
+    def configure(self, client: LM) -> None:
+        self._stack()[0]["lm"] = client
+
+    @contextmanager
+    def _scoped(self, client: Any) -> Iterator[Any]:
+        stack = self._stack()
+        stack.append({**stack[-1], "lm": client})
+        try:
+            yield client
+        finally:
+            stack.pop()
+
+    def context(self, client: LM) -> AbstractContextManager[Any]:
+        return self._scoped(client)
+
+    def current(self) -> Any:
+        return self._stack()[-1]["lm"]
+
+    def _submit(self, fn: Callable[[], Any]) -> Future[Any]:
+        parent = dict(self._stack()[-1])
+
+        def run() -> Any:
+            ident = threading.get_ident()
+            with self._lock:
+                if ident not in self._stacks:  # new thread: inherit the submitter's settings
+                    self._stacks[ident] = [parent]
+            return fn()
+
+        return self._pool.submit(run)
+
+    def submit(self, fn: Callable[[], Any]) -> Any:
+        return self._submit(fn).result()
+
+    def parallel(self, fns: Sequence[Callable[[], Any]]) -> list[Any]:
+        return [future.result() for future in [self._submit(fn) for fn in fns]]
+
+
+class SettingsKeyedByThread(ReferenceAdapter):
+    """user_thread_settings (DSPy 2.5.30, stanfordnlp/dspy#1812).
+
+    Settings are a dict keyed by thread id, filled for the main thread and for the threads
+    of the adapter's own ``submit``/``parallel``; any other thread (a user's
+    ``threading.Thread``, a plain executor, the loop's executor used by ``asyncify``) gets
+    a ``KeyError``.
+    """
+
+    def __init__(self) -> None:
+        self._stacks: dict[int, list[dict[str, Any]]] = {MAIN.ident or 0: [{"lm": None}]}
+
+    def _stack(self) -> list[dict[str, Any]]:
+        return self._stacks[threading.get_ident()]  # KeyError in an unknown thread
+
+    def configure(self, client: LM) -> None:
+        self._stack()[0]["lm"] = client
+
+    @contextmanager
+    def _scoped(self, client: Any) -> Iterator[Any]:
+        stack = self._stack()
+        stack.append({**stack[-1], "lm": client})
+        try:
+            yield client
+        finally:
+            stack.pop()
+
+    def context(self, client: LM) -> AbstractContextManager[Any]:
+        return self._scoped(client)
+
+    def current(self) -> Any:
+        return self._stack()[-1]["lm"]
+
+    def _registered(self, fn: Callable[[], Any]) -> Callable[[], Any]:
+        parent = dict(self._stack()[-1])
+
+        def run() -> Any:
+            ident = threading.get_ident()
+            self._stacks[ident] = [parent]
+            try:
+                return fn()
+            finally:
+                del self._stacks[ident]
+
+        return run
+
+    def submit(self, fn: Callable[[], Any]) -> Any:
+        with ThreadPoolExecutor(2) as pool:
+            return pool.submit(self._registered(fn)).result()
+
+    def parallel(self, fns: Sequence[Callable[[], Any]]) -> list[Any]:
+        with ThreadPoolExecutor(WORKERS) as pool:
+            futures = [pool.submit(self._registered(fn)) for fn in fns]
+            return [future.result() for future in futures]
+
+    def asyncify(self, fn: Callable[[], Any]) -> Awaitable[Any]:
+        return asyncio.get_running_loop().run_in_executor(None, fn)  # an unregistered worker
+
+
+class ContextOnlyInKnownThreads(ReferenceAdapter):
+    """context_in_user_thread (DSPy 2.5.31: "unsupported way of creating threads").
+
+    Reading the settings works everywhere (unknown threads read the main thread's), but
+    ``context()`` raises in any thread the adapter did not start itself; ``asyncify``'s
+    worker, taken from the loop's executor, is such a thread.
+    """
+
+    def __init__(self) -> None:
+        self._stacks: dict[int, list[dict[str, Any]]] = {MAIN.ident or 0: [{"lm": None}]}
+
+    def _stack(self) -> list[dict[str, Any]]:
+        return self._stacks.get(threading.get_ident()) or self._stacks[MAIN.ident or 0]
+
+    def configure(self, client: LM) -> None:
+        self._stacks[MAIN.ident or 0][0]["lm"] = client
+
+    @contextmanager
+    def _scoped(self, client: Any) -> Iterator[Any]:
+        if threading.get_ident() not in self._stacks:
+            raise RuntimeError(
+                "context(...) was called from an unsupported way of creating threads: "
+                "start threads with the adapter's own primitives"
+            )
+        stack = self._stack()
+        stack.append({**stack[-1], "lm": client})
+        try:
+            yield client
+        finally:
+            stack.pop()
+
+    def context(self, client: LM) -> AbstractContextManager[Any]:
+        return self._scoped(client)
+
+    def current(self) -> Any:
+        return self._stack()[-1]["lm"]
+
+    def _registered(self, fn: Callable[[], Any]) -> Callable[[], Any]:
+        parent = dict(self._stack()[-1])
+
+        def run() -> Any:
+            ident = threading.get_ident()
+            self._stacks[ident] = [parent]
+            try:
+                return fn()
+            finally:
+                del self._stacks[ident]
+
+        return run
+
+    def submit(self, fn: Callable[[], Any]) -> Any:
+        with ThreadPoolExecutor(2) as pool:
+            return pool.submit(self._registered(fn)).result()
+
+    def parallel(self, fns: Sequence[Callable[[], Any]]) -> list[Any]:
+        with ThreadPoolExecutor(WORKERS) as pool:
+            futures = [pool.submit(self._registered(fn)) for fn in fns]
+            return [future.result() for future in futures]
+
+    def asyncify(self, fn: Callable[[], Any]) -> Awaitable[Any]:
+        return asyncio.get_running_loop().run_in_executor(None, fn)  # an unregistered worker
+
+
+class MainContextLeaks(ReferenceAdapter):
+    """context_leak_after_exit (DSPy 2.5.36, fixed in 2.5.37).
+
+    ``context()`` on the main thread rewrites the shared main configuration for the length
+    of the block; any other thread copies that configuration on its first access and keeps
+    the copy. The pool behind ``submit``/``parallel``/``asyncify`` lives on, so its workers
+    keep an override after the block that set it has exited.
+    """
+
+    def __init__(self) -> None:
+        self._main: dict[str, Any] = {"lm": None}
+        self._local = threading.local()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="leaky-worker")
+
+    def _config(self) -> dict[str, Any]:
+        if threading.current_thread() is MAIN:
+            return self._main
+        if not hasattr(self._local, "config"):
+            self._local.config = dict(self._main)  # copied once, on first access
+        config: dict[str, Any] = self._local.config
+        return config
+
+    def configure(self, client: LM) -> None:
+        self._main["lm"] = client
+
+    @contextmanager
+    def _scoped(self, client: Any) -> Iterator[Any]:
+        config = self._config()
+        saved = dict(config)
+        config["lm"] = client
+        try:
+            yield client
+        finally:
+            config.clear()
+            config.update(saved)
+
+    def context(self, client: LM) -> AbstractContextManager[Any]:
+        return self._scoped(client)
+
+    def current(self) -> Any:
+        return self._config()["lm"]
+
+    def submit(self, fn: Callable[[], Any]) -> Any:
+        return self._pool.submit(fn).result()
+
+    def parallel(self, fns: Sequence[Callable[[], Any]]) -> list[Any]:
+        return [future.result() for future in [self._pool.submit(fn) for fn in fns]]
+
+    def asyncify(self, fn: Callable[[], Any]) -> Awaitable[Any]:
+        return asyncio.get_running_loop().run_in_executor(self._pool, fn)
+
+
+class ThreadLocalOverrides(ReferenceAdapter):
+    """asyncify_concurrent_contexts and concurrent_tasks_overwrite (DSPy 2.5.40-2.6.27,
+    stanfordnlp/dspy#1867 and #8197).
+
+    Overrides live in a ``threading.local`` (where a ``ContextVar`` belongs): every asyncio
+    task of a loop shares its thread's. ``asyncify`` hands its worker the overrides of the
+    *main* thread, whatever task or thread calls it.
+    """
+
+    def __init__(self) -> None:
+        self._default: dict[str, Any] = {"lm": None}
+        self._local = threading.local()
+        self._main_overrides: dict[str, Any] = {}
+
+    def _overrides(self) -> dict[str, Any]:
+        overrides: dict[str, Any] = getattr(self._local, "overrides", {})
+        return overrides
+
+    def _set(self, overrides: dict[str, Any]) -> None:
+        self._local.overrides = overrides
+        if threading.current_thread() is MAIN:
+            self._main_overrides = overrides
+
+    def configure(self, client: LM) -> None:
+        self._default["lm"] = client
+
+    @contextmanager
+    def _scoped(self, client: Any) -> Iterator[Any]:
+        previous = self._overrides()
+        self._set({**previous, "lm": client})
+        try:
+            yield client
+        finally:
+            self._set(previous)
+
+    def context(self, client: LM) -> AbstractContextManager[Any]:
+        return self._scoped(client)
+
+    def current(self) -> Any:
+        return self._overrides().get("lm", self._default["lm"])
+
+    def _carrying(self, overrides: dict[str, Any], fn: Callable[[], Any]) -> Callable[[], Any]:
+        def run() -> Any:
+            self._local.overrides = overrides
+            try:
+                return fn()
+            finally:
+                self._local.overrides = {}
+
+        return run
+
+    def submit(self, fn: Callable[[], Any]) -> Any:
+        with ThreadPoolExecutor(2) as pool:
+            return pool.submit(self._carrying(self._overrides(), fn)).result()
+
+    def parallel(self, fns: Sequence[Callable[[], Any]]) -> list[Any]:
+        overrides = self._overrides()
+        with ThreadPoolExecutor(WORKERS) as pool:
+            futures = [pool.submit(self._carrying(overrides, fn)) for fn in fns]
+            return [future.result() for future in futures]
+
+    def asyncify(self, fn: Callable[[], Any]) -> Awaitable[Any]:
+        overrides = self._main_overrides  # the main thread's, not the calling task's
+        return asyncio.get_running_loop().run_in_executor(None, self._carrying(overrides, fn))
+
+
+class PrimitivesLoseContext(ReferenceAdapter):
+    """primitives_propagate_context (against DSPy 2.6's contract, stanfordnlp/dspy#1947).
+
+    ``submit`` and ``parallel`` hand the work to a plain ``ThreadPoolExecutor`` and
+    ``asyncify`` to ``loop.run_in_executor``: none of them copies the caller's context.
+    """
+
+    def submit(self, fn: Callable[[], Any]) -> Any:
+        with ThreadPoolExecutor(2) as pool:
+            return pool.submit(fn).result()
+
+    def parallel(self, fns: Sequence[Callable[[], Any]]) -> list[Any]:
+        with ThreadPoolExecutor(WORKERS) as pool:
+            return list(pool.map(lambda fn: fn(), fns))
+
+    def asyncify(self, fn: Callable[[], Any]) -> Awaitable[Any]:
+        return asyncio.get_running_loop().run_in_executor(None, fn)
+
+
+class OncePerThreadContextExecutor(ThreadPoolExecutor):
+    """A pool whose worker threads each copy the context once, at the submit that first
+    reaches them, and run every later task in that copy (trulens 1.x's ``TP``)."""
+
+    def __init__(self, max_workers: int) -> None:
+        super().__init__(max_workers, thread_name_prefix="once-per-thread")
+        self._thread = threading.local()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        captured = contextvars.copy_context()
+
+        def run() -> Any:
+            context: contextvars.Context | None = getattr(self._thread, "context", None)
+            if context is None:
+                context = self._thread.context = captured
+            return context.run(fn, *args, **kwargs)
+
+        return super().submit(run)
+
+
+class ExecutorCopiesOncePerThread(ReferenceAdapter):
+    """executor_context_per_submit (bpo-32309; truera/trulens#1477).
+
+    ``submit``, ``parallel`` and ``asyncify`` share one long-lived
+    ``OncePerThreadContextExecutor``: the first request's context sticks to the workers.
+    """
+
+    def __init__(self) -> None:
+        self._pool = OncePerThreadContextExecutor(2)
+
+    def submit(self, fn: Callable[[], Any]) -> Any:
+        return self._pool.submit(fn).result()
+
+    def parallel(self, fns: Sequence[Callable[[], Any]]) -> list[Any]:
+        return [future.result() for future in [self._pool.submit(fn) for fn in fns]]
+
+    def asyncify(self, fn: Callable[[], Any]) -> Awaitable[Any]:
+        return asyncio.get_running_loop().run_in_executor(self._pool, fn)
+
+
+# --- one method each -----------------------------------------------------------------------
+
+
+class AsyncifyMainThreadOnly(ReferenceAdapter):
+    """asyncify_off_main_thread (DSPy 2.5.31-2.6.0rc2): asyncify refuses any thread but
+    the main one."""
+
+    def asyncify(self, fn: Callable[[], Any]) -> Awaitable[Any]:
+        if threading.current_thread() is not MAIN:
+            raise RuntimeError("asyncify can only be called from the main thread")
+        return super().asyncify(fn)
+
+
+class StreamResolvedAtConsumption(ReferenceAdapter):
+    """stream_after_context_exit (DSPy 2.6.0, stanfordnlp/dspy#2044): the deferred stream
+    is a generator that looks up the client when it is first consumed, like ``streamify``."""
+
+    def stream_later(
+        self, messages: Sequence[Message], params: dict[str, Any]
+    ) -> Callable[[], StreamResult]:
+        return lambda: self.stream(self.current(), messages, params)
+
+    def astream_later(
+        self, messages: Sequence[Message], params: dict[str, Any]
+    ) -> Callable[[], Awaitable[StreamResult]]:
+        async def consume() -> StreamResult:
+            return await self.astream(self.current(), messages, params)
+
+        return consume
+
+
+def _function(tool: Tool) -> Callable[..., Any]:
+    fn = tool.sync_function or tool.async_function
+    assert fn is not None
+    return fn
+
+
+def _result(call: ToolCall, value: Any) -> Message:
+    return Message.tool(call, value if isinstance(value, str) else str(value))
+
+
+async def _achain(
+    client: LM,
+    messages: Sequence[Message],
+    tools: Tools,
+    params: dict[str, Any],
+    run_calls: Callable[[dict[str, Tool], tuple[ToolCall, ...]], Awaitable[list[Message]]],
+) -> ChainOutcome:
+    """A minimal async chain whose tool execution is ``run_calls``."""
+    by_name = {tool.name: tool for tool in as_tools(tools)}
+    specs = tool_specs(by_name.values())
+    conversation: list[Message] = list(messages)
+    results: list[Message] = []
+    for _ in range(MAX_TURNS):
+        response = await client.acall(conversation, tools=specs, **params)
+        conversation.append(response.message())
+        if not response.tool_calls:
+            return ChainOutcome(response, tuple(results))
+        messages_back = await run_calls(by_name, response.tool_calls)
+        results += messages_back
+        conversation += messages_back
+    raise RuntimeError(f"still calling tools after {MAX_TURNS} turns")
+
+
+def _chain(
+    client: LM,
+    messages: Sequence[Message],
+    tools: Tools,
+    params: dict[str, Any],
+    run_call: Callable[[Tool, ToolCall], Message],
+) -> ChainOutcome:
+    """A minimal sync chain whose tool execution is ``run_call``."""
+    by_name = {tool.name: tool for tool in as_tools(tools)}
+    specs = tool_specs(by_name.values())
+    conversation: list[Message] = list(messages)
+    results: list[Message] = []
+    for _ in range(MAX_TURNS):
+        response = client(conversation, tools=specs, **params)
+        conversation.append(response.message())
+        if not response.tool_calls:
+            return ChainOutcome(response, tuple(results))
+        for call in response.tool_calls:
+            message = run_call(by_name[call.name], call)
+            results.append(message)
+            conversation.append(message)
+    raise RuntimeError(f"still calling tools after {MAX_TURNS} turns")
+
+
+class AsyncChainDropsUnknownTools(ReferenceAdapter):
+    """unknown_tool_parity (simonw/llm 0.26-0.32a2, simonw/llm#1483): the async chain
+    skips calls to tools it does not have, so the next request carries a tool call
+    without its result."""
+
+    async def achain(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        async def run_calls(by_name: dict[str, Tool], calls: tuple[ToolCall, ...]) -> list[Any]:
+            results = []
+            for call in calls:
+                tool = by_name.get(call.name)
+                if tool is None:
+                    continue  # the regression: no result at all for this call
+                value = _function(tool)(**call.arguments)
+                results.append(_result(call, await value if inspect.isawaitable(value) else value))
+            return results
+
+        return await _achain(client, messages, tools, params, run_calls)
+
+
+class AsyncToolsAbandonedOnFailure(ReferenceAdapter):
+    """async_tools_concurrent (simonw/llm#1482): the async chain gathers the tool calls
+    without ``return_exceptions``: the first failure propagates and abandons the rest."""
+
+    async def achain(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        async def run_calls(by_name: dict[str, Tool], calls: tuple[ToolCall, ...]) -> list[Any]:
+            async def one(call: ToolCall) -> Message:
+                value = _function(by_name[call.name])(**call.arguments)
+                return _result(call, await value if inspect.isawaitable(value) else value)
+
+            return list(await asyncio.gather(*(one(call) for call in calls)))
+
+        return await _achain(client, messages, tools, params, run_calls)
+
+
+class SyncChainAsyncioRun(ReferenceAdapter):
+    """sync_chain_in_running_loop (simonw/llm): the sync chain runs an async tool with
+    ``asyncio.run`` on the calling thread, which fails inside a running loop."""
+
+    def chain(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        def run_call(tool: Tool, call: ToolCall) -> Message:
+            value = _function(tool)(**call.arguments)
+            if inspect.iscoroutine(value):
+                try:
+                    value = asyncio.run(value)
+                except RuntimeError:
+                    value.close()  # only to keep "never awaited" warnings out of the output
+                    raise
+            return _result(call, value)
+
+        return _chain(client, messages, tools, params, run_call)
+
+
+class SyncChainSendsCoroutine(ReferenceAdapter):
+    """async_tool_sync_entry (agno 1.5.3, agno-agi/agno#3296): the sync chain calls an
+    async tool without awaiting it and sends the coroutine's repr as the result."""
+
+    def chain(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        def run_call(tool: Tool, call: ToolCall) -> Message:
+            value = _function(tool)(**call.arguments)
+            if inspect.iscoroutine(value):
+                value.close()  # never awaited: only its repr goes to the model
+            return _result(call, value)
+
+        return _chain(client, messages, tools, params, run_call)
+
+
+class AsyncOffloadBlocksLoop(ReferenceAdapter):
+    """provider_async_path, fake async: ``acall`` runs the sync call on a worker thread and
+    waits for it on the event loop's thread, blocking the loop."""
+
+    async def acall(
+        self, client: LM, messages: Sequence[Message], params: dict[str, Any]
+    ) -> Response:
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(self.call, client, messages, params).result()
+
+
+class BedrockAsyncMissing(ReferenceAdapter):
+    """provider_async_path (phidata, agno before 1.7.6): Bedrock's async path raises
+    ``NotImplementedError`` although the adapter claims async support."""
+
+    async def acall(
+        self, client: LM, messages: Sequence[Message], params: dict[str, Any]
+    ) -> Response:
+        if client.provider == "bedrock":
+            raise NotImplementedError("Async not supported on AWS Bedrock")
+        return await super().acall(client, messages, params)
+
+
+class AsyncRetriesStatusOnly(ReferenceAdapter):
+    """async_retry_parity (openai-python before 1.52.1, openai/openai-python#1803): the
+    async path retries HTTP 429/5xx, but re-raises a connection error at once."""
+
+    RETRIED: tuple[type[Exception], ...] = (RateLimitError, ServerError)
+
+    def __init__(self) -> None:
+        self._targets: dict[int, Target] = {}
+
+    def connect(self, target: Target) -> LM:
+        client = super().connect(target)
+        self._targets[id(client)] = target
+        return client
+
+    async def acall(
+        self, client: LM, messages: Sequence[Message], params: dict[str, Any]
+    ) -> Response:
+        target = self._targets[id(client)]
+        once = Transport(policy=RetryPolicy(0, 0.0, 0.0), transport=target.transport)
+        request = client.request(messages, **params)
+        try:
+            for attempt in range(target.max_retries + 1):
+                try:
+                    body = await once.asend(client.codec, request)
+                    break
+                except APIConnectionError:
+                    raise  # the regression: only status errors are retried
+                except self.RETRIED:
+                    if attempt == target.max_retries:
+                        raise
+            response = client.codec.decode_response(body)
+        finally:
+            await once.aclose()
+        return replace(response, model=response.model or client.model_name)
+
+
+class AsyncWithoutRetries(AsyncRetriesStatusOnly):
+    """async_retry_parity, worse: the async path makes one attempt, whatever the error."""
+
+    RETRIED = ()
+
+
+class AsyncifySnapshotAtWrap(ReferenceAdapter):
+    """asyncify_concurrent_contexts, another way: asyncify wraps each program once (as
+    ``self.predictor = asyncify(program)`` in a module's ``__init__`` does) and snapshots
+    the context when it wraps, so every later call runs in the first caller's context."""
+
+    def __init__(self) -> None:
+        self._wrapped: weakref.WeakKeyDictionary[Callable[[], Any], contextvars.Context] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def asyncify(self, fn: Callable[[], Any]) -> Awaitable[Any]:
+        snapshot = self._wrapped.setdefault(fn, contextvars.copy_context())
+        return asyncio.to_thread(snapshot.copy().run, fn)
+
+
+class AsyncStreamOneDelta(ReferenceAdapter):
+    """stream_chunk_parity (BerriAI/litellm#4168): the async stream delivers the whole
+    answer text in one delta where the sync stream delivers it piece by piece."""
+
+    async def astream(
+        self, client: LM, messages: Sequence[Message], params: dict[str, Any]
+    ) -> StreamResult:
+        result = await super().astream(client, messages, params)
+        text = "".join(e.text for e in result.events if isinstance(e, TextDelta))
+        events: list[Any] = []
+        for event in result.events:
+            if not isinstance(event, TextDelta):
+                events.append(event)
+            elif not any(isinstance(e, TextDelta) for e in events):
+                events.append(TextDelta(text))
+        return StreamResult(tuple(events), result.response)
+
+
+# --- bundles: independent regressions sharing one suite run -------------------------------
+#
+# A bundle only joins regressions of different methods whose specs do not use each other's
+# method as a baseline (the unknown-tool spec compares achain with chain, so a regressed
+# chain cannot share its run).
+
+
+class AsyncifyStreamAndAchainRegressions(
+    AsyncifyMainThreadOnly,
+    StreamResolvedAtConsumption,
+    AsyncChainDropsUnknownTools,
+    AsyncStreamOneDelta,
+    AsyncRetriesStatusOnly,
+):
+    """Five regressions, each in a method of its own: asyncify, stream_later/astream_later,
+    achain, astream, acall (+ connect)."""
+
+
+class ToolsBlockingAsyncAndWrapSnapshot(
+    AsyncToolsAbandonedOnFailure,
+    SyncChainSendsCoroutine,
+    AsyncOffloadBlocksLoop,
+    AsyncifySnapshotAtWrap,
+):
+    """achain abandons the other tools on a failure, chain sends a coroutine as a tool
+    result, acall blocks the event loop, and asyncify runs in its wrap-time context."""
+
+
+class ChainAsyncioRunBedrockAsyncMissingNoRetries(
+    SyncChainAsyncioRun, BedrockAsyncMissing, AsyncWithoutRetries
+):
+    """chain runs async tools with asyncio.run; acall raises NotImplementedError on
+    Bedrock and, elsewhere, makes a single attempt."""
+
+
+# --- a client that lacks a feature ----------------------------------------------------------
+
+
+class ReferenceWithoutAsyncify(ReferenceAdapter):
+    """Not a regression: a client without ``asyncify``, which the specs that need it must
+    report as "not supported" instead of failing."""
+
+    def supports(self, feature: str, provider: str) -> bool:
+        return feature != "asyncify" and super().supports(feature, provider)

@@ -1,0 +1,405 @@
+"""The regression specs catch the bugs they are named after, and pass the reference client.
+
+Every catalogue entry of ``conformance/regressions`` has a deliberately regressed
+implementation in tests/regressed_adapters.py that puts the original mechanism back. Each
+is run through the real suite with ``--client`` in a subprocess (a few at once where their
+regressions live in different methods), narrowed with ``-k``; the parity report written
+with ``--parity-json`` then says exactly which rows failed and why. The reference client
+runs the union of those selections and must pass all of it.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.regressions.catalogue import BY_ID, REGRESSIONS
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "conformance" / "regressions"
+pytest_plugins = ["pytester"]
+
+Key = tuple[str, str, str]
+"""(regression id, provider, mode) of a parity row."""
+
+
+SUITE_PLUGINS = ("-p", "harness.pytest_plugin", "-W", "ignore::pytest.PytestConfigWarning")
+"""Only the suite's own plugin: the other installed plugins (hypothesis, xdist, asyncio...)
+take most of a run's start-up and the specs use none of them (their ini options are then
+unknown, hence the warning filter)."""
+
+
+@pytest.fixture(autouse=True)
+def importable_repository(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite runs in a subprocess from a temporary directory: let it import tests."""
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+
+
+@dataclass
+class Run:
+    """A finished suite run: pytest's result and the parity rows it reported."""
+
+    result: pytest.RunResult
+    rows: dict[Key, dict[str, Any]]
+
+    @property
+    def output(self) -> str:
+        return self.result.stdout.str()
+
+    def failed(self) -> set[Key]:
+        return {key for key, row in self.rows.items() if row["outcome"] == "fail"}
+
+    def outcomes(self) -> set[str]:
+        return {row["outcome"] for row in self.rows.values()}
+
+    def got(self, key: Key) -> str:
+        """Everything a failed row reports as observed, for matching."""
+        row = self.rows[key]
+        return "\n".join(f"{d['field']}: {d['got']}" for d in row.get("differences", [])) or str(
+            row.get("message", "")
+        )
+
+
+def run_suite(
+    pytester: pytest.Pytester,
+    client: str | None,
+    select: str | None,
+    providers: tuple[str, ...] = ("openai",),
+) -> Run:
+    report = pytester.path / "parity.json"
+    options = [f"--client=tests.regressed_adapters:{client}"] if client else []
+    result = pytester.runpytest_subprocess(
+        str(SPECS),
+        *SUITE_PLUGINS,
+        *options,
+        f"--cassette-dir={ROOT / 'cassettes'}",
+        f"--rootdir={ROOT}",
+        *(f"--provider={provider}" for provider in providers),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        *(("-k", select) if select else ()),
+        f"--parity-json={report}",
+    )
+    assert report.exists(), result.stdout.str() + result.stderr.str()
+    rows = {
+        (row["scenario"].removeprefix("regression/"), row["provider"], row["mode"]): row
+        for row in json.loads(report.read_text())["results"]
+    }
+    return Run(result, rows)
+
+
+def assert_fails_exactly(run: Run, expected: set[Key]) -> None:
+    """These rows failed, and every other selected row passed."""
+    assert run.failed() == expected, run.output
+    others = {key: row["outcome"] for key, row in run.rows.items() if key not in expected}
+    assert set(others.values()) <= {"pass"}, others
+
+
+def every_mode(regression_id: str, provider: str = "openai") -> set[Key]:
+    regression = BY_ID[regression_id]
+    where = provider if regression.calls_model else "-"
+    return {(regression_id, where, mode) for mode in regression.modes}
+
+
+# --- the catalogue and its specs ----------------------------------------------------------
+
+
+def spec_functions() -> dict[str, ast.FunctionDef]:
+    found: dict[str, ast.FunctionDef] = {}
+    for module in sorted(SPECS.glob("test_*.py")):
+        for node in ast.parse(module.read_text()).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                assert node.name not in found, f"two specs named {node.name}"
+                found[node.name] = node
+    return found
+
+
+def test_every_catalogue_entry_has_one_spec_citing_its_sources() -> None:
+    functions = spec_functions()
+    assert sorted(functions) == sorted(f"test_{r.id}" for r in REGRESSIONS)
+    assert len(REGRESSIONS) >= 17
+    for regression in REGRESSIONS:
+        doc = ast.get_docstring(functions[f"test_{regression.id}"]) or ""
+        references = re.findall(r"(?:[\w.-]+/[\w.-]+)?#\d+|bpo-\d+", regression.issue)
+        framework = regression.framework.split()[0].split("/")[-1]
+        assert framework.lower() in doc.lower(), (regression.id, framework)
+        for reference in references:
+            number = reference.split("#")[-1] if "#" in reference else reference
+            assert number in doc, (regression.id, reference)
+        assert regression.modes and all(regression.modes.values()), regression.id
+        assert regression.title and regression.mechanism, regression.id
+
+
+# --- the reference client -------------------------------------------------------------------
+
+
+def test_the_reference_client_passes_every_regression_spec(pytester: pytest.Pytester) -> None:
+    """The union of the selections below (it is every spec), on both providers used there."""
+    run = run_suite(pytester, None, None, providers=("openai", "bedrock"))
+    run.result.assert_outcomes(passed=len(run.rows))
+    assert run.outcomes() == {"pass"}
+    assert {key[0] for key in run.rows} == set(BY_ID)
+    assert {key[1] for key in run.rows} == {"openai", "bedrock", "-"}
+    row = run.rows[("stale_worker_config", "bedrock", "parallel")]
+    assert row["kind"] == "regression"
+    assert row["scenario"] == "regression/stale_worker_config"
+    assert row["citation"] == "DSPy <=2.5.29 and 2.5.32-2.5.35, stanfordnlp/dspy#1766"
+    assert row["title"].startswith("reused worker threads keep a stale configuration")
+
+
+def test_provider_bedrock_runs_only_bedrock(pytester: pytest.Pytester) -> None:
+    items, _ = pytester.inline_genitems(
+        str(SPECS), *SUITE_PLUGINS, f"--rootdir={ROOT}", "--provider=bedrock"
+    )
+    providers = {item.callspec.params["case"].provider for item in items}  # type: ignore[attr-defined]
+    assert providers == {"bedrock", "-"}
+    assert len(items) == sum(len(r.modes) for r in REGRESSIONS), (
+        "every spec runs once per mode, for bedrock only"
+    )
+
+
+# --- settings and context stores ------------------------------------------------------------
+
+
+def test_workers_that_copy_the_settings_once_fail_stale_worker_config(
+    pytester: pytest.Pytester,
+) -> None:
+    run = run_suite(pytester, "StaleWorkerSnapshot", "stale_worker_config")
+    assert_fails_exactly(run, every_mode("stale_worker_config"))
+    run.result.stdout.fnmatch_lines(
+        [
+            "*regression/stale_worker_config / openai / mode thread_pool: a worker used a "
+            "configuration that was no longer current*",
+            "*after configure(second), on workers that ran before: run #1:*",
+            "*expected answer 'I am second.'*",
+            "*got      answer 'I am first.'*",
+            "*stanfordnlp/dspy#1766*",
+        ]
+    )
+
+
+def test_settings_keyed_by_thread_fail_user_thread_settings(pytester: pytest.Pytester) -> None:
+    run = run_suite(
+        pytester,
+        "SettingsKeyedByThread",
+        "user_thread_settings or (primitives_propagate_context and raw_thread)",
+    )
+    assert_fails_exactly(
+        run,
+        every_mode("user_thread_settings")
+        | {("primitives_propagate_context", "openai", "raw_thread")},
+    )
+    assert "current() in a threading.Thread the user created: KeyError" in run.got(
+        ("user_thread_settings", "-", "thread")
+    )
+    assert "current() in asyncify's worker: KeyError" in run.got(
+        ("user_thread_settings", "-", "asyncify")
+    )
+    assert "raw_thread run #1: KeyError" in run.got(
+        ("primitives_propagate_context", "openai", "raw_thread")
+    )
+    run.result.stdout.fnmatch_lines(
+        ["*mode thread: the settings could not be read outside the main thread*"]
+    )
+
+
+def test_a_context_refused_in_unknown_threads_fails_context_in_user_thread(
+    pytester: pytest.Pytester,
+) -> None:
+    run = run_suite(pytester, "ContextOnlyInKnownThreads", "context_in_user_thread")
+    assert_fails_exactly(run, every_mode("context_in_user_thread"))
+    for mode, where in (("thread", "a threading.Thread"), ("asyncify", "asyncify's worker")):
+        got = run.got(("context_in_user_thread", "-", mode))
+        assert f"entering context() in {where}: RuntimeError" in got
+        assert "unsupported way of creating threads" in got
+
+
+def test_a_main_thread_context_that_outlives_its_block_fails_context_leak_after_exit(
+    pytester: pytest.Pytester,
+) -> None:
+    run = run_suite(pytester, "MainContextLeaks", "context_leak_after_exit")
+    assert_fails_exactly(run, every_mode("context_leak_after_exit"))
+    assert "after the block exited (round 1): run #1: the client of 'scoped'" in run.got(
+        ("context_leak_after_exit", "-", "thread_pool")
+    )
+    assert "the same thread, after the block exited: the client of 'scoped'" in run.got(
+        ("context_leak_after_exit", "-", "thread")
+    )
+
+
+def test_thread_local_overrides_fail_asyncify_and_concurrent_task_specs(
+    pytester: pytest.Pytester,
+) -> None:
+    run = run_suite(
+        pytester,
+        "ThreadLocalOverrides",
+        "asyncify_concurrent_contexts or concurrent_tasks_overwrite",
+    )
+    assert_fails_exactly(
+        run, every_mode("asyncify_concurrent_contexts") | every_mode("concurrent_tasks_overwrite")
+    )
+    on_main = run.got(("asyncify_concurrent_contexts", "openai", "asyncify"))
+    assert "coroutine #0 in context(task0): answer 'I am task19.'" in on_main
+    tasks = run.got(("concurrent_tasks_overwrite", "openai", "acall"))
+    assert "task #0 in context(task0): current() before its call: the client of 'task5'" in tasks
+    assert "the parent task's current() after the tasks exited: the client of 'task" in tasks
+
+
+def test_primitives_that_do_not_copy_the_context_fail_primitives_propagate_context(
+    pytester: pytest.Pytester,
+) -> None:
+    run = run_suite(pytester, "PrimitivesLoseContext", "primitives_propagate_context")
+    expected = every_mode("primitives_propagate_context")
+    expected.discard(("primitives_propagate_context", "openai", "raw_thread"))
+    assert_fails_exactly(run, expected)
+    for mode in ("parallel", "thread_pool", "asyncify"):
+        assert "run #1: answer 'I am default.'" in run.got(
+            ("primitives_propagate_context", "openai", mode)
+        )
+    run.result.stdout.fnmatch_lines(
+        ["*mode parallel: parallel did not carry the caller's context*"]
+    )
+
+
+def test_a_pool_copying_the_context_once_per_thread_fails_executor_context_per_submit(
+    pytester: pytest.Pytester,
+) -> None:
+    run = run_suite(pytester, "ExecutorCopiesOncePerThread", "executor_context_per_submit")
+    assert_fails_exactly(run, every_mode("executor_context_per_submit"))
+    got = run.got(("executor_context_per_submit", "-", "thread_pool"))
+    assert "round 'second', run #1: the caller's ContextVar: first" in got
+    assert "later work, run #1: the ContextVar: leaked" in got
+
+
+# --- one method each, several per run -------------------------------------------------------
+
+
+def test_asyncify_streams_achain_and_retry_regressions_fail_their_specs(
+    pytester: pytest.Pytester,
+) -> None:
+    run = run_suite(
+        pytester,
+        "AsyncifyStreamAndAchainRegressions",
+        "asyncify_off_main_thread or stream_after_context_exit or unknown_tool_parity "
+        "or stream_chunk_parity or async_retry_parity",
+    )
+    assert_fails_exactly(
+        run,
+        every_mode("asyncify_off_main_thread")
+        | every_mode("stream_after_context_exit")
+        | every_mode("unknown_tool_parity")
+        | every_mode("stream_chunk_parity")
+        | {("async_retry_parity", "openai", "acall_connection_error")},
+    )
+    # AsyncifyMainThreadOnly
+    assert "asyncify nested inside the module: RuntimeError: asyncify can only be called" in (
+        run.got(("asyncify_off_main_thread", "openai", "nested"))
+    )
+    # StreamResolvedAtConsumption: the stream asked the process default's model
+    deferred = run.got(("stream_after_context_exit", "openai", "astream"))
+    assert 'requested "context-lost"' in deferred and "the caller's context was lost" in deferred
+    # AsyncChainDropsUnknownTools: the follow-up request lacks the tool result
+    assert "body at $.messages length: recorded 3, requested 2" in run.got(
+        ("unknown_tool_parity", "openai", "achain")
+    )
+    # AsyncStreamOneDelta
+    assert "first difference at event #1: TextDelta(text='The quick brown fox" in run.got(
+        ("stream_chunk_parity", "openai", "astream")
+    )
+    # AsyncRetriesStatusOnly: HTTP errors retried (mode acall passes), connections not
+    retry = run.got(("async_retry_parity", "openai", "acall_connection_error"))
+    assert "async attempts (two refused connections, then the answer): 1" in retry
+    run.result.stdout.fnmatch_lines(
+        [
+            "*regression/stream_after_context_exit / openai / mode stream: the stream used the "
+            "context of its consumer, not of its creator*"
+        ]
+    )
+
+
+def test_tool_blocking_and_wrap_snapshot_regressions_fail_their_specs(
+    pytester: pytest.Pytester,
+) -> None:
+    run = run_suite(
+        pytester,
+        "ToolsBlockingAsyncAndWrapSnapshot",
+        "async_tools_concurrent or async_tool_sync_entry or provider_async_path "
+        "or asyncify_concurrent_contexts",
+    )
+    assert_fails_exactly(
+        run,
+        every_mode("async_tools_concurrent")
+        | every_mode("async_tool_sync_entry")
+        | every_mode("provider_async_path")
+        | every_mode("asyncify_concurrent_contexts"),
+    )
+    # AsyncToolsAbandonedOnFailure
+    abandoned = run.got(("async_tools_concurrent", "openai", "achain"))
+    assert "the async chain, one of three tools failing: RuntimeError: lookup service down" in (
+        abandoned
+    )
+    assert "tools that finished: []" in abandoned
+    # SyncChainSendsCoroutine: the coroutine's repr went to the model
+    late = run.got(("async_tool_sync_entry", "openai", "chain"))
+    assert 'requested "<coroutine object get_time' in late
+    assert "after 2 request(s) had been sent" in late
+    # AsyncOffloadBlocksLoop
+    blocking = run.got(("provider_async_path", "openai", "acall"))
+    assert "(the call blocked the event loop)" in blocking
+    # AsyncifySnapshotAtWrap: every coroutine ran in the first caller's context
+    assert "coroutine #1 in context(task1): answer 'I am task0.'" in run.got(
+        ("asyncify_concurrent_contexts", "openai", "asyncify")
+    )
+
+
+def test_asyncio_run_chain_missing_bedrock_async_and_no_retries_fail_their_specs(
+    pytester: pytest.Pytester,
+) -> None:
+    run = run_suite(
+        pytester,
+        "ChainAsyncioRunBedrockAsyncMissingNoRetries",
+        "sync_chain_in_running_loop or provider_async_path or async_retry_parity",
+        providers=("openai", "bedrock"),
+    )
+    assert_fails_exactly(
+        run,
+        every_mode("sync_chain_in_running_loop")
+        | every_mode("sync_chain_in_running_loop", "bedrock")
+        | every_mode("async_retry_parity")
+        | every_mode("async_retry_parity", "bedrock")
+        | {("provider_async_path", "bedrock", "acall")},
+    )
+    # SyncChainAsyncioRun
+    assert "asyncio.run() cannot be called from a running event loop" in run.got(
+        ("sync_chain_in_running_loop", "openai", "chain_in_loop")
+    )
+    # BedrockAsyncMissing: only Bedrock; openai's async path passes
+    assert run.rows[("provider_async_path", "openai", "acall")]["outcome"] == "pass"
+    assert "acall on bedrock: NotImplementedError: Async not supported on AWS Bedrock" in run.got(
+        ("provider_async_path", "bedrock", "acall")
+    )
+    # AsyncWithoutRetries
+    retry = run.got(("async_retry_parity", "openai", "acall"))
+    assert "acall after HTTP 500 and 503: ServerError" in retry
+    assert "async attempts (HTTP 500 and 503, then the answer): 1" in retry
+
+
+def test_a_client_without_a_feature_gets_not_supported_rows(pytester: pytest.Pytester) -> None:
+    run = run_suite(
+        pytester, "ReferenceWithoutAsyncify", "user_thread_settings or asyncify_off_main_thread"
+    )
+    unsupported = every_mode("asyncify_off_main_thread") | {
+        ("user_thread_settings", "-", "asyncify")
+    }
+    assert {k for k, row in run.rows.items() if row["outcome"] == "not supported"} == unsupported
+    assert run.rows[("user_thread_settings", "-", "thread")]["outcome"] == "pass"
+    for key in unsupported:
+        assert run.rows[key]["reason"].startswith("not supported: asyncify"), run.rows[key]
