@@ -2,9 +2,8 @@
 
 One ``Regression`` per published bug. ``modes`` are the ways the spec exercises the
 client (one parity row each, per provider when the spec calls a model); ``features`` the
-adapter features each mode needs (``harness.adapters.base.FEATURES``, plus ``deferred``
-for the optional capability of ``conformance.regressions.protocol``). A client lacking one
-gets "not supported" instead of a failure.
+adapter features each mode needs (``harness.adapters.base.FEATURES``). A client lacking
+one gets "not supported" instead of a failure.
 
 The spec for entry ``<id>`` is the test function ``test_<id>`` in one of the
 ``test_*.py`` modules of this package; its docstring repeats the citation.

@@ -207,10 +207,6 @@ class Bench:
         return self.suite.providers[0]
 
     def _supports(self, feature: str, provider: str) -> bool:
-        if feature == "deferred":
-            from conformance.regressions.protocol import deferred_streams
-
-            return deferred_streams(self.adapter) is not None
         return self.adapter.supports(feature, provider)
 
     def missing_features(self) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from conformance.regressions.protocol import deferred_streams
 from conformance.regressions.support import (
     QUESTION,
     Bench,
@@ -173,12 +172,10 @@ def test_stream_after_context_exit(bench: Bench) -> None:
     that ran the program only when iterated, usually after the
     ``with dspy.context(lm=...)`` block of the code that created it had exited, so the
     stream went to the global model. Here a stream is created inside ``context(scoped)``
-    (``conformance.regressions.protocol.DeferredStreams``) and consumed after the block:
+    (``ClientAdapter.stream_later``, feature ``deferred``) and consumed after the block:
     on the same thread, in another thread (sync), or in the same loop (async).
     """
-    adapter = bench.adapter
-    deferred = deferred_streams(adapter)
-    assert deferred is not None  # the bench skips adapters without the capability
+    adapter = deferred = bench.adapter
     with bench.replay([Take("scoped", (reply("scoped"),), kind="stream")]):
         scoped = bench.client("scoped")
         adapter.configure(bench.lost())

@@ -29,6 +29,7 @@ FEATURES = frozenset(
         "thread_pool",  # a context-carrying executor submit
         "asyncify",  # run a sync program from async code
         "parallel",  # run many programs in threads
+        "deferred",  # create a stream now, consume it later (stream_later/astream_later)
     }
 )
 
@@ -122,6 +123,19 @@ class ClientAdapter(abc.ABC):
         self, client: Any, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
     ) -> ChainOutcome:
         """An async tool chain."""
+        raise NotImplementedError
+
+    def stream_later(
+        self, messages: Sequence[Message], params: dict[str, Any]
+    ) -> Callable[[], StreamResult]:
+        """Create a stream now, on the client the caller's context selects, with that
+        context's settings; calling the result consumes it (maybe after the context)."""
+        raise NotImplementedError
+
+    def astream_later(
+        self, messages: Sequence[Message], params: dict[str, Any]
+    ) -> Callable[[], Awaitable[StreamResult]]:
+        """The async twin of ``stream_later``: create now, ``await consume()`` later."""
         raise NotImplementedError
 
     # --- context primitives ------------------------------------------------------

@@ -65,6 +65,30 @@ class ReferenceAdapter(ClientAdapter):
             events = tuple([event async for event in stream])
         return StreamResult(events, stream.response)
 
+    def stream_later(
+        self, messages: Sequence[Message], params: dict[str, Any]
+    ) -> Callable[[], StreamResult]:
+        stream = self.current().stream(messages, **params)  # settings resolved now
+
+        def consume() -> StreamResult:
+            with stream:
+                events = tuple(stream)
+            return StreamResult(events, stream.response)
+
+        return consume
+
+    def astream_later(
+        self, messages: Sequence[Message], params: dict[str, Any]
+    ) -> Callable[[], Awaitable[StreamResult]]:
+        stream = self.current().astream(messages, **params)
+
+        async def consume() -> StreamResult:
+            async with stream:
+                events = tuple([event async for event in stream])
+            return StreamResult(events, stream.response)
+
+        return consume
+
     def chain(
         self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
     ) -> ChainOutcome:
