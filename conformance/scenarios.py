@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from harness.emulator import Fault, Reply
-
 from harness.types import (
     AuthenticationError,
     BadRequestError,
@@ -31,6 +30,16 @@ from harness.types import (
 
 Kind = Literal["call", "chain", "tasks"]
 PROVIDERS = ("openai", "anthropic", "gemini", "bedrock")
+MODEL = {
+    "openai": "gpt-4o-mini",
+    "anthropic": "claude-sonnet-4-5",
+    "gemini": "gemini-2.5-flash",
+    "bedrock": "us.amazon.nova-micro-v1:0",
+}
+"""The model each provider's cassettes were recorded for."""
+CONTEXT_LOST_MODEL = "context-lost"
+"""The process default's model in every spec: a request naming it means a mode lost the
+caller's context (no cassette holds it)."""
 
 
 @dataclass(frozen=True)

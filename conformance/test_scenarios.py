@@ -30,20 +30,11 @@ from conformance.modes import (
     differences,
     features_needed,
 )
-from conformance.scenarios import SCENARIOS, Scenario
+from conformance.scenarios import CONTEXT_LOST_MODEL, MODEL, SCENARIOS, Scenario
 from harness.adapters.base import ClientAdapter, Target
 from harness.emulator import Emulator, EmulatorTransport
 from harness.pytest_plugin import Suite, selected_providers
 from harness.recording import unplayed, use_cassette
-
-MODEL = {
-    "openai": "gpt-4o-mini",
-    "anthropic": "claude-sonnet-4-5",
-    "gemini": "gemini-2.5-flash",
-    "bedrock": "us.amazon.nova-micro-v1:0",
-}
-CONTEXT_LOST_MODEL = "context-lost"
-"""The process default's model: a request naming it means a mode lost the context."""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from typing import Any, Literal, NoReturn, TypeVar
 import pytest
 
 from conformance.regressions.catalogue import Regression
+from conformance.scenarios import CONTEXT_LOST_MODEL, MODEL
 from harness.adapters.base import ChainOutcome, ClientAdapter, StreamResult, Target
 from harness.emulator import Emulator, EmulatorTransport, Reply, Step
 from harness.pytest_plugin import Suite
@@ -34,17 +35,9 @@ from harness.types import LLMError, Message, Response, Usage
 T = TypeVar("T")
 
 QUESTION: tuple[Message, ...] = (Message.user("Which model are you?"),)
-MODEL = {
-    "openai": "gpt-4o-mini",
-    "anthropic": "claude-sonnet-4-5",
-    "gemini": "gemini-2.5-flash",
-    "bedrock": "us.amazon.nova-micro-v1:0",
-}
-"""Each role's model is ``<MODEL[provider]>-<role>`` (as recorded in the cassettes)."""
-LOST = "context-lost"
-"""The role of the process default: the model no cassette holds."""
-CONTEXT_LOST_MODEL = "context-lost"
-"""Its model name, the same as in conformance/test_scenarios.py."""
+LOST = CONTEXT_LOST_MODEL
+"""The role of the process default: each role's model is ``<MODEL[provider]>-<role>``,
+except this one, whose model no cassette holds."""
 THREAD_TIMEOUT = 30.0
 
 _recorded: set[Path] = set()
