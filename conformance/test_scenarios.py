@@ -186,7 +186,15 @@ def record_command(suite: Suite, case: Case) -> str:
 def test_scenario(case: Case, parity_suite: Suite, request: pytest.FixtureRequest) -> None:
     scenario, suite = case.scenario, parity_suite
     request.node.user_properties.append(
-        ("parity", {"provider": case.provider, "scenario": scenario.name, "mode": case.mode})
+        (
+            "parity",
+            {
+                "provider": case.provider,
+                "scenario": scenario.name,
+                "mode": case.mode,
+                "title": scenario.summary,
+            },
+        )
     )
     missing = [
         f

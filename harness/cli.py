@@ -4,6 +4,8 @@ Commands register themselves in ``COMMANDS`` (a function adding a subparser whos
 defaults set ``handler``: ``Namespace -> exit status``); ``main`` parses and dispatches.
 
     harness cassettes lint DIR [DIR...]   # secrets in recorded cassettes; exit 1 if any
+    harness report RESULTS.json [...] [--baseline reports/PREVIOUS.json]
+                                          # reports/<version>.md/.json/.html; exit 1 if worse
 """
 
 from __future__ import annotations
@@ -55,7 +57,14 @@ def _lint(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: list[Callable[[Subparsers], None]] = [add_cassettes_command]
+def add_report_command(commands: Subparsers) -> None:
+    """``harness report ...`` (see ``harness.report.cli``)."""
+    from harness.report.cli import add_parser
+
+    add_parser(commands)
+
+
+COMMANDS: list[Callable[[Subparsers], None]] = [add_cassettes_command, add_report_command]
 """Functions adding one top-level command each (append to add a command)."""
 
 

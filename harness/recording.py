@@ -191,6 +191,11 @@ class IndexedCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
     # --- loading and errors ---------------------------------------------------------
 
     def _load(self) -> None:
+        path = os.fspath(self._path)
+        if self.record_mode == RecordMode.NONE and os.path.isfile(path):
+            with open(path, "rb") as file:
+                if not file.read(4096).strip():  # vcrpy < 9 hands an empty file on
+                    raise self._not_found()
         try:
             super()._load()
         except CassetteError:

@@ -64,10 +64,11 @@ async def test_concurrent_async_calls_overlap_and_never_block_the_loop(provider:
         await lm.aclose()
 
     assert [r.text for r in results] == ["pong"] * CALLS
-    # Sequential calls would take CALLS * DELAY = 4 s; overlapping ones about DELAY.
-    assert elapsed < DELAY * 3, f"{CALLS} concurrent calls took {elapsed:.2f}s"
-    # A blocking call would stall the heartbeat for DELAY seconds.
-    assert max(gaps) < DELAY / 2, f"event loop stalled for {max(gaps):.3f}s"
+    # Sequential (blocking) calls take CALLS * DELAY = 4 s; overlapping ones about DELAY.
+    # The margins are wide so a loaded machine (tox -p on 2 cores) cannot fake a failure.
+    assert elapsed < CALLS * DELAY / 2, f"{CALLS} concurrent calls took {elapsed:.2f}s"
+    # A blocking call stalls the heartbeat for at least DELAY seconds.
+    assert max(gaps) < DELAY * 0.9, f"event loop stalled for {max(gaps):.3f}s"
     # No worker thread faked the asynchrony: the loop's default executor (used by
     # asyncio.to_thread and run_in_executor(None)) was never created.
     assert asyncio.get_running_loop()._default_executor is None  # type: ignore[attr-defined]

@@ -1,0 +1,81 @@
+"""nox sessions mirroring tox.ini, for nox users.
+
+    nox                                   every session
+    nox -s "tests-3.11(deps='ceiling')" lint
+    nox -s tests -p 3.12                  floor and ceiling on one Python
+    nox -s report -- --baseline reports/0.1.0.json
+
+``tests`` runs the README's test command (pytest, with the test extra) and the conformance
+suite, which writes ``.nox/parity-py<XY>-<deps>.json``: ``floor`` pins the lowest httpx,
+vcrpy and pytest-asyncio the code supports (read from tox.ini's ``[floor]``, one list for
+both tools), ``ceiling`` takes the newest releases.
+"""
+
+from __future__ import annotations
+
+import configparser
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+CEILING = ["httpx", "vcrpy", "pytest-asyncio"]
+
+nox.options.error_on_missing_interpreters = True
+
+
+def floor_pins() -> list[str]:
+    """The requirement lines of tox.ini's ``[floor] deps`` (markers included)."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(ROOT / "tox.ini", encoding="utf-8")
+    return [line.strip() for line in parser["floor"]["deps"].splitlines() if line.strip()]
+
+
+@nox.session(python=PYTHONS)
+@nox.parametrize("deps", ["floor", "ceiling"])
+def tests(session: nox.Session, deps: str) -> None:
+    """The tests and the conformance suite, with floor or ceiling dependencies."""
+    if deps == "floor":
+        # One pip run: the pins constrain the package's own requirements.
+        session.install("-e", ".[test]", *floor_pins())
+    else:
+        session.install("--upgrade", "--upgrade-strategy", "eager", "-e", ".[test]", *CEILING)
+    session.run(
+        "python",
+        "-c",
+        "import httpx, vcr, pytest_asyncio; print('httpx', httpx.__version__, '| vcrpy', "
+        "vcr.__version__, '| pytest-asyncio', pytest_asyncio.__version__)",
+    )
+    session.run("pytest", *session.posargs)
+    python = str(session.python).replace(".", "")
+    parity = ROOT / ".nox" / f"parity-py{python}-{deps}.json"
+    session.run("pytest", "conformance/", "-q", "--parity-json", str(parity))
+
+
+@nox.session(python="3.11")
+def lint(session: nox.Session) -> None:
+    """ruff check and mypy --strict (pyproject's [tool.mypy])."""
+    session.install("-e", ".[dev]")
+    session.run("ruff", "check", ".")
+    session.run("mypy")
+
+
+@nox.session(python="3.11")
+def coverage(session: nox.Session) -> None:
+    """The tests with line coverage of harness/ (coverage run: see tox.ini); fails under 90%."""
+    session.install("-e", ".[test]", "pytest-cov")
+    env = {"COVERAGE_FILE": str(Path(session.create_tmp()) / ".coverage")}
+    session.run("coverage", "run", "--source=harness", "-m", "pytest", *session.posargs, env=env)
+    session.run(
+        "coverage", "report", "--show-missing", "--skip-covered", "--fail-under=90", env=env
+    )
+
+
+@nox.session(python="3.11")
+def report(session: nox.Session) -> None:
+    """The conformance suite, then reports/<version>.md, .json and .html."""
+    session.install("-e", ".[test]")
+    parity = Path(session.create_tmp()) / "parity.json"
+    session.run("pytest", "conformance/", "-q", "--parity-json", str(parity))
+    session.run("harness", "report", str(parity), "--out-dir", "reports", *session.posargs)
