@@ -849,3 +849,24 @@ def test_thought_signature_goes_back_with_its_call(
     assert [decoded(p["thoughtSignature"]) for p in sent] == [
         decoded(p["thoughtSignature"]) for p in recorded_parts
     ]
+
+
+@pytest.mark.parametrize("name", ["stream_sse_text.yaml", "stream_json_array_text.yaml"])
+@pytest.mark.parametrize("step", [None, 1])
+def test_a_lost_content_type_is_decided_from_the_body(
+    codec: GeminiCodec, name: str, step: int | None
+) -> None:
+    """Some recorders (vcrpy 8's aiohttp stub) and proxies drop the content type."""
+    interaction = cassette("gemini", name)[0]
+    labelled = codec.stream_decoder(interaction.response.headers["content-type"])
+    unlabelled = codec.stream_decoder("")
+    body = interaction.response.body
+    assert feed(unlabelled, body, step) == feed(labelled, body)
+    assert unlabelled.raw == labelled.raw
+
+
+def test_an_empty_unlabelled_stream_is_malformed(codec: GeminiCodec) -> None:
+    decoder = codec.stream_decoder("")
+    assert decoder.feed(b"  \n") == []
+    with pytest.raises(MalformedResponseError, match="before any data"):
+        decoder.close()

@@ -21,6 +21,7 @@ from harness.providers.base import (
     HttpRequest,
     SSEStreamDecoder,
     StreamAccumulator,
+    StreamDecoder,
     error_class_for_status,
     load_json,
     parse_retry_after,
@@ -129,11 +130,15 @@ class GeminiCodec:
             data = body.decode("utf-8", "replace")
         return error_from(data, status=status, headers=headers)
 
-    def stream_decoder(self, content_type: str) -> SSEDecoder | JSONArrayDecoder:
-        """SSE for ``text/event-stream`` (``alt=sse``), else Gemini's streamed JSON array."""
-        if "event-stream" in content_type.lower():
+    def stream_decoder(self, content_type: str) -> StreamDecoder:
+        """SSE for ``text/event-stream`` (``alt=sse``), the streamed JSON array for
+        ``application/json``; without a content type, whichever the body starts as."""
+        kind = content_type.lower()
+        if "event-stream" in kind:
             return SSEDecoder()
-        return JSONArrayDecoder()
+        if "json" in kind:
+            return JSONArrayDecoder()
+        return SniffingDecoder()
 
 
 # --- request -------------------------------------------------------------------------
@@ -316,6 +321,36 @@ class SSEDecoder(SSEStreamDecoder):
         chunk = load_json(PROVIDER, data.encode())
         self.raw.append(chunk)
         return self._chunks(chunk)
+
+
+class SniffingDecoder:
+    """Picks the decoder from the body's first non-blank byte (``[``: a JSON array, else
+    SSE), for responses whose content type was lost (some recorders and proxies drop it)."""
+
+    def __init__(self) -> None:
+        self._decoder: StreamDecoder | None = None
+        self._held = b""
+
+    @property
+    def raw(self) -> list[Any]:
+        return self._decoder.raw if self._decoder is not None else []
+
+    def feed(self, data: bytes) -> list[StreamEvent]:
+        """Take the next bytes, return the events they complete."""
+        if self._decoder is None:
+            self._held += data
+            start = self._held.lstrip()
+            if not start:
+                return []
+            self._decoder = JSONArrayDecoder() if start[:1] == b"[" else SSEDecoder()
+            data, self._held = self._held, b""
+        return self._decoder.feed(data)
+
+    def close(self) -> list[StreamEvent]:
+        """End of stream (an empty body is a malformed stream)."""
+        if self._decoder is None:
+            raise MalformedResponseError("the stream ended before any data", provider=PROVIDER)
+        return self._decoder.close()
 
 
 class JSONArrayDecoder:
