@@ -328,12 +328,9 @@ class SniffingDecoder:
     SSE), for responses whose content type was lost (some recorders and proxies drop it)."""
 
     def __init__(self) -> None:
+        self.raw: list[Any] = []
         self._decoder: StreamDecoder | None = None
         self._held = b""
-
-    @property
-    def raw(self) -> list[Any]:
-        return self._decoder.raw if self._decoder is not None else []
 
     def feed(self, data: bytes) -> list[StreamEvent]:
         """Take the next bytes, return the events they complete."""
@@ -343,6 +340,7 @@ class SniffingDecoder:
             if not start:
                 return []
             self._decoder = JSONArrayDecoder() if start[:1] == b"[" else SSEDecoder()
+            self._decoder.raw = self.raw  # one list: what the chosen decoder decodes
             data, self._held = self._held, b""
         return self._decoder.feed(data)
 
