@@ -22,16 +22,17 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from harness.providers.base import Codec, HttpRequest
-
-if TYPE_CHECKING:
-    import asyncio
 from harness.types import (
     APIConnectionError,
     LLMError,
+    MalformedResponseError,
     RateLimitError,
     RequestTimeoutError,
     ServerError,
 )
+
+if TYPE_CHECKING:
+    import asyncio
 
 DEFAULT_TIMEOUT = 60.0
 LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
@@ -197,29 +198,36 @@ class Transport:
     # --- sync -------------------------------------------------------------------
 
     def send(self, codec: Codec, request: HttpRequest) -> bytes:
-        """Send with retries and return the 2xx body; raise the mapped ``LLMError``."""
-        with self._open(codec, request) as start:
-            return _read(codec, start.response)
+        """Send with retries and return the 2xx body; raise the mapped ``LLMError``.
+
+        The body is read inside the retry loop: nothing has reached the caller yet, so a
+        connection cut mid-body is retried like one cut before the headers."""
+        with self._open(codec, request, whole=True) as start:
+            return start.response.content
 
     @contextmanager
     def stream(self, codec: Codec, request: HttpRequest) -> Iterator[StreamStart]:
         """Send with retries until headers arrive; the body is read by the caller."""
-        with self._open(codec, request) as start:
+        with self._open(codec, request, whole=False) as start:
             yield start
 
     @contextmanager
-    def _open(self, codec: Codec, request: HttpRequest) -> Iterator[StreamStart]:
+    def _open(self, codec: Codec, request: HttpRequest, *, whole: bool) -> Iterator[StreamStart]:
         retries_done = 0
         while True:
             try:
                 response = _map_transport_errors(
                     codec, lambda: self.client().send(self._prepare(codec, request), stream=True)
                 )
-                if response.status_code >= 400:
-                    try:
+                failed = response.status_code >= 400
+                try:
+                    if whole or failed:
                         _map_transport_errors(codec, response.read)
-                    finally:
-                        response.close()
+                except BaseException:
+                    response.close()
+                    raise
+                if failed:
+                    response.close()
                     raise self._error(codec, response)
             except LLMError as error:
                 delay = self._delay(retries_done, error)
@@ -238,17 +246,19 @@ class Transport:
 
     async def asend(self, codec: Codec, request: HttpRequest) -> bytes:
         """Async twin of ``send``: same attempts, same errors."""
-        async with self._aopen(codec, request) as start:
-            return await _aread(codec, start.response)
+        async with self._aopen(codec, request, whole=True) as start:
+            return start.response.content
 
     @asynccontextmanager
     async def astream(self, codec: Codec, request: HttpRequest) -> AsyncIterator[StreamStart]:
         """Async twin of ``stream``."""
-        async with self._aopen(codec, request) as start:
+        async with self._aopen(codec, request, whole=False) as start:
             yield start
 
     @asynccontextmanager
-    async def _aopen(self, codec: Codec, request: HttpRequest) -> AsyncIterator[StreamStart]:
+    async def _aopen(
+        self, codec: Codec, request: HttpRequest, *, whole: bool
+    ) -> AsyncIterator[StreamStart]:
         retries_done = 0
         while True:
             try:
@@ -256,11 +266,15 @@ class Transport:
                 response = await _amap_transport_errors(
                     codec, client.send(self._prepare(codec, request), stream=True)
                 )
-                if response.status_code >= 400:
-                    try:
+                failed = response.status_code >= 400
+                try:
+                    if whole or failed:
                         await _amap_transport_errors(codec, response.aread())
-                    finally:
-                        await response.aclose()
+                except BaseException:
+                    await response.aclose()
+                    raise
+                if failed:
+                    await response.aclose()
                     raise self._error(codec, response)
             except LLMError as error:
                 delay = self._delay(retries_done, error)
@@ -281,7 +295,6 @@ class Transport:
 # --- helpers shared by both paths ------------------------------------------------------
 
 
-
 def _content_type(response: httpx.Response) -> str:
     value: str = response.headers.get("content-type", "")
     return value.split(";")[0].strip().lower()
@@ -299,6 +312,10 @@ def _is_timeout(exc: httpx.HTTPError) -> bool:
 
 
 def _mapped(codec: Codec, exc: httpx.HTTPError) -> LLMError:
+    if isinstance(exc, httpx.DecodingError):
+        return MalformedResponseError(
+            f"response body could not be decoded ({exc})", provider=codec.provider
+        )
     if _is_timeout(exc):
         return RequestTimeoutError(f"request timed out ({exc!r})", provider=codec.provider)
     return APIConnectionError(f"connection failed ({exc!r})", provider=codec.provider)
@@ -307,25 +324,15 @@ def _mapped(codec: Codec, exc: httpx.HTTPError) -> LLMError:
 def _map_transport_errors(codec: Codec, fn: Any) -> Any:
     try:
         return fn()
-    except httpx.TransportError as exc:
+    except (httpx.TransportError, httpx.DecodingError) as exc:
         raise _mapped(codec, exc) from exc
 
 
 async def _amap_transport_errors(codec: Codec, awaitable: Any) -> Any:
     try:
         return await awaitable
-    except httpx.TransportError as exc:
+    except (httpx.TransportError, httpx.DecodingError) as exc:
         raise _mapped(codec, exc) from exc
-
-
-def _read(codec: Codec, response: httpx.Response) -> bytes:
-    body: bytes = _map_transport_errors(codec, response.read)
-    return body
-
-
-async def _aread(codec: Codec, response: httpx.Response) -> bytes:
-    body: bytes = await _amap_transport_errors(codec, response.aread())
-    return body
 
 
 def iter_bytes(codec: Codec, response: httpx.Response) -> Iterator[bytes]:
@@ -336,7 +343,7 @@ def iter_bytes(codec: Codec, response: httpx.Response) -> Iterator[bytes]:
             chunk = next(chunks)
         except StopIteration:
             return
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, httpx.DecodingError) as exc:
             raise _mapped(codec, exc) from exc
         yield chunk
 
@@ -349,6 +356,6 @@ async def aiter_bytes(codec: Codec, response: httpx.Response) -> AsyncIterator[b
             chunk = await chunks.__anext__()
         except StopAsyncIteration:
             return
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, httpx.DecodingError) as exc:
             raise _mapped(codec, exc) from exc
         yield chunk

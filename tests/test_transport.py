@@ -176,3 +176,67 @@ def test_a_stream_is_retried_before_headers_only() -> None:
     with transport.stream(EchoCodec(), REQUEST) as start:  # type: ignore[arg-type]
         assert start.response.read() == b"status 200"
     assert len(seen) == 2
+
+
+class CutBody(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A body that sends a few bytes, then the connection drops."""
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        yield b'{"partial": '
+        raise httpx.ReadError("connection reset by peer")
+
+    async def __aiter__(self):  # type: ignore[no-untyped-def]
+        yield b'{"partial": '
+        raise httpx.ReadError("connection reset by peer")
+
+
+def cut_then_whole() -> tuple[httpx.MockTransport, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if len(seen) == 1:
+            return httpx.Response(200, stream=CutBody())
+        return httpx.Response(200, content=b'{"whole": true}')
+
+    return httpx.MockTransport(handler), seen
+
+
+def test_a_body_cut_before_the_caller_saw_it_is_retried_sync() -> None:
+    mock, seen = cut_then_whole()
+    assert Transport(policy=FAST, transport=mock).send(EchoCodec(), REQUEST) == b'{"whole": true}'  # type: ignore[arg-type]
+    assert len(seen) == 2
+
+
+async def test_a_body_cut_before_the_caller_saw_it_is_retried_async() -> None:
+    mock, seen = cut_then_whole()
+    transport = Transport(policy=FAST, transport=mock)
+    assert await transport.asend(EchoCodec(), REQUEST) == b'{"whole": true}'  # type: ignore[arg-type]
+    assert len(seen) == 2
+    await transport.aclose()
+
+
+def test_a_stream_cut_after_bytes_reached_the_caller_is_not_replayed() -> None:
+    from harness.transport import iter_bytes
+
+    mock, seen = cut_then_whole()
+    received: list[bytes] = []
+    transport = Transport(policy=FAST, transport=mock)
+    with (
+        pytest.raises(APIConnectionError, match="connection"),
+        transport.stream(EchoCodec(), REQUEST) as start,  # type: ignore[arg-type]
+    ):
+        for chunk in iter_bytes(EchoCodec(), start.response):  # type: ignore[arg-type]
+            received.append(chunk)
+    assert received == [b'{"partial": '] and len(seen) == 1
+
+
+def test_an_undecodable_body_is_malformed_not_an_httpx_error() -> None:
+    from harness.types import MalformedResponseError
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-encoding": "gzip"}, content=b"not gzip")
+
+    transport = Transport(policy=FAST, transport=httpx.MockTransport(handler))
+    with pytest.raises(MalformedResponseError, match="could not be decoded"):
+        transport.send(EchoCodec(), REQUEST)  # type: ignore[arg-type]

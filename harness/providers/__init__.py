@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from harness.providers.base import Codec, HttpRequest, StreamDecoder
@@ -33,20 +34,30 @@ def make_codec(provider: str, **options: Any) -> Codec:
 
     Codecs are imported on demand, so botocore is only imported for Bedrock.
     """
+    codec_class: type[Any]
     if provider == "openai":
-        from harness.providers.openai import OpenAICodec
-
-        return OpenAICodec(**options)
-    if provider == "anthropic":
-        from harness.providers.anthropic import AnthropicCodec
-
-        return AnthropicCodec(**options)
-    if provider == "gemini":
-        from harness.providers.gemini import GeminiCodec
-
-        return GeminiCodec(**options)
-    if provider == "bedrock":
-        from harness.providers.bedrock import BedrockCodec
-
-        return BedrockCodec(**options)
-    raise ConfigurationError(f"unknown provider {provider!r}: choose one of {', '.join(PROVIDERS)}")
+        from harness.providers.openai import OpenAICodec as codec_class
+    elif provider == "anthropic":
+        from harness.providers.anthropic import AnthropicCodec as codec_class
+    elif provider == "gemini":
+        from harness.providers.gemini import GeminiCodec as codec_class
+    elif provider == "bedrock":
+        from harness.providers.bedrock import BedrockCodec as codec_class
+    else:
+        raise ConfigurationError(
+            f"unknown provider {provider!r}: choose one of {', '.join(PROVIDERS)}"
+        )
+    accepted = [
+        name
+        for name, parameter in inspect.signature(codec_class).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+        or parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    ]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ConfigurationError(
+            f"{provider} does not take option(s) {', '.join(unknown)}: "
+            f"its options are {', '.join(accepted)}"
+        )
+    codec: Codec = codec_class(**options)
+    return codec
