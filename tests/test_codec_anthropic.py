@@ -225,6 +225,14 @@ def test_tool_choice(choice: str, wire: Any) -> None:
     assert body["tool_choice"] == wire
 
 
+@pytest.mark.parametrize("choice", ["auto", "required", "none", "get_weather"])
+def test_tool_choice_without_tools_is_not_sent(choice: str) -> None:
+    """Anthropic rejects ``tool_choice`` without ``tools``; Gemini and Bedrock drop it too."""
+    body = CODEC.build_request(params(tool_choice=choice), stream=False).json()
+    assert "tool_choice" not in body
+    assert "tools" not in body
+
+
 def test_tool_result_turns_match_recorded_request() -> None:
     turns = cassette("anthropic", "messages_tool_use_then_result_3turns.yaml")
     recorded = turns[2].request.json()

@@ -148,7 +148,7 @@ def test_build_request_every_message_kind_and_parameter() -> None:
         ],
         "temperature": 0.2,
         "top_p": 0.9,
-        "max_tokens": 50,
+        "max_completion_tokens": 50,
         "stop": ["END", "STOP"],
         "tools": [
             {
@@ -193,6 +193,47 @@ def test_streaming_request_asks_for_usage() -> None:
 def test_tool_choice(choice: str, wire: Any) -> None:
     body = CODEC.build_request(params(tools=(WEATHER,), tool_choice=choice), stream=False).json()
     assert body["tool_choice"] == wire
+
+
+@pytest.mark.parametrize("choice", ["auto", "required", "none", "get_weather"])
+def test_tool_choice_without_tools_is_not_sent(choice: str) -> None:
+    """OpenAI answers 400 "'tool_choice' is only allowed when 'tools' are specified"."""
+    body = CODEC.build_request(params(tool_choice=choice), stream=False).json()
+    assert "tool_choice" not in body
+    assert "tools" not in body
+
+
+@pytest.mark.parametrize(
+    "name", ["chat_text_max_completion_tokens.yaml", "chat_text_o3_mini_reasoning_usage.yaml"]
+)
+def test_openai_api_gets_max_completion_tokens_as_recorded(name: str) -> None:
+    """``max_tokens`` is deprecated on OpenAI and refused by o-series and gpt-5 models."""
+    recorded = cassette("openai", name)[0].request.json()
+    sent = CODEC.build_request(
+        params(model=recorded["model"], max_tokens=recorded["max_completion_tokens"]),
+        stream=False,
+    ).json()
+    assert sent["max_completion_tokens"] == recorded["max_completion_tokens"]
+    assert "max_tokens" not in sent
+
+
+@pytest.mark.parametrize(
+    "base_url", [None, "https://api.openai.com/v1", "https://api.openai.com/v1/"]
+)
+def test_default_base_url_gets_max_completion_tokens(base_url: str | None) -> None:
+    codec = OpenAICodec(api_key="sk-test", base_url=base_url)
+    body = codec.build_request(params(max_tokens=7), stream=False).json()
+    assert (body.get("max_completion_tokens"), "max_tokens" in body) == (7, False)
+
+
+@pytest.mark.parametrize(
+    "base_url", ["http://localhost:8000/v1", "https://llama.example.com/v1", "http://vllm:80/v1"]
+)
+def test_compatible_server_gets_max_tokens(base_url: str) -> None:
+    """vLLM, llama.cpp and older servers only know ``max_tokens``."""
+    codec = OpenAICodec(base_url=base_url)
+    body = codec.build_request(params(max_tokens=7), stream=False).json()
+    assert (body.get("max_tokens"), "max_completion_tokens" in body) == (7, False)
 
 
 def test_tool_calls_without_text_and_unparsable_arguments_sent_back_verbatim() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 
 import pytest
 
@@ -26,12 +27,12 @@ def test_call_arguments_beat_the_constructor_which_beats_the_settings() -> None:
     lm, emulator = emulated(Reply("a"), Reply("b"), Reply("c"), Reply("d"))
     with harness.context(temperature=0.1, max_tokens=11):
         lm("x")
-        assert (sent(emulator)["temperature"], sent(emulator)["max_tokens"]) == (0.1, 11)
+        assert (sent(emulator)["temperature"], sent(emulator)["max_completion_tokens"]) == (0.1, 11)
         constructed = LM(
             "openai/gpt-test", api_key="k", temperature=0.5, transport=lm._transport_override
         )
         constructed("x")
-        assert (sent(emulator)["temperature"], sent(emulator)["max_tokens"]) == (0.5, 11)
+        assert (sent(emulator)["temperature"], sent(emulator)["max_completion_tokens"]) == (0.5, 11)
         constructed("x", temperature=0.9)
         assert sent(emulator)["temperature"] == 0.9
     lm("x")
@@ -63,7 +64,7 @@ def test_request_shows_what_would_be_sent_without_sending() -> None:
     lm, emulator = emulated()
     request = lm.request("hi", max_tokens=5)
     assert request.url == "https://api.openai.com/v1/chat/completions"
-    assert request.json()["max_tokens"] == 5 and not emulator.requests
+    assert request.json()["max_completion_tokens"] == 5 and not emulator.requests
 
 
 def test_a_stream_is_sent_when_iterated_and_can_be_iterated_once() -> None:
@@ -80,7 +81,9 @@ def test_a_stream_is_sent_when_iterated_and_can_be_iterated_once() -> None:
 def test_leaving_a_stream_early_releases_it() -> None:
     lm, _ = emulated(Reply("one two three four five six"))
     with lm.stream("hi") as stream:
-        next(iter(stream))
+        events = iter(stream)
+        next(events)
+    assert inspect.getgeneratorstate(events) == inspect.GEN_CLOSED  # type: ignore[arg-type]
     with pytest.raises(StreamNotConsumedError):
         _ = stream.response
 
@@ -90,8 +93,9 @@ async def test_async_stream_life_cycle() -> None:
     stream = lm.astream("hi")
     assert (await stream.collect()).text == "hello there"
     async with lm.astream("again") as early:
-        async for _ in early:
-            break
+        events = aiter(early)
+        await anext(events)
+    assert events.ag_frame is None  # type: ignore[attr-defined]  # the generator was closed
     with pytest.raises(StreamNotConsumedError):
         _ = early.response
     await lm.aclose()
@@ -159,3 +163,8 @@ async def test_achain_matches_chain() -> None:
     assert sync_result.transcript == async_result.transcript
     assert [r.json() for r in sync_emulator.requests] == [r.json() for r in async_emulator.requests]
     await async_lm.aclose()
+
+
+def test_an_option_the_provider_does_not_take_is_named() -> None:
+    with pytest.raises(ConfigurationError, match=r"anthropic does not take option.*region"):
+        LM("anthropic/claude-x", api_key="k", region="us-east-1")

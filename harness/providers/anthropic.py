@@ -78,7 +78,11 @@ ERROR_TYPES: dict[str, type[LLMError]] = {
 
 
 class AnthropicCodec:
-    """Sans-I/O codec for the Anthropic Messages API (key from ``ANTHROPIC_API_KEY``)."""
+    """Sans-I/O codec for the Anthropic Messages API (key from ``ANTHROPIC_API_KEY``).
+
+    ``tool_choice`` is sent only together with ``tools``; without tools it is dropped
+    (the API rejects it), as the other codecs do.
+    """
 
     provider = PROVIDER
 
@@ -114,8 +118,8 @@ class AnthropicCodec:
                 }
                 for tool in params.tools
             ]
-        if params.tool_choice is not None:
-            body["tool_choice"] = _encode_tool_choice(params.tool_choice)
+            if params.tool_choice is not None:  # only with tools, as the other codecs do
+                body["tool_choice"] = _encode_tool_choice(params.tool_choice)
         if stream:
             body["stream"] = True
         headers = {

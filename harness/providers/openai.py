@@ -59,6 +59,15 @@ class OpenAICodec:
 
     The key comes from ``api_key`` or ``OPENAI_API_KEY``; it may be missing only when a
     custom ``base_url`` points at a server that needs none (a local model server).
+
+    Output limit: ``CallParams.max_tokens`` is sent as ``max_completion_tokens`` to the
+    OpenAI API itself (``base_url`` left out or equal to ``DEFAULT_BASE_URL``):
+    ``max_tokens`` is deprecated there and o-series / gpt-5 models reject it with a 400.
+    Any other ``base_url`` is taken for an OpenAI-compatible server (vLLM, llama.cpp,
+    older servers...), many of which only know ``max_tokens``, so that name is sent.
+
+    Tools: ``tool_choice`` is sent only together with ``tools``; without tools it is
+    dropped (OpenAI rejects it with a 400), as the other codecs do.
     """
 
     provider = PROVIDER
@@ -74,6 +83,10 @@ class OpenAICodec:
             raise ConfigurationError("no OpenAI API key: pass api_key=... or set OPENAI_API_KEY")
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self.organization = organization
+        self._max_tokens_field = (
+            "max_completion_tokens" if self.base_url == DEFAULT_BASE_URL else "max_tokens"
+        )
+        """The body field carrying ``CallParams.max_tokens`` (see the class docstring)."""
 
     def build_request(self, params: CallParams, *, stream: bool) -> HttpRequest:
         """The ``chat/completions`` request for ``params``."""
@@ -86,7 +99,7 @@ class OpenAICodec:
         if params.top_p is not None:
             body["top_p"] = params.top_p
         if params.max_tokens is not None:
-            body["max_tokens"] = params.max_tokens
+            body[self._max_tokens_field] = params.max_tokens
         if params.stop:
             body["stop"] = list(params.stop)
         if params.tools:
@@ -101,8 +114,8 @@ class OpenAICodec:
                 }
                 for tool in params.tools
             ]
-        if params.tool_choice is not None:
-            body["tool_choice"] = _encode_tool_choice(params.tool_choice)
+            if params.tool_choice is not None:
+                body["tool_choice"] = _encode_tool_choice(params.tool_choice)
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
