@@ -11,6 +11,7 @@ pytest conformance/ --parity-json out.json   machine-readable results
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import platform
 import time
@@ -40,12 +41,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="reference",
         help="the client under test: 'reference' or MODULE:FACTORY returning a ClientAdapter",
     )
-    group.addoption(
-        "--record-mode",
-        default="none",
-        choices=RECORD_MODES,
-        help="vcrpy record mode; 'none' (default) replays only, 'rewrite' re-records",
-    )
+    if importlib.util.find_spec("pytest_recording") is None:
+        # pytest-recording defines the same option (same dest, same modes): share it.
+        group.addoption(
+            "--record-mode",
+            default="none",
+            choices=RECORD_MODES,
+            help="vcrpy record mode; 'none' (default) replays only, 'rewrite' re-records",
+        )
     group.addoption(
         "--emulator",
         action="store_true",
@@ -110,10 +113,14 @@ class Suite:
         return self.cassette_dir / provider / f"{scenario}.yaml"
 
 
+ADAPTER_KEY = pytest.StashKey[ClientAdapter]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "parity: a conformance case (scenario, provider, mode)")
-    selected_providers(config)  # fail fast on a bad --provider
-    load_client(config.getoption("client"))
+    selected_providers(config)  # fail fast on a bad --provider or --client
+    config.stash[ADAPTER_KEY] = load_client(config.getoption("client"))
+    config.pluginmanager.register(ParityCollector(config), "llm-parity-collector")
 
 
 @pytest.fixture(scope="session")
@@ -121,7 +128,7 @@ def parity_suite(pytestconfig: pytest.Config) -> Suite:
     """The adapter, providers, record mode and cassette directory of this run."""
     cassette_dir = pytestconfig.getoption("cassette_dir")
     return Suite(
-        adapter=load_client(pytestconfig.getoption("client")),
+        adapter=pytestconfig.stash[ADAPTER_KEY],
         providers=selected_providers(pytestconfig),
         record_mode=pytestconfig.getoption("record_mode"),
         emulator=pytestconfig.getoption("emulator"),
@@ -129,57 +136,53 @@ def parity_suite(pytestconfig: pytest.Config) -> Suite:
     )
 
 
-_rows: list[dict[str, Any]] = []
+class ParityCollector:
+    """One parity row per conformance case (an item with a ``parity`` user property),
+    from its setup, call and teardown reports; on the xdist controller too."""
 
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.rows: dict[str, dict[str, Any]] = {}
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Collect one parity row per conformance case (on the xdist controller too)."""
-    props: dict[str, Any] = dict(report.user_properties)
-    case = props.get("parity")
-    if case is None:
-        return
-    skipped_reason = ""
-    if report.skipped and isinstance(report.longrepr, tuple):
-        skipped_reason = str(report.longrepr[2])
-    if report.when == "call" or (report.when == "setup" and not report.passed):
-        if report.passed:
-            outcome = "pass"
-        elif report.skipped and "not supported" in skipped_reason:
-            outcome = "not supported"
-        elif report.skipped:
-            outcome = "skipped"
-        else:
-            outcome = "fail"
-        row: dict[str, Any] = {**case, "outcome": outcome, "duration": round(report.duration, 6)}
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        props: dict[str, Any] = dict(report.user_properties)
+        case = props.get("parity")
+        if case is None:
+            return
+        row = self.rows.setdefault(report.nodeid, {**case, "outcome": "pass", "duration": 0.0})
+        row["duration"] = round(row["duration"] + report.duration, 6)
         if props.get("parity_diff"):
             row["differences"] = props["parity_diff"]
-        if outcome == "not supported":
-            row["reason"] = skipped_reason.removeprefix("Skipped: ")
-        if outcome == "fail" and "differences" not in row:
-            lines = (report.longreprtext or "").strip().splitlines()
-            row["message"] = lines[-1][:500] if lines else ""
-        _rows.append(row)
+        if report.skipped:
+            reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else ""
+            reason = reason.removeprefix("Skipped: ")
+            row["outcome"] = "not supported" if reason.startswith("not supported") else "skipped"
+            row["reason"] = reason
+        elif report.failed:
+            row["outcome"] = "fail"
+            if "differences" not in row:
+                lines = (report.longreprtext or "").strip().splitlines()
+                where = "" if report.when == "call" else f"error in {report.when}: "
+                row["message"] = where + (lines[-1][:500] if lines else "")
 
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Write --parity-json (on the controller only under xdist)."""
+        path = self.config.getoption("parity_json")
+        if not path or hasattr(self.config, "workerinput"):
+            return
+        from harness import __version__
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Write --parity-json (on the controller only under xdist)."""
-    config = session.config
-    path = config.getoption("parity_json")
-    if not path or hasattr(config, "workerinput"):
-        return
-    from harness import __version__
-
-    rows = sorted(_rows, key=lambda r: (r["provider"], r["scenario"], r["mode"]))
-    document = {
-        "format": "llm-parity/1",
-        "version": __version__,
-        "client": config.getoption("client"),
-        "python": platform.python_version(),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "results": rows,
-    }
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_suffix(target.suffix + ".tmp")
-    temporary.write_text(json.dumps(document, indent=2, default=str) + "\n")
-    temporary.replace(target)
+        rows = sorted(self.rows.values(), key=lambda r: (r["provider"], r["scenario"], r["mode"]))
+        document = {
+            "format": "llm-parity/1",
+            "version": __version__,
+            "client": self.config.getoption("client"),
+            "python": platform.python_version(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "results": rows,
+        }
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_suffix(target.suffix + ".tmp")
+        temporary.write_text(json.dumps(document, indent=2, default=str) + "\n")
+        temporary.replace(target)

@@ -24,6 +24,7 @@ def test_the_readme_opens_with_the_main_job_and_the_tests() -> None:
     )
 
 
-def test_ci_runs_the_readmes_test_command() -> None:
-    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
-    assert readme_commands()[1] in ci_lines
+def test_ci_runs_the_readmes_test_command_last() -> None:
+    """Last, so a failed install fails CI (set -e does not stop inside an && list)."""
+    ci_lines = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line]
+    assert ci_lines[-1] == readme_commands()[1]
