@@ -460,6 +460,8 @@ def test_json_keeps_failure_messages(tmp_path: Path) -> None:
         ("fail", "skipped", ("better", "no longer fails (skipped)")),
         ("not supported", "pass", ("better", "now supported")),
         ("skipped", "pass", ("better", "runs again")),
+        ("skipped", "not supported", None),
+        ("not supported", "skipped", None),
     ],
 )
 def test_classify(before: str | None, after: str | None, expected: Any) -> None:

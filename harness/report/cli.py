@@ -41,7 +41,7 @@ def add_parser(subparsers: Any) -> None:
         help="a previous report's .json (or a parity file): print what got worse or better "
         "and exit 1 if anything got worse",
     )
-    parser.set_defaults(func=run, handler=run)
+    parser.set_defaults(handler=run)
 
 
 def _version(args: argparse.Namespace, results: Results) -> str:
@@ -60,10 +60,25 @@ def _version(args: argparse.Namespace, results: Results) -> str:
     return version
 
 
+def _expand(paths: list[str]) -> list[Path]:
+    """Each directory stands for the ``parity-*.json`` files in it (one per tox env)."""
+    expanded: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            found = sorted(path.glob("parity-*.json"))
+            if not found:
+                raise ReportError(f"{path}: no parity-*.json files in this directory")
+            expanded += found
+        else:
+            expanded.append(path)
+    return expanded
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``harness report`` with parsed ``args``; returns the exit status."""
     try:
-        results = load_results(args.results)
+        results = load_results(_expand(args.results))
         baseline = load_results([args.baseline]) if args.baseline else None
         version = _version(args, results)
     except ReportError as exc:

@@ -52,6 +52,8 @@ def classify(before: str | None, after: str | None) -> tuple[str, str] | None:
         return ("worse", "new case fails") if after == "fail" else ("better", "new case")
     if after == "fail":
         return ("worse", "now fails")
+    if {before, after} == {"skipped", "not supported"}:
+        return None  # neither ran: a skip says nothing about support
     if after == "not supported":
         return ("worse", "no longer supported")
     if before == "fail":
