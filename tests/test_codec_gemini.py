@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from harness.providers.gemini import GeminiCodec, JSONArrayDecoder, JSONArrayParser, SSEDecoder
+from harness.tools import tool
 from harness.types import (
     AuthenticationError,
     BadRequestError,
@@ -210,13 +212,55 @@ def test_tools_declarations(codec: GeminiCodec) -> None:
                 {
                     "name": "get_weather",
                     "description": "Weather for a city",
-                    "parameters": WEATHER.parameters,
+                    "parametersJsonSchema": WEATHER.parameters,
                 },
-                {"name": "get_time", "parameters": {"type": "object", "properties": {}}},
+                {"name": "get_time", "parametersJsonSchema": {"type": "object", "properties": {}}},
             ]
         }
     ]
     assert "toolConfig" not in body
+
+
+@dataclass
+class _Point:
+    x: int
+    y: int
+
+
+def _where(city: str, unit: str | None = None, at: _Point | None = None) -> str:
+    """Find a place."""
+    return city
+
+
+def test_tool_schema_is_sent_as_full_json_schema(codec: GeminiCodec) -> None:
+    """``parameters`` takes only Gemini's OpenAPI subset (the API answers 400 ``Unknown name
+    "additionalProperties"``); harness.tools schemas go in ``parametersJsonSchema``."""
+    spec = tool(_where).spec
+    assert spec.parameters["additionalProperties"] is False
+    assert {"type": "null"} in spec.parameters["properties"]["at"]["anyOf"]
+    assert spec.parameters["properties"]["unit"]["type"] == ["string", "null"]
+    [declaration] = body_of(codec, params(Message.user("x"), tools=(spec,)))["tools"][0][
+        "functionDeclarations"
+    ]
+    assert "parameters" not in declaration
+    assert declaration["parametersJsonSchema"] == spec.parameters
+
+
+def test_tool_schema_field_matches_recorded_request(codec: GeminiCodec) -> None:
+    """pydantic-ai (google-genai) sends ``parameters_json_schema``: the SDK's name for the
+    REST field ``parametersJsonSchema``."""
+    recorded = cassette("gemini", "stream_sse_function_call_thought_signature.yaml")[0]
+    [sent] = recorded.request.json()["tools"][0]["functionDeclarations"]
+    spec = ToolSpec(sent["name"], sent["description"], sent["parameters_json_schema"])
+    [ours] = body_of(codec, params(Message.user("x"), tools=(spec,)))["tools"][0][
+        "functionDeclarations"
+    ]
+
+    def camel(key: str) -> str:
+        head, *rest = key.split("_")
+        return head + "".join(word.title() for word in rest)
+
+    assert ours == {camel(k): v for k, v in sent.items() if v != ""}
 
 
 @pytest.mark.parametrize(
@@ -406,6 +450,45 @@ def test_decode_not_json(codec: GeminiCodec) -> None:
         codec.decode_response(b"<html>oops</html>")
     with pytest.raises(MalformedResponseError):
         codec.decode_response(b"[1, 2]")
+
+
+MALFORMED_CHUNKS = [
+    ({"candidates": [{"content": "x"}]}, "content"),
+    ({"candidates": [{"content": {"parts": "abc"}}]}, "parts"),
+    ({"candidates": "x"}, "candidates"),
+    ({"candidates": [1]}, "candidate"),
+    ({"promptFeedback": "blocked"}, "promptFeedback"),
+    ({"candidates": [{"finishReason": ["STOP"]}]}, "finishReason"),
+    ({"candidates": [{"finishReason": 1}]}, "finishReason"),
+    ({"usageMetadata": {"promptTokenCount": "many"}}, "promptTokenCount"),
+    ({"usageMetadata": {"candidatesTokenCount": [3]}}, "candidatesTokenCount"),
+    ({"usageMetadata": {"thoughtsTokenCount": 1.5}}, "thoughtsTokenCount"),
+    ({"usageMetadata": "lots"}, "usageMetadata"),
+]
+
+
+@pytest.mark.parametrize(("body", "problem"), MALFORMED_CHUNKS)
+def test_bad_but_valid_json_is_malformed(codec: GeminiCodec, body: Any, problem: str) -> None:
+    with pytest.raises(MalformedResponseError, match=problem) as info:
+        codec.decode_response(json.dumps(body).encode())
+    assert info.value.provider == "gemini"
+
+
+@pytest.mark.parametrize(("body", "problem"), MALFORMED_CHUNKS)
+@pytest.mark.parametrize("kind", ["text/event-stream", "application/json"])
+def test_bad_but_valid_json_in_a_stream_is_malformed(
+    codec: GeminiCodec, body: Any, problem: str, kind: str
+) -> None:
+    chunk = json.dumps(body)
+    data = f"data: {chunk}\n\n" if "event-stream" in kind else f"[{chunk}]"
+    with pytest.raises(MalformedResponseError, match=problem):
+        codec.stream_decoder(kind).feed(data.encode())
+
+
+def test_token_counts_as_strings_are_accepted(codec: GeminiCodec) -> None:
+    """Proto JSON may spell integers as strings."""
+    body = {"usageMetadata": {"promptTokenCount": "7", "candidatesTokenCount": 2}}
+    assert codec.decode_response(json.dumps(body).encode()).usage == Usage(7, 2)
 
 
 # --- errors --------------------------------------------------------------------------
@@ -635,12 +718,15 @@ def test_recorded_sse_uses_crlf_separators(codec: GeminiCodec) -> None:
 
 def test_sse_empty_feeds_between_cr_and_lf() -> None:
     # One event whose JSON spans two data lines (joined with a newline, valid SSE).
-    data = b'data: {"candidates":\r\ndata: [{"content": {"parts": [{"text": "hi"}]}}]}\r\n\r\n'
+    data = (
+        b'data: {"candidates":\r\ndata: [{"content": {"parts": [{"text": "hi"}]},'
+        b' "finishReason": "STOP"}]}\r\n\r\n'
+    )
     decoder = SSEDecoder()
     events: list[StreamEvent] = []
     for i in range(len(data)):
         events += decoder.feed(data[i : i + 1]) + decoder.feed(b"")
-    assert events + decoder.close() == [TextDelta("hi")]
+    assert events + decoder.close() == [TextDelta("hi"), Finish("stop")]
 
 
 def test_recorded_function_call_delta_is_complete(codec: GeminiCodec) -> None:
@@ -724,11 +810,11 @@ def test_function_call_after_finish_turns_it_into_tool_calls(codec: GeminiCodec)
 
 def test_stream_usage_update_events(codec: GeminiCodec) -> None:
     chunk = {
-        "candidates": [{"content": {"parts": [{"text": "x"}]}}],
+        "candidates": [{"content": {"parts": [{"text": "x"}]}, "finishReason": "STOP"}],
         "usageMetadata": {"promptTokenCount": 3, "cachedContentTokenCount": 2},
     }
     events = feed(SSEDecoder(), f"data: {json.dumps(chunk)}\n\n".encode())
-    assert events == [TextDelta("x"), UsageUpdate(Usage(3, 0, 2, 0))]
+    assert events == [TextDelta("x"), UsageUpdate(Usage(3, 0, 2, 0)), Finish("stop")]
 
 
 # --- streams: the JSON-array parser --------------------------------------------------
@@ -759,8 +845,11 @@ def test_json_array_parser_yields_each_element_as_soon_as_complete() -> None:
     parser.close()
 
 
-def test_json_array_empty_array_is_fine() -> None:
-    assert feed(JSONArrayDecoder(), b"[]") == []
+def test_json_array_empty_array_has_no_finish_reason() -> None:
+    decoder = JSONArrayDecoder()
+    assert decoder.feed(b"[]") == []
+    with pytest.raises(MalformedResponseError, match="before a finishReason"):
+        decoder.close()
 
 
 @pytest.mark.parametrize(
@@ -801,6 +890,61 @@ def test_sse_cut_mid_event_raises_on_close(codec: GeminiCodec) -> None:
     decoder.feed(data[:-40])
     with pytest.raises(MalformedResponseError):
         decoder.close()
+
+
+def test_sse_cut_between_events_raises_on_close(codec: GeminiCodec) -> None:
+    """A connection closed cleanly after any event but the last is not a whole answer."""
+    data = cassette("gemini", "stream_sse_text.yaml")[0].response.body
+    ends = [i + 4 for i in range(len(data)) if data.startswith(b"\r\n\r\n", i)]
+    assert len(ends) == 3 and ends[-1] == len(data)
+    for end in ends[:-1]:
+        decoder = codec.stream_decoder("text/event-stream")
+        assert decoder.feed(data[:end])  # the complete events are still delivered
+        with pytest.raises(MalformedResponseError, match="stream ended before a finishReason"):
+            decoder.close()
+
+
+@pytest.mark.parametrize("kind", ["text/event-stream", "application/json", ""])
+def test_stream_without_a_finish_reason_raises_on_close(codec: GeminiCodec, kind: str) -> None:
+    chunk = json.dumps({"candidates": [{"content": {"parts": [{"text": "partial"}]}}]})
+    data = f"data: {chunk}\r\n\r\n" if "json" not in kind else f"[{chunk}\n]"
+    decoder = codec.stream_decoder(kind)
+    assert decoder.feed(data.encode()) == [TextDelta("partial")]
+    with pytest.raises(MalformedResponseError, match="before a finishReason"):
+        decoder.close()
+
+
+def test_recorded_json_array_closed_early_raises(codec: GeminiCodec) -> None:
+    """The first elements of a recorded array, properly closed, still lack the finish."""
+    data = cassette("gemini", "stream_json_array_tools_3turns.yaml")[2].response.body
+    first = data[: data.index(b"\n,\r\n")]
+    decoder = codec.stream_decoder("application/json")
+    assert decoder.feed(first + b"\n]") == [
+        ModelName("gemini-2.5-flash"),
+        TextDelta("How"),
+        UsageUpdate(Usage(137, 1)),
+    ]
+    with pytest.raises(MalformedResponseError, match="before a finishReason"):
+        decoder.close()
+
+
+@pytest.mark.parametrize("kind", ["text/event-stream", "application/json"])
+def test_a_blocked_prompt_ends_a_stream(codec: GeminiCodec, kind: str) -> None:
+    chunk = json.dumps({"promptFeedback": {"blockReason": "OTHER"}})
+    data = f"data: {chunk}\r\n\r\n" if "json" not in kind else f"[{chunk}]"
+    assert feed(codec.stream_decoder(kind), data.encode()) == [Finish("content_filter")]
+
+
+def test_chunks_after_the_finish_are_still_decoded(codec: GeminiCodec) -> None:
+    chunks = [
+        {"candidates": [{"content": {"parts": [{"text": "x"}]}, "finishReason": "STOP"}]},
+        {"usageMetadata": {"promptTokenCount": 4, "candidatesTokenCount": 1}},
+    ]
+    data = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks).encode()
+    decoder = codec.stream_decoder("text/event-stream")
+    events = feed(decoder, data)
+    assert events == [TextDelta("x"), Finish("stop"), UsageUpdate(Usage(4, 1))]
+    assert len(decoder.raw) == 2
 
 
 @pytest.mark.parametrize("kind", ["text/event-stream", "application/json"])

@@ -7,6 +7,10 @@ of one chunk, so both paths share the same mapping and give equal ``Response`` v
 
 Usage: ``output_tokens`` is ``candidatesTokenCount + thoughtsTokenCount`` (what is billed
 as output, like OpenAI's ``completion_tokens``) and ``reasoning_tokens`` the thoughts part.
+
+A stream is complete only once a candidate's ``finishReason`` (or a prompt block,
+``promptFeedback.blockReason``) has been seen: a connection that closes cleanly before
+that is a ``MalformedResponseError``, not a partial answer.
 """
 
 from __future__ import annotations
@@ -118,9 +122,12 @@ class GeminiCodec:
         """Decode a ``GenerateContentResponse``."""
         data = load_json(PROVIDER, body)
         accumulator = StreamAccumulator()
-        for event in ChunkEvents()(data):
-            accumulator.add(event)
-        return accumulator.response(raw=data)
+        try:
+            for event in ChunkEvents()(data):
+                accumulator.add(event)
+            return accumulator.response(raw=data)
+        except (LookupError, TypeError, AttributeError, ValueError) as exc:
+            raise _malformed("response", exc) from None
 
     def decode_error(self, status: int, headers: Mapping[str, str], body: bytes) -> LLMError:
         """Map ``{"error": {"code", "message", "status"}}`` (or the HTTP status) to an error."""
@@ -216,10 +223,12 @@ def _result_name(message: Message, call_names: dict[str, str]) -> str:
 
 
 def _declaration(tool: ToolSpec) -> dict[str, Any]:
+    """``parametersJsonSchema`` takes full JSON Schema (``additionalProperties``, ``$defs``,
+    ``{"type": "null"}`` unions), which ``parameters``, an OpenAPI subset, rejects (400)."""
     declaration: dict[str, Any] = {"name": tool.name}
     if tool.description:
         declaration["description"] = tool.description
-    declaration["parameters"] = tool.parameters
+    declaration["parametersJsonSchema"] = tool.parameters
     return declaration
 
 
@@ -238,9 +247,14 @@ def _calling_config(params: CallParams) -> dict[str, Any]:
 class ChunkEvents:
     """Turns ``GenerateContentResponse`` objects (a whole body or each stream chunk) into
     events. Keeps the state that spans chunks: the tool-call counter and the finish reason,
-    which becomes ``tool_calls`` when the response called a function (Gemini says STOP)."""
+    which becomes ``tool_calls`` when the response called a function (Gemini says STOP).
+
+    ``finished`` becomes true once a chunk has ended the answer (a candidate
+    ``finishReason`` or a prompt ``blockReason``); a chunk of the wrong shape raises
+    ``MalformedResponseError``."""
 
     def __init__(self) -> None:
+        self.finished = False
         self._calls = 0
         self._model = ""
         self._finish: FinishReason | None = None
@@ -253,22 +267,35 @@ class ChunkEvents:
             )
         if "error" in chunk:
             raise error_from(chunk, status=None, headers={})
+        try:
+            return self._chunk(chunk)
+        except (LookupError, TypeError, AttributeError, ValueError) as exc:
+            raise _malformed("chunk", exc) from None
+
+    def _chunk(self, chunk: dict[str, Any]) -> list[StreamEvent]:
         events: list[StreamEvent] = []
         model = chunk.get("modelVersion")
         if isinstance(model, str) and model and model != self._model:
             self._model = model
             events.append(ModelName(model))
-        candidates = chunk.get("candidates")
-        candidate = candidates[0] if isinstance(candidates, list) and candidates else {}
+        candidates = _field(chunk, "candidates", list) or [{}]
+        candidate = candidates[0] if candidates[0] is not None else {}
         if not isinstance(candidate, dict):
-            candidate = {}
-        for part in (candidate.get("content") or {}).get("parts") or []:
+            raise MalformedResponseError(
+                f"a candidate should be a JSON object, got {candidate!r:.100}", provider=PROVIDER
+            )
+        content = _field(candidate, "content", dict) or {}
+        for part in _field(content, "parts", list) or []:
             events.extend(self._part(part))
-        if isinstance(chunk.get("usageMetadata"), dict):
-            events.append(UsageUpdate(_usage(chunk["usageMetadata"])))
-        reason = candidate.get("finishReason")
-        if reason is None and (chunk.get("promptFeedback") or {}).get("blockReason"):
+        meta = _field(chunk, "usageMetadata", dict)
+        if meta is not None:
+            events.append(UsageUpdate(_usage(meta)))
+        reason = _field(candidate, "finishReason", str)
+        feedback = _field(chunk, "promptFeedback", dict) or {}
+        if not reason and feedback.get("blockReason"):
             reason = "SAFETY"  # the prompt itself was blocked: no candidates at all
+        if reason:
+            self.finished = True
         finish = _FINISH.get(reason, "other") if reason else self._finish
         if finish == "stop" and self._calls:
             finish = "tool_calls"
@@ -297,19 +324,56 @@ class ChunkEvents:
 
 
 def _usage(meta: dict[str, Any]) -> Usage:
-    thoughts = int(meta.get("thoughtsTokenCount") or 0)
+    thoughts = _count(meta, "thoughtsTokenCount")
     return Usage(
-        input_tokens=int(meta.get("promptTokenCount") or 0),
-        output_tokens=int(meta.get("candidatesTokenCount") or 0) + thoughts,
-        cached_tokens=int(meta.get("cachedContentTokenCount") or 0),
+        input_tokens=_count(meta, "promptTokenCount"),
+        output_tokens=_count(meta, "candidatesTokenCount") + thoughts,
+        cached_tokens=_count(meta, "cachedContentTokenCount"),
         reasoning_tokens=thoughts,
     )
 
 
+def _count(meta: dict[str, Any], key: str) -> int:
+    """A token count: a JSON integer, or its string form (proto JSON); absent is 0."""
+    value = meta.get(key)
+    if value is None:
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise MalformedResponseError(
+        f"usageMetadata.{key} is not a token count: {value!r:.100}", provider=PROVIDER
+    )
+
+
+def _field(obj: dict[str, Any], key: str, kind: type) -> Any:
+    """``obj[key]`` if it is a ``kind``, ``None`` if absent or null, else a
+    ``MalformedResponseError`` naming the field."""
+    value = obj.get(key)
+    if value is None or isinstance(value, kind):
+        return value
+    raise MalformedResponseError(
+        f"{key} should be a JSON {_KINDS[kind]}, got {value!r:.100}", provider=PROVIDER
+    )
+
+
+_KINDS: dict[type, str] = {dict: "object", list: "array", str: "string"}
+
+
+def _malformed(what: str, exc: Exception) -> MalformedResponseError:
+    return MalformedResponseError(f"unexpected Gemini {what} ({exc!r})", provider=PROVIDER)
+
+
 class SSEDecoder(SSEStreamDecoder):
-    """``streamGenerateContent?alt=sse``: each ``data:`` event is one response chunk."""
+    """``streamGenerateContent?alt=sse``: each ``data:`` event is one response chunk.
+
+    The stream must carry a finish reason before it closes. Unlike ``message_stop``, the
+    finish is not a last event: chunks after it are still decoded (a function call or the
+    usage may come later), so ``finished`` is only set once the stream has ended."""
 
     provider = PROVIDER
+    end = "a finishReason"
 
     def __init__(self) -> None:
         super().__init__()
@@ -321,6 +385,13 @@ class SSEDecoder(SSEStreamDecoder):
         chunk = load_json(PROVIDER, data.encode())
         self.raw.append(chunk)
         return self._chunks(chunk)
+
+    def close(self) -> list[StreamEvent]:
+        """End of stream: the last events, or ``MalformedResponseError`` if it ended
+        before a finish reason (or inside an event)."""
+        events = self._decode(None)  # the last event, decoded before the check
+        self.finished = self._chunks.finished
+        return events + super().close()  # nothing left to decode: only checks the end
 
 
 class SniffingDecoder:
@@ -370,8 +441,11 @@ class JSONArrayDecoder:
         return events
 
     def close(self) -> list[StreamEvent]:
-        """Raise ``MalformedResponseError`` unless the array was complete."""
+        """Raise ``MalformedResponseError`` unless the array was complete and carried a
+        finish reason."""
         self._parser.close()
+        if not self._chunks.finished:
+            raise MalformedResponseError("stream ended before a finishReason", provider=PROVIDER)
         return []
 
 
