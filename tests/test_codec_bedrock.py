@@ -15,15 +15,16 @@ import struct
 import zlib
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
+from botocore.credentials import Credentials, ReadOnlyCredentials, RefreshableCredentials
 
 from harness.cassettes import Interaction
+from harness.providers.anthropic import ERROR_TYPES, AnthropicCodec
 from harness.providers.base import HttpRequest
 from harness.providers.bedrock import BedrockCodec
 from harness.types import (
@@ -91,12 +92,6 @@ def invoke() -> BedrockCodec:
 
 
 # --- helpers -------------------------------------------------------------------------
-
-
-def model_of(interaction: Interaction) -> str:
-    """The model id from the recorded URI (``/model/{quoted id}/...``)."""
-    path = urlsplit(interaction.request.uri).path
-    return unquote(path.split("/model/", 1)[1].rsplit("/", 1)[0])
 
 
 def params(*messages: Message, model: str = NOVA, **options: Any) -> CallParams:
@@ -421,6 +416,8 @@ def test_invoke_body_matches_recorded_tool_result_turn(invoke: BedrockCodec) -> 
         tools=(ToolSpec(tool["name"], tool["description"], tool["input_schema"]),),
         max_tokens=1000,
     )
+    for result in recorded["messages"][2]["content"]:  # sent explicitly, as Anthropic's codec does
+        result["is_error"] = False
     assert invoke.build_request(p, stream=False).json() == recorded
 
 
@@ -466,9 +463,55 @@ def test_invoke_every_message_kind_and_parameter(invoke: BedrockCodec) -> None:
         "temperature": 0.2,
         "top_p": 0.8,
         "stop_sequences": ["END"],
-        "tools": [{"name": "get_time", "input_schema": TIME.parameters}],
+        "tools": [{"name": "get_time", "description": "", "input_schema": TIME.parameters}],
         "tool_choice": {"type": "none"},
     }
+
+
+ANTHROPIC_PARAMS = [
+    params(Message.user("x"), model="m", max_tokens=0),
+    params(Message.user("x"), model="m"),
+    params(
+        Message.system("Be brief."),
+        Message.user("Weather and time?"),
+        Message.assistant("", (ToolCall("t1", "get_weather", {"location": "Oslo"}),)),
+        Message.tool(ToolCall("t1", "get_weather", {}), "rain"),
+        Message.user("And the time?"),
+        Message.assistant("Checking.", (ToolCall("t2", "get_time", {}),)),
+        Message.tool(ToolCall("t2", "get_time", {}), "no clock", is_error=True),
+        model="m",
+        max_tokens=50,
+        temperature=0.0,
+        top_p=0.5,
+        stop=("END", "STOP"),
+        tools=(WEATHER, TIME),
+        tool_choice="get_time",
+    ),
+    params(Message.user("x"), Message.assistant(""), Message.user("y"), tools=(TIME,)),
+]
+
+
+@pytest.mark.parametrize("p", ANTHROPIC_PARAMS)
+@pytest.mark.parametrize("stream", [False, True])
+def test_invoke_body_is_the_anthropic_codecs_body(
+    invoke: BedrockCodec, p: CallParams, stream: bool
+) -> None:
+    """InvokeModel sends the Anthropic codec's body, with anthropic_version and without the
+    model and stream keys (the URL says them)."""
+    body = AnthropicCodec(api_key="k").build_request(p, stream=stream).json()
+    del body["model"]
+    body.pop("stream", None)
+    assert invoke.build_request(p, stream=stream).json() == {
+        "anthropic_version": "bedrock-2023-05-31",
+        **body,
+    }
+
+
+def test_invoke_max_tokens_zero_is_sent(invoke: BedrockCodec) -> None:
+    p = params(Message.user("x"), max_tokens=0)
+    assert invoke.build_request(p, stream=False).json()["max_tokens"] == 0
+    unset = params(Message.user("x"))
+    assert invoke.build_request(unset, stream=False).json()["max_tokens"] == 1024
 
 
 @pytest.mark.parametrize(
@@ -585,6 +628,63 @@ def test_sign_with_session_token(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
+class RotatingCredentials:
+    """Credentials being refreshed: every read of a live attribute may see another
+    generation (as RefreshableCredentials can); only a frozen snapshot is consistent."""
+
+    def __init__(self) -> None:
+        self.generation = 0
+
+    def _read(self, what: str) -> str:
+        self.generation += 1
+        return f"{what}-{self.generation}"
+
+    @property
+    def access_key(self) -> str:
+        return self._read("AKIDLIVE")
+
+    @property
+    def secret_key(self) -> str:
+        return self._read("live-secret")
+
+    @property
+    def token(self) -> str:
+        return self._read("live-token")
+
+    def get_frozen_credentials(self) -> ReadOnlyCredentials:
+        return ReadOnlyCredentials("AKIDFROZEN", "frozen-secret", "frozen-token")
+
+
+def test_sign_uses_frozen_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    at(monkeypatch, 2025, 1, 2, 3, 4, 5)
+    codec = BedrockCodec(region="us-east-1", credentials=RotatingCredentials())
+    signed = codec.sign(codec.build_request(params(Message.user("x")), stream=False))
+    auth = authorization(signed)
+    assert auth["Credential"] == "AKIDFROZEN/20250102/us-east-1/bedrock/aws4_request"
+    assert signed.headers["x-amz-security-token"] == "frozen-token"
+    assert auth["Signature"] == expected_signature(signed, "frozen-secret", "us-east-1")
+
+
+def test_sign_with_refreshable_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    at(monkeypatch, 2025, 1, 2, 3, 4, 5)
+    expiry = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+    metadata = {
+        "access_key": "ASIAREFRESH",
+        "secret_key": "refresh-secret",
+        "token": "refresh-token",
+        "expiry_time": expiry.isoformat(),
+    }
+    credentials = RefreshableCredentials.create_from_metadata(
+        metadata, refresh_using=lambda: metadata, method="test"
+    )
+    codec = BedrockCodec(region="us-east-1", credentials=credentials)
+    signed = codec.sign(codec.build_request(params(Message.user("x")), stream=False))
+    assert signed.headers["x-amz-security-token"] == "refresh-token"
+    assert authorization(signed)["Signature"] == expected_signature(
+        signed, "refresh-secret", "us-east-1"
+    )
+
+
 def test_session_token_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SESSION_TOKEN", "env-token")
     codec = BedrockCodec(region="us-east-1")
@@ -596,7 +696,6 @@ def test_session_token_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def decoded(codec: BedrockCodec, interaction: Interaction) -> Response:
-    codec.build_request(params(Message.user("x"), model=model_of(interaction)), stream=False)
     return codec.decode_response(interaction.response.body)
 
 
@@ -770,32 +869,62 @@ def test_decode_reasoning_and_cache(codec: BedrockCodec, invoke: BedrockCodec) -
 
 
 @pytest.mark.parametrize(
-    ("reason", "expected"),
+    ("reason", "expected", "anthropic_too"),
     [
-        ("end_turn", "stop"),
-        ("stop_sequence", "stop"),
-        ("max_tokens", "length"),
-        ("tool_use", "tool_calls"),
-        ("content_filtered", "content_filter"),
-        ("guardrail_intervened", "content_filter"),
-        ("something_new", "other"),
+        ("end_turn", "stop", True),
+        ("stop_sequence", "stop", True),
+        ("max_tokens", "length", True),
+        ("tool_use", "tool_calls", True),
+        ("refusal", "content_filter", True),
+        ("content_filtered", "content_filter", False),  # Converse's own stop reasons
+        ("guardrail_intervened", "content_filter", False),
+        ("something_new", "other", True),
     ],
 )
-def test_finish_reasons(codec: BedrockCodec, reason: str, expected: str) -> None:
+def test_finish_reasons(
+    codec: BedrockCodec, reason: str, expected: str, anthropic_too: bool
+) -> None:
     converse = {"output": {"message": {"content": [{"text": "x"}]}}, "stopReason": reason}
-    anthropic = {
-        "type": "message",
-        "content": [{"type": "text", "text": "x"}],
-        "stop_reason": reason,
-    }
-    for body in (converse, anthropic):
-        assert codec.decode_response(json.dumps(body).encode()).finish_reason == expected
+    assert codec.decode_response(json.dumps(converse).encode()).finish_reason == expected
+    if anthropic_too:  # InvokeModel bodies are Anthropic's, decoded as the Anthropic codec does
+        anthropic = {
+            "type": "message",
+            "content": [{"type": "text", "text": "x"}],
+            "stop_reason": reason,
+        }
+        assert codec.decode_response(json.dumps(anthropic).encode()).finish_reason == expected
 
 
 @pytest.mark.parametrize("body", [b"not json", b"[]", b'{"something": "else"}'])
 def test_decode_malformed(codec: BedrockCodec, body: bytes) -> None:
     with pytest.raises(MalformedResponseError):
         codec.decode_response(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"output": {"message": "x"}},
+        {"output": {"message": {"content": "x"}}},
+        {"output": {"message": {"content": ["x"]}}},
+        {"output": {"message": {"content": [{"text": 5}]}}},
+        {"output": {"message": {"content": [{"toolUse": "x"}]}}},
+        {"output": {"message": {"content": [{"toolUse": {"input": {}}}]}}},
+        {"output": {"message": {"content": [{"reasoningContent": {"reasoningText": "x"}}]}}},
+        {"output": {"message": {"content": []}}, "usage": {"inputTokens": "many"}},
+        {"content": ["x"]},
+        {"content": [{"type": "tool_use", "input": {}}]},
+        {"content": [{"type": "text", "text": 5}]},
+    ],
+)
+def test_decode_wrong_shapes_are_malformed(
+    codec: BedrockCodec, invoke: BedrockCodec, body: Any
+) -> None:
+    """Valid JSON of the wrong shape is a MalformedResponseError, never a raw TypeError."""
+    for c in (codec, invoke):
+        with pytest.raises(MalformedResponseError) as info:
+            c.decode_response(json.dumps(body).encode())
+        assert info.value.provider == "bedrock"
 
 
 # --- errors --------------------------------------------------------------------------
@@ -973,7 +1102,6 @@ def test_recorded_stream_whole_and_byte_by_byte(name: str, index: int, expected:
     interaction = cassette("bedrock", name)[index]
     api = "invoke" if "invoke" in name else "converse"
     codec = BedrockCodec(region="us-east-1", api=api)
-    codec.build_request(params(Message.user("x"), model=model_of(interaction)), stream=True)
     data = interaction.response.body
     whole_decoder = codec.stream_decoder("application/vnd.amazon.eventstream")
     whole = feed(whole_decoder, data)
@@ -987,17 +1115,17 @@ def test_recorded_stream_whole_and_byte_by_byte(name: str, index: int, expected:
 
 def test_recorded_converse_stream_events(codec: BedrockCodec) -> None:
     interaction = cassette("bedrock", "converse_stream_tool_use_claude3.yaml")[0]
-    codec.build_request(params(Message.user("x"), model=model_of(interaction)), stream=True)
     decoder = codec.stream_decoder("application/vnd.amazon.eventstream")
     events = feed(decoder, interaction.response.body, step=7)
     assert not any(isinstance(e, ModelName) for e in events)  # the LM names the model
+    # index 0: the first tool call, although it is content block 1 (after the text)
     assert [e for e in events if isinstance(e, ToolCallDelta)] == [
-        ToolCallDelta(1, "tooluse_yypYDr71TwCwByoyao4-Vg", "get_weather"),
-        ToolCallDelta(1, arguments=""),
-        ToolCallDelta(1, arguments='{"locati'),
-        ToolCallDelta(1, arguments='on": "Bar'),
-        ToolCallDelta(1, arguments="ce"),
-        ToolCallDelta(1, arguments='lona"}'),
+        ToolCallDelta(0, "tooluse_yypYDr71TwCwByoyao4-Vg", "get_weather"),
+        ToolCallDelta(0, arguments=""),
+        ToolCallDelta(0, arguments='{"locati'),
+        ToolCallDelta(0, arguments='on": "Bar'),
+        ToolCallDelta(0, arguments="ce"),
+        ToolCallDelta(0, arguments='lona"}'),
     ]
     assert decoder.raw[0] == {"messageStart": {"role": "assistant"}}
     assert decoder.raw[-2] == {"messageStop": {"stopReason": "tool_use"}}
@@ -1020,7 +1148,49 @@ def test_recorded_stream_cut_mid_frame(codec: BedrockCodec) -> None:
             decoder.close()
     at_boundary = codec.stream_decoder("application/vnd.amazon.eventstream")
     at_boundary.feed(data[:first])
-    assert at_boundary.close() == []
+    with pytest.raises(MalformedResponseError, match="messageStop"):
+        at_boundary.close()
+
+
+def frames_of(data: bytes) -> list[bytes]:
+    """The eventstream frames of ``data``, each as its bytes."""
+    out = []
+    while data:
+        total = struct.unpack(">I", data[:4])[0]
+        out.append(data[:total])
+        data = data[total:]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("name", "index", "needed"),
+    [
+        # Converse: everything up to messageStop; the metadata frame after it is optional.
+        ("converse_stream_text_nova.yaml", 0, -1),
+        ("converse_stream_tool_use_claude3.yaml", 0, -1),
+        ("converse_stream_tool_use_then_result.yaml", 0, -1),
+        ("converse_stream_tool_use_then_result.yaml", 1, -1),
+        # InvokeModel: everything up to the chunk holding Anthropic's message_stop (the last).
+        ("invoke_stream_anthropic_text.yaml", 0, 0),
+    ],
+)
+def test_recorded_stream_cut_between_frames(name: str, index: int, needed: int) -> None:
+    """A stream cut cleanly between two frames is incomplete until the message's end."""
+    api = "invoke" if "invoke" in name else "converse"
+    codec = BedrockCodec(region="us-east-1", api=api)
+    frames = frames_of(cassette("bedrock", name)[index].response.body)
+    complete = len(frames) + needed
+    for kept in range(len(frames) + 1):
+        decoder = codec.stream_decoder("application/vnd.amazon.eventstream")
+        decoder.feed(b"".join(frames[:kept]))
+        if kept >= complete:
+            assert decoder.close() == []
+        else:
+            with pytest.raises(MalformedResponseError, match="stream ended before"):
+                decoder.close()
+    shortest = codec.stream_decoder("application/vnd.amazon.eventstream")
+    folded = fold(feed(shortest, b"".join(frames[:complete])))
+    assert folded.finish_reason is not None
 
 
 def test_corrupted_frame(codec: BedrockCodec) -> None:
@@ -1035,7 +1205,6 @@ def test_corrupted_frame(codec: BedrockCodec) -> None:
 
 def test_converse_stream_equals_converse_body() -> None:
     codec = BedrockCodec(region="us-east-1")
-    codec.build_request(params(Message.user("x"), model="m-1"), stream=True)
     data = b"".join(
         [
             event("messageStart", {"role": "assistant"}),
@@ -1102,7 +1271,13 @@ def test_converse_stream_equals_converse_body() -> None:
     expected = codec.decode_response(json.dumps(body).encode())
     assert expected.model == "" and len(expected.tool_calls) == 2
     decoder = codec.stream_decoder("application/json")  # the content type is not trusted
-    assert fold(feed(decoder, data, step=1)) == expected
+    events = feed(decoder, data, step=1)
+    assert fold(events) == expected
+    # tool calls are numbered from 0, whatever their content block index
+    assert [(e.index, e.id) for e in events if isinstance(e, ToolCallDelta) and e.id] == [
+        (0, "t1"),
+        (1, "t2"),
+    ]
 
 
 def test_invoke_stream_equals_anthropic_body(invoke: BedrockCodec) -> None:
@@ -1188,6 +1363,80 @@ def test_invoke_stream_equals_anthropic_body(invoke: BedrockCodec) -> None:
     assert expected.tool_calls == (ToolCall("toolu_9", "get_time", {"tz": "UTC"}),)
 
 
+INVOKE_EVENTS: list[dict[str, Any]] = [
+    {
+        "type": "message_start",
+        "message": {"model": "claude-w", "usage": {"input_tokens": 50, "output_tokens": 1}},
+    },
+    {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hm."}},
+    {"type": "content_block_stop", "index": 0},
+    {
+        "type": "content_block_start",
+        "index": 1,
+        "content_block": {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search"},
+    },
+    {
+        "type": "content_block_delta",
+        "index": 1,
+        "delta": {"type": "input_json_delta", "partial_json": '{"query": "x"}'},
+    },
+    {"type": "content_block_stop", "index": 1},
+    {
+        "type": "content_block_start",
+        "index": 2,
+        "content_block": {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1"},
+    },
+    {"type": "content_block_stop", "index": 2},
+    {
+        "type": "content_block_start",
+        "index": 3,
+        "content_block": {"type": "tool_use", "id": "toolu_1", "name": "get_time", "input": {}},
+    },
+    {
+        "type": "content_block_delta",
+        "index": 3,
+        "delta": {"type": "input_json_delta", "partial_json": '{"tz": "UTC"}'},
+    },
+    {"type": "content_block_stop", "index": 3},
+    {
+        "type": "content_block_start",
+        "index": 4,
+        "content_block": {"type": "tool_use", "id": "toolu_2", "name": "get_weather", "input": {}},
+    },
+    {
+        "type": "content_block_delta",
+        "index": 4,
+        "delta": {"type": "input_json_delta", "partial_json": '{"location": "Oslo"}'},
+    },
+    {"type": "content_block_stop", "index": 4},
+    {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 9}},
+    {"type": "message_stop", "amazon-bedrock-invocationMetrics": {"outputTokenCount": 9}},
+]
+
+
+def test_invoke_stream_events_are_the_anthropic_decoders(invoke: BedrockCodec) -> None:
+    """InvokeModel chunks carry Anthropic stream events: decoded as the Anthropic codec
+    decodes them (no phantom call for server tool input, tool calls numbered from 0)."""
+    sse = b"".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in INVOKE_EVENTS)
+    expected = feed(AnthropicCodec(api_key="k").stream_decoder("text/event-stream"), sse)
+    data = b"".join(chunk(e) for e in INVOKE_EVENTS)
+    decoder = invoke.stream_decoder("application/vnd.amazon.eventstream")
+    events = feed(decoder, data, step=5)
+    assert events == expected
+    assert [e for e in events if isinstance(e, ToolCallDelta)] == [
+        ToolCallDelta(0, "toolu_1", "get_time"),
+        ToolCallDelta(0, arguments='{"tz": "UTC"}'),
+        ToolCallDelta(1, "toolu_2", "get_weather"),
+        ToolCallDelta(1, arguments='{"location": "Oslo"}'),
+    ]
+    assert fold(events).tool_calls == (
+        ToolCall("toolu_1", "get_time", {"tz": "UTC"}),
+        ToolCall("toolu_2", "get_weather", {"location": "Oslo"}),
+    )
+    assert decoder.raw == INVOKE_EVENTS
+
+
 EXCEPTION_HEADERS = {":message-type": "exception", ":content-type": "application/json"}
 
 
@@ -1221,6 +1470,22 @@ def test_error_frame(codec: BedrockCodec) -> None:
         codec.stream_decoder("").feed(frame(headers, b""))
 
 
+@pytest.mark.parametrize(
+    ("error_type", "cls"), [*sorted(ERROR_TYPES.items()), ("brand_new_error", ServerError)]
+)
+def test_anthropic_error_types_inside_a_chunk(
+    invoke: BedrockCodec, error_type: str, cls: type[LLMError]
+) -> None:
+    """In-stream errors map as the Anthropic codec maps them, reported as Bedrock's."""
+    data = chunk({"type": "message_start", "message": {"model": "claude-z"}}) + chunk(
+        {"type": "error", "error": {"type": error_type, "message": "no"}}
+    )
+    with pytest.raises(LLMError) as info:
+        invoke.stream_decoder("").feed(data)
+    assert type(info.value) is cls
+    assert (info.value.provider, info.value.provider_message) == ("bedrock", "no")
+
+
 def test_anthropic_error_inside_a_chunk(invoke: BedrockCodec) -> None:
     data = chunk({"type": "error", "error": {"type": "overloaded_error", "message": "busy"}})
     with pytest.raises(ServerError, match="busy"):
@@ -1232,8 +1497,62 @@ def test_bad_chunk_payload(invoke: BedrockCodec) -> None:
         invoke.stream_decoder("").feed(event("chunk", {"bytes": "!!not base64!!"}))
 
 
-def test_empty_stream_is_fine(codec: BedrockCodec) -> None:
-    assert feed(codec.stream_decoder(""), b"") == []
+def test_empty_stream_is_malformed(codec: BedrockCodec, invoke: BedrockCodec) -> None:
+    for c in (codec, invoke):
+        with pytest.raises(MalformedResponseError, match="stream ended before"):
+            feed(c.stream_decoder(""), b"")
+
+
+def test_converse_stream_without_message_stop(codec: BedrockCodec) -> None:
+    data = event("messageStart", {"role": "assistant"}) + event(
+        "contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "Hel"}}
+    )
+    with pytest.raises(MalformedResponseError, match="messageStop"):
+        feed(codec.stream_decoder(""), data)
+    ended = data + event("messageStop", {"stopReason": "end_turn"})
+    assert fold(feed(codec.stream_decoder(""), ended)) == Response("Hel", finish_reason="stop")
+
+
+def test_invoke_stream_without_message_stop(invoke: BedrockCodec) -> None:
+    data = chunk({"type": "message_start", "message": {"model": "claude-z"}}) + chunk(
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}}
+    )
+    with pytest.raises(MalformedResponseError, match="message_stop"):
+        feed(invoke.stream_decoder(""), data)
+    ended = data + chunk({"type": "message_stop"})
+    assert fold(feed(invoke.stream_decoder(""), ended)) == Response(
+        "", finish_reason="stop", model="claude-z"
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        event("contentBlockDelta", {"contentBlockIndex": "0", "delta": {"text": "a"}}),
+        event("contentBlockDelta", {"contentBlockIndex": 0.5, "delta": {"text": "a"}}),
+        event("contentBlockDelta", {"contentBlockIndex": None, "delta": {"text": "a"}}),
+        event("contentBlockDelta", {"delta": {"text": "a"}}),
+        event("contentBlockDelta", {"contentBlockIndex": 0, "delta": "a"}),
+        event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": ["a"]}}),
+        event("contentBlockStart", {"contentBlockIndex": "x", "start": {"toolUse": {}}}),
+        event("contentBlockStart", {"contentBlockIndex": 0, "start": "x"}),
+        event("contentBlockStart", {"contentBlockIndex": 0, "start": {"toolUse": "x"}}),
+        event(
+            "contentBlockDelta",
+            {"contentBlockIndex": 0, "delta": {"reasoningContent": "x"}},
+        ),
+        event("metadata", {"usage": {"inputTokens": "many"}}),
+        chunk({"type": "content_block_start", "index": 0, "content_block": "x"}),
+        chunk({"type": "content_block_delta", "delta": {"type": "text_delta", "text": "a"}}),
+        chunk({"type": "message_start", "message": "x"}),
+        chunk(["not", "an", "object"]),  # type: ignore[arg-type]
+        event("chunk", {"bytes": base64.b64encode(b"\xff\xfe").decode()}),
+    ],
+)
+def test_wrong_shaped_frames_are_malformed(codec: BedrockCodec, data: bytes) -> None:
+    with pytest.raises(MalformedResponseError) as info:
+        codec.stream_decoder("").feed(data)
+    assert info.value.provider == "bedrock"
 
 
 def test_text_delta_events_are_emitted_per_frame(codec: BedrockCodec) -> None:

@@ -2,12 +2,14 @@
 
 botocore is imported here only (this module is loaded only for ``bedrock/`` models) and
 only for what it does best: finding region and credentials, SigV4 signing and parsing
-the AWS eventstream framing. Everything else is plain data.
+the AWS eventstream framing. Everything else is plain data. InvokeModel bodies and their
+stream events are Anthropic's: they are built and decoded by the Anthropic codec's own
+code, so the two cannot drift apart.
 
 Notes on choices:
 
-- Bedrock bodies do not say which model answered, so ``Response.model`` is the model id of
-  the last request this codec built (InvokeModel bodies name the model and win).
+- Converse bodies do not say which model answered: ``Response.model`` is ``""`` and the
+  ``LM`` fills in the model id it asked for. InvokeModel (Anthropic) bodies name the model.
 - Converse has no "none" tool choice: with ``tool_choice="none"`` the tools are left out,
   unless the conversation already holds tool calls or results, which Converse refuses
   without a ``toolConfig``; the tools are then sent with no ``toolChoice``.
@@ -18,14 +20,14 @@ Notes on choices:
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
+from harness.providers import anthropic
 from harness.providers.base import HttpRequest, error_class_for_status, load_json, make_error
 from harness.types import (
     AuthenticationError,
@@ -37,7 +39,6 @@ from harness.types import (
     LLMError,
     MalformedResponseError,
     Message,
-    ModelName,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -53,9 +54,13 @@ from harness.types import (
     UsageUpdate,
 )
 
+T = TypeVar("T")
 PROVIDER = "bedrock"
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
-DEFAULT_MAX_TOKENS = 1024
+_MESSAGES = anthropic.AnthropicCodec(api_key="unused: Bedrock requests are signed with SigV4")
+"""Builds and decodes InvokeModel's Anthropic Messages bodies (its API key never leaves)."""
+_SHAPE_ERRORS = (LookupError, TypeError, AttributeError, ValueError)
+"""What valid JSON of the wrong shape raises while it is decoded."""
 _PATHS = {
     ("converse", False): "converse",
     ("converse", True): "converse-stream",
@@ -73,7 +78,7 @@ _FINISH: dict[str, FinishReason] = {
     "guardrail_intervened": "content_filter",
     "refusal": "content_filter",
 }
-"""Converse ``stopReason`` and Anthropic ``stop_reason`` values; others map to ``other``."""
+"""Converse ``stopReason`` values; others map to ``other``."""
 
 _ERRORS: dict[str, type[LLMError]] = {
     "validationexception": BadRequestError,
@@ -130,23 +135,33 @@ class BedrockCodec:
         return HttpRequest("POST", url, headers, json.dumps(body).encode())
 
     def sign(self, request: HttpRequest) -> HttpRequest:
-        """A copy of ``request`` signed with SigV4 (botocore's signer) at the current time."""
+        """A copy of ``request`` signed with SigV4 (botocore's signer) at the current time,
+        with one consistent snapshot of the credentials (refreshable ones may rotate)."""
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest
 
+        credentials = self.credentials
+        if hasattr(credentials, "get_frozen_credentials"):
+            credentials = credentials.get_frozen_credentials()
         stale = {"authorization", "x-amz-date", "x-amz-security-token"}
         headers = {k: v for k, v in request.headers.items() if k.lower() not in stale}
         aws = AWSRequest(method=request.method, url=request.url, data=request.body, headers=headers)
-        SigV4Auth(self.credentials, "bedrock", self.region).add_auth(aws)
+        SigV4Auth(credentials, "bedrock", self.region).add_auth(aws)
         return replace(request, headers={k.lower(): str(v) for k, v in aws.headers.items()})
 
     def decode_response(self, body: bytes) -> Response:
         """Decode a Converse body or an InvokeModel (Anthropic Messages) body."""
         data = load_json(PROVIDER, body)
         if isinstance(data, dict) and isinstance(data.get("output"), dict):
-            return self._converse_response(data)
+            try:
+                return _converse_response(data)
+            except _SHAPE_ERRORS as exc:
+                raise _malformed(f"unexpected Converse body ({exc!r})", body) from None
         if isinstance(data, dict) and isinstance(data.get("content"), list):
-            return self._anthropic_response(data)
+            try:
+                return _MESSAGES.decode_response(body)
+            except LLMError as exc:
+                raise _ours(exc) from None
         raise MalformedResponseError(
             f"not a Converse or Anthropic Messages body: {body[:200]!r}", provider=PROVIDER
         )
@@ -175,48 +190,27 @@ class BedrockCodec:
         """An AWS eventstream decoder, whatever the content type says."""
         return EventStreamDecoder()
 
-    def _converse_response(self, data: dict[str, Any]) -> Response:
-        message = data["output"].get("message") or {}
-        text, reasoning, calls = [], [], []
-        for block in message.get("content") or []:
-            if "text" in block:
-                text.append(str(block["text"]))
-            elif isinstance(block.get("toolUse"), dict):
-                use = block["toolUse"]
-                calls.append(_tool_call(use.get("toolUseId"), use.get("name"), use.get("input")))
-            elif isinstance(block.get("reasoningContent"), dict):
-                reasoning.append(
-                    str(block["reasoningContent"].get("reasoningText", {}).get("text", ""))
-                )
-        return Response(
-            text="".join(text),
-            tool_calls=tuple(calls),
-            finish_reason=_finish(data.get("stopReason")),
-            usage=_converse_usage(data.get("usage")),
-            model="",  # Converse bodies do not name the model; the LM fills it in
-            reasoning="".join(reasoning),
-            raw=data,
-        )
 
-    def _anthropic_response(self, data: dict[str, Any]) -> Response:
-        text, reasoning, calls = [], [], []
-        for block in data["content"]:
-            kind = block.get("type")
-            if kind == "text":
-                text.append(str(block.get("text", "")))
-            elif kind == "tool_use":
-                calls.append(_tool_call(block.get("id"), block.get("name"), block.get("input")))
-            elif kind == "thinking":
-                reasoning.append(str(block.get("thinking", "")))
-        return Response(
-            text="".join(text),
-            tool_calls=tuple(calls),
-            finish_reason=_finish(data.get("stop_reason")),
-            usage=_anthropic_usage(data.get("usage")),
-            model=str(data.get("model") or ""),
-            reasoning="".join(reasoning),
-            raw=data,
-        )
+def _converse_response(data: dict[str, Any]) -> Response:
+    message = data["output"].get("message") or {}
+    text, reasoning, calls = [], [], []
+    for block in _typed(message.get("content") or [], list):
+        if "text" in _typed(block, dict):
+            text.append(_typed(block["text"], str))
+        elif "toolUse" in block:
+            calls.append(_tool_call(block["toolUse"]))
+        elif "reasoningContent" in block:
+            thought = block["reasoningContent"].get("reasoningText") or {}
+            reasoning.append(_typed(thought.get("text", ""), str))
+    return Response(
+        text="".join(text),
+        tool_calls=tuple(calls),
+        finish_reason=_finish(data.get("stopReason")),
+        usage=_converse_usage(data.get("usage")),
+        model="",  # Converse bodies do not name the model; the LM fills it in
+        reasoning="".join(reasoning),
+        raw=data,
+    )
 
 
 def _resolve(region: str | None, credentials: Any, profile: str | None) -> tuple[str, Any]:
@@ -282,7 +276,8 @@ def converse_body(params: CallParams) -> dict[str, Any]:
         ]
         body["toolConfig"] = {"tools": tools}
         modes: dict[str, dict[str, Any]] = {"auto": {"auto": {}}, "required": {"any": {}}}
-        choice = _choice(params, modes, lambda name: {"tool": {"name": name}})
+        named = _named_choice(params)
+        choice = {"tool": {"name": named}} if named else modes.get(str(params.tool_choice))
         if choice is not None:
             body["toolConfig"]["toolChoice"] = choice
     return body
@@ -309,60 +304,12 @@ def _converse_turn(message: Message) -> tuple[str, list[dict[str, Any]]]:
 
 
 def invoke_body(params: CallParams) -> dict[str, Any]:
-    """The Anthropic Messages body of an InvokeModel request (no ``model``/``stream``)."""
-    messages: list[dict[str, Any]] = []
-    for message in params.messages:
-        if message.role == "system":
-            continue
-        role, block = _anthropic_turn(message)
-        _append(messages, role, block)
-    body: dict[str, Any] = {
-        "anthropic_version": ANTHROPIC_VERSION,
-        "max_tokens": params.max_tokens or DEFAULT_MAX_TOKENS,
-        "messages": messages,
-    }
-    system = [m.content for m in params.messages if m.role == "system"]
-    if system:
-        body["system"] = "\n\n".join(system)
-    body.update(
-        _drop_none(
-            temperature=params.temperature,
-            top_p=params.top_p,
-            stop_sequences=list(params.stop) or None,
-        )
-    )
-    if params.tools:
-        body["tools"] = [
-            _tool_spec(tool.name, tool.description, tool.parameters, schema_key="input_schema")
-            for tool in params.tools
-        ]
-        modes = {"auto": {"type": "auto"}, "required": {"type": "any"}, "none": {"type": "none"}}
-        choice = _choice(params, modes, lambda name: {"type": "tool", "name": name})
-        if choice is not None:
-            body["tool_choice"] = choice
-    return body
-
-
-def _anthropic_turn(message: Message) -> tuple[str, list[dict[str, Any]]]:
-    if message.role == "user":
-        return "user", [{"type": "text", "text": message.content}]
-    if message.role == "assistant":
-        blocks: list[dict[str, Any]] = []
-        if message.content or not message.tool_calls:
-            blocks.append({"type": "text", "text": message.content})
-        for call in message.tool_calls:
-            blocks.append(
-                {"type": "tool_use", "id": call.id, "name": call.name, "input": call.arguments}
-            )
-        return "assistant", blocks
-    result: dict[str, Any] = {
-        "type": "tool_result",
-        "tool_use_id": message.tool_call_id or "",
-        "content": message.content,
-    }
-    if message.is_error:
-        result["is_error"] = True
-    return "user", [result]
+    """The Anthropic Messages body of an InvokeModel request: the Anthropic codec's body,
+    with ``anthropic_version`` and without ``model`` and ``stream`` (the URL says them)."""
+    _named_choice(params)
+    body = _MESSAGES.build_request(params, stream=False).json()
+    del body["model"]
+    return {"anthropic_version": ANTHROPIC_VERSION, **body}
 
 
 def _append(messages: list[dict[str, Any]], role: str, blocks: list[dict[str, Any]]) -> None:
@@ -377,31 +324,22 @@ def _has_tool_blocks(messages: tuple[Message, ...]) -> bool:
     return any(m.role == "tool" or m.tool_calls for m in messages)
 
 
-def _tool_spec(
-    name: str, description: str, schema: Any, *, schema_key: str = "inputSchema"
-) -> dict[str, Any]:
+def _tool_spec(name: str, description: str, schema: Any) -> dict[str, Any]:
     spec: dict[str, Any] = {"name": name}
     if description:
         spec["description"] = description
-    spec[schema_key] = schema
+    spec["inputSchema"] = schema
     return spec
 
 
-def _choice(
-    params: CallParams,
-    modes: dict[str, dict[str, Any]],
-    named: Callable[[str], dict[str, Any]],
-) -> dict[str, Any] | None:
-    """The wire form of ``params.tool_choice``: ``modes[choice]`` or ``named(tool)``;
-    ``None`` when unset or not expressible."""
+def _named_choice(params: CallParams) -> str | None:
+    """The tool ``params.tool_choice`` names, if it names one (it must be a tool passed)."""
     choice = params.tool_choice
-    if choice is None:
+    if choice is None or choice in ("auto", "required", "none"):
         return None
-    if choice in ("auto", "required", "none"):
-        return modes.get(choice)
     if choice not in {tool.name for tool in params.tools}:
         raise ConfigurationError(f"tool_choice {choice!r} is not one of the tools passed")
-    return named(choice)
+    return choice
 
 
 def _drop_none(**values: Any) -> dict[str, Any]:
@@ -415,38 +353,51 @@ def _finish(reason: Any) -> FinishReason | None:
     return _FINISH.get(str(reason), "other") if reason else None
 
 
-def _tool_call(call_id: Any, name: Any, arguments: Any) -> ToolCall:
-    if isinstance(arguments, dict):
-        return ToolCall(str(call_id or ""), str(name or ""), arguments)
-    return ToolCall(str(call_id or ""), str(name or ""), {}, json.dumps(arguments))
+def _tool_call(use: Any) -> ToolCall:
+    """A Converse ``toolUse`` block, decoded as the Anthropic codec decodes ``tool_use``."""
+    return anthropic._tool_call(
+        {"id": use["toolUseId"], "name": use["name"], "input": use.get("input")}
+    )
 
 
 def _converse_usage(usage: Any) -> Usage:
-    return _usage(
-        usage, "inputTokens", "outputTokens", "cacheReadInputTokens", "cacheWriteInputTokens"
+    """Converse's counts under Anthropic's names: both count cache reads and writes apart
+    from the input tokens, and the Anthropic codec folds them in as for other providers."""
+    if not isinstance(usage, dict):
+        return Usage()
+    names = {
+        "inputTokens": "input_tokens",
+        "outputTokens": "output_tokens",
+        "cacheReadInputTokens": "cache_read_input_tokens",
+        "cacheWriteInputTokens": "cache_creation_input_tokens",
+    }
+    return anthropic._usage({ours: usage.get(theirs) for theirs, ours in names.items()})
+
+
+def _block_index(data: dict[str, Any]) -> int:
+    index = data["contentBlockIndex"]
+    if not isinstance(index, int) or isinstance(index, bool):
+        raise TypeError(f"contentBlockIndex {index!r} is not an integer")
+    return index
+
+
+def _typed(value: Any, kind: type[T]) -> T:
+    """``value`` if it is a ``kind``, else ``TypeError``: the body has the wrong shape."""
+    if not isinstance(value, kind):
+        raise TypeError(f"expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def _ours(error: LLMError) -> LLMError:
+    """An error the Anthropic codec raised about an InvokeModel body, as Bedrock's."""
+    return type(error)(
+        error.provider_message, provider=PROVIDER, status=error.status, body=error.body
     )
 
 
-def _anthropic_usage(usage: Any) -> Usage:
-    return _usage(
-        usage,
-        "input_tokens",
-        "output_tokens",
-        "cache_read_input_tokens",
-        "cache_creation_input_tokens",
-    )
-
-
-def _usage(usage: Any, inputs: str, outputs: str, reads: str, writes: str) -> Usage:
-    """Both APIs count cache reads and writes apart from the input tokens; here, as for the
-    other providers, ``input_tokens`` is the whole prompt and ``cached_tokens`` part of it."""
-    usage = usage if isinstance(usage, dict) else {}
-    read = int(usage.get(reads) or 0)
-    return Usage(
-        input_tokens=int(usage.get(inputs) or 0) + read + int(usage.get(writes) or 0),
-        output_tokens=int(usage.get(outputs) or 0),
-        cached_tokens=read,
-    )
+def _malformed(what: str, body: bytes) -> MalformedResponseError:
+    snippet = body[:200].decode("utf-8", "replace")
+    return MalformedResponseError(f"{what}: {snippet!r}", provider=PROVIDER)
 
 
 def _error_class(name: Any) -> type[LLMError] | None:
@@ -472,7 +423,11 @@ def _message(data: Any, status: int | None) -> str:
 
 class EventStreamDecoder:
     """AWS eventstream frames (parsed by botocore) from ConverseStream or
-    InvokeModelWithResponseStream (``chunk`` events wrapping Anthropic stream events)."""
+    InvokeModelWithResponseStream, whose ``chunk`` events wrap Anthropic stream events,
+    handed to the Anthropic codec's own stream decoder.
+
+    The stream must reach the end of the message: Converse ``messageStop`` (the
+    ``metadata`` frame after it is optional) or Anthropic ``message_stop``."""
 
     def __init__(self) -> None:
         from botocore.eventstream import EventStreamBuffer
@@ -480,6 +435,12 @@ class EventStreamDecoder:
         self.raw: list[Any] = []
         self._frames = EventStreamBuffer()
         self._pending = 0  # bytes fed but not yet part of a complete frame
+        self._messages = anthropic.AnthropicStreamDecoder()
+        self._messages.raw = self.raw  # one list of decoded payloads, in stream order
+        self._chunks = False  # an InvokeModel stream
+        self._stopped = False  # Converse messageStop seen
+        self._calls: dict[int, int] = {}
+        """Content block index of each Converse ``toolUse`` block -> tool call index."""
 
     def feed(self, data: bytes) -> list[StreamEvent]:
         """Take the next bytes, return the events of the frames they complete."""
@@ -499,12 +460,16 @@ class EventStreamDecoder:
         return events
 
     def close(self) -> list[StreamEvent]:
-        """Raise ``MalformedResponseError`` if the stream stopped inside a frame."""
+        """Raise ``MalformedResponseError`` if the stream stopped inside a frame or
+        before the end of the message."""
         if self._pending:
             raise MalformedResponseError(
                 f"stream ended inside an eventstream frame ({self._pending} bytes left)",
                 provider=PROVIDER,
             )
+        if not (self._stopped or self._messages.finished):
+            end = "message_stop" if self._chunks else "messageStop"
+            raise MalformedResponseError(f"stream ended before {end}", provider=PROVIDER)
         return []
 
     def _frame(self, headers: dict[str, Any], payload: bytes) -> list[StreamEvent]:
@@ -522,77 +487,52 @@ class EventStreamDecoder:
         event_type = str(headers.get(":event-type", ""))
         data = _payload(payload)
         if event_type == "chunk":
-            try:
-                inner = json.loads(base64.b64decode(data["bytes"]))
-            except (KeyError, TypeError, ValueError, binascii.Error) as exc:
-                raise MalformedResponseError(f"bad chunk event: {exc}", provider=PROVIDER) from None
-            self.raw.append(inner)
-            return self._anthropic(inner) if isinstance(inner, dict) else []
+            return self._chunk(data)
         data.pop("p", None)
         self.raw.append({event_type: data})
-        return self._converse(event_type, data)
+        try:
+            return self._converse(event_type, data)
+        except _SHAPE_ERRORS as exc:
+            raise _malformed(f"unexpected {event_type} event ({exc!r})", payload) from None
 
-    def _converse(self, event_type: str, data: dict[str, Any]) -> list[StreamEvent]:
-        index = int(data.get("contentBlockIndex") or 0)
-        if event_type == "messageStart":
-            return []
-        if event_type == "contentBlockStart":
+    def _chunk(self, data: dict[str, Any]) -> list[StreamEvent]:
+        """An InvokeModel ``chunk``: one Anthropic stream event, base64-encoded JSON."""
+        self._chunks = True
+        try:
+            inner = base64.b64decode(data["bytes"]).decode("utf-8")
+        except (KeyError, TypeError, ValueError) as exc:  # bad base64 or UTF-8 too
+            raise MalformedResponseError(f"bad chunk event: {exc}", provider=PROVIDER) from None
+        if self._messages.finished:
+            return []  # as over SSE, nothing counts after message_stop
+        try:
+            return self._messages.event("", inner)
+        except LLMError as exc:
+            raise _ours(exc) from None
+
+    def _converse(self, kind: str, data: dict[str, Any]) -> list[StreamEvent]:
+        index = _block_index(data) if kind.startswith("contentBlock") else -1
+        if kind == "contentBlockStart":
             use = (data.get("start") or {}).get("toolUse")
-            if isinstance(use, dict):
-                return [ToolCallDelta(index, use.get("toolUseId"), use.get("name"))]
-        elif event_type == "contentBlockDelta":
-            delta = data.get("delta") or {}
+            if use is not None:
+                call = self._calls[index] = len(self._calls)
+                return [ToolCallDelta(call, use.get("toolUseId"), use.get("name"))]
+        elif kind == "contentBlockDelta":
+            delta = data["delta"]
             if delta.get("text"):
-                return [TextDelta(str(delta["text"]))]
-            if isinstance(delta.get("toolUse"), dict):
-                return [ToolCallDelta(index, arguments=str(delta["toolUse"].get("input", "")))]
+                return [TextDelta(_typed(delta["text"], str))]
+            use = delta.get("toolUse")
+            if use is not None and index in self._calls:  # as Anthropic: started calls only
+                arguments = _typed(use.get("input", ""), str)
+                return [ToolCallDelta(self._calls[index], arguments=arguments)]
             reasoning = delta.get("reasoningContent")
-            if isinstance(reasoning, dict) and reasoning.get("text"):
-                return [ReasoningDelta(str(reasoning["text"]))]
-        elif event_type == "messageStop":
+            if reasoning is not None and reasoning.get("text"):
+                return [ReasoningDelta(_typed(reasoning["text"], str))]
+        elif kind == "messageStop":
+            self._stopped = True
             finish = _finish(data.get("stopReason"))
             return [Finish(finish)] if finish else []
-        elif event_type == "metadata" and "usage" in data:
+        elif kind == "metadata" and "usage" in data:
             return [UsageUpdate(_converse_usage(data["usage"]))]
-        return []
-
-    def _anthropic(self, event: dict[str, Any]) -> list[StreamEvent]:
-        kind = event.get("type")
-        index = int(event.get("index") or 0)
-        if kind == "message_start":
-            message = event.get("message") or {}
-            model = str(message.get("model") or "")
-            usage = UsageUpdate(_anthropic_usage(message.get("usage")))
-            return [ModelName(model), usage] if model else [usage]
-        if kind == "content_block_start":
-            block = event.get("content_block") or {}
-            if block.get("type") == "tool_use":
-                arguments = json.dumps(block["input"]) if block.get("input") else ""
-                return [ToolCallDelta(index, block.get("id"), block.get("name"), arguments)]
-            if block.get("type") == "text" and block.get("text"):
-                return [TextDelta(str(block["text"]))]
-            if block.get("type") == "thinking" and block.get("thinking"):
-                return [ReasoningDelta(str(block["thinking"]))]
-        elif kind == "content_block_delta":
-            delta = event.get("delta") or {}
-            if delta.get("type") == "text_delta":
-                return [TextDelta(str(delta.get("text", "")))]
-            if delta.get("type") == "input_json_delta":
-                return [ToolCallDelta(index, arguments=str(delta.get("partial_json", "")))]
-            if delta.get("type") == "thinking_delta":
-                return [ReasoningDelta(str(delta.get("thinking", "")))]
-        elif kind == "message_delta":
-            events: list[StreamEvent] = []
-            finish = _finish((event.get("delta") or {}).get("stop_reason"))
-            if finish:
-                events.append(Finish(finish))
-            if isinstance(event.get("usage"), dict):
-                events.append(UsageUpdate(_anthropic_usage(event["usage"])))
-            return events
-        elif kind == "error":
-            error = event.get("error") or {}
-            cls = RateLimitError if error.get("type") == "rate_limit_error" else ServerError
-            raise cls(str(error.get("message", "stream error")), provider=PROVIDER, body=event)
         return []
 
 
