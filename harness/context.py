@@ -36,12 +36,12 @@ import contextvars
 import functools
 import sys
 import threading
-from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Any, Literal, ParamSpec, TypeAlias, TypeVar, overload
+from typing import Any, Literal, ParamSpec, TypeAlias, TypeVar, cast, overload
 
 from harness.types import ConfigurationError, Usage
 
@@ -134,22 +134,67 @@ def settings() -> Settings:
     return replace(base, **overrides) if overrides else base
 
 
-class _Override:
-    """What ``context()`` returns: a reusable ``with`` block setting overrides."""
+class _Use:
+    """One open use of a reusable ``with`` block, in the context that entered it."""
 
-    __slots__ = ("_tokens", "_values")
+    __slots__ = ("block", "own", "parent", "token")
+
+    def __init__(self, block: object, token: contextvars.Token[Any], parent: _Use | None) -> None:
+        self.block = block
+        self.token = token
+        """The token of the variable the block set (reset on exit)."""
+        self.parent = parent
+        self.own: contextvars.Token[_Use | None] | None = None
+        """The token of ``_uses`` that made this use the innermost one."""
+
+
+_uses: contextvars.ContextVar[_Use | None] = contextvars.ContextVar(
+    "harness_open_blocks", default=None
+)
+"""The blocks open in the current context, innermost first (a linked list).
+
+A ``context()`` or ``track_usage()`` object may be shared: entered twice in one thread, or
+by two threads or tasks whose blocks overlap. Each use's token therefore lives in the
+context that entered it, not on the object, so every exit resets its own token."""
+
+
+def _enter(block: object, token: contextvars.Token[Any]) -> None:
+    use = _Use(block, token, _uses.get())
+    use.own = _uses.set(use)
+
+
+def _exit(block: object) -> None:
+    use = _uses.get()
+    while use is not None and use.block is not block:
+        use = use.parent
+    if use is None or use.own is None:
+        raise RuntimeError(
+            f"{type(block).__name__} exited in a thread or task where it is not open: a "
+            "with block must start and end in the same thread or asyncio task"
+        )
+    use.token.var.reset(use.token)
+    _uses.reset(use.own)
+
+
+class _Override:
+    """What ``context()`` returns: a reusable ``with`` block setting overrides.
+
+    One object may be entered again, nested or by several threads and tasks at once: each
+    use keeps its own token, in the context that entered it (see ``_enter``/``_exit``).
+    """
+
+    __slots__ = ("_values",)
 
     def __init__(self, values: dict[str, Any]) -> None:
         self._values = values
-        self._tokens: list[contextvars.Token[Mapping[str, Any]]] = []
 
     def __enter__(self) -> Settings:
         merged = MappingProxyType({**_overrides.get(), **self._values})
-        self._tokens.append(_overrides.set(merged))
+        _enter(self, _overrides.set(merged))
         return settings()
 
     def __exit__(self, *exc_info: object) -> None:
-        _overrides.reset(self._tokens.pop())
+        _exit(self)
 
 
 def context(**overrides: Any) -> AbstractContextManager[Settings]:
@@ -204,20 +249,20 @@ _trackers: contextvars.ContextVar[tuple[UsageTracker, ...]] = contextvars.Contex
 
 
 class _Tracking:
-    """What ``track_usage()`` returns: a ``with`` block activating one tracker."""
+    """What ``track_usage()`` returns: a ``with`` block activating one tracker (reusable,
+    also by overlapping threads and tasks, like ``context()``)."""
 
-    __slots__ = ("_tokens", "tracker")
+    __slots__ = ("tracker",)
 
     def __init__(self) -> None:
         self.tracker = UsageTracker()
-        self._tokens: list[contextvars.Token[tuple[UsageTracker, ...]]] = []
 
     def __enter__(self) -> UsageTracker:
-        self._tokens.append(_trackers.set((*_trackers.get(), self.tracker)))
+        _enter(self, _trackers.set((*_trackers.get(), self.tracker)))
         return self.tracker
 
     def __exit__(self, *exc_info: object) -> None:
-        _trackers.reset(self._tokens.pop())
+        _exit(self)
 
 
 def track_usage() -> AbstractContextManager[UsageTracker]:
@@ -236,7 +281,7 @@ def record_usage(usage: Usage) -> None:
 
 
 def submit_with_context(
-    executor: ThreadPoolExecutor, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+    executor: Executor, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
 ) -> Future[T]:
     """``executor.submit(fn, ...)``, run in a copy of the caller's context taken now."""
     return executor.submit(functools.partial(contextvars.copy_context().run, fn, *args, **kwargs))
@@ -245,27 +290,13 @@ def submit_with_context(
 class ContextThreadPoolExecutor(ThreadPoolExecutor):
     """A ``ThreadPoolExecutor`` whose every task runs in a fresh copy of the submitter's context.
 
-    ``submit`` copies at submit time; ``map`` copies once when called and gives every item
-    its own copy of that, even for items submitted lazily while iterating.
+    ``submit`` copies at submit time. The inherited ``map`` submits every item through
+    ``submit`` when it is called, so each item gets its own copy, taken at the ``map`` call.
     """
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        run = contextvars.copy_context().run
-        return super().submit(functools.partial(run, fn, *args, **kwargs))
-
-    def map(
-        self,
-        fn: Callable[..., T],
-        *iterables: Iterable[Any],
-        timeout: float | None = None,
-        chunksize: int = 1,
-    ) -> Iterator[T]:
-        caller = contextvars.copy_context()
-
-        def in_copy(*args: Any) -> T:
-            return caller.copy().run(fn, *args)
-
-        return super().map(in_copy, *iterables, timeout=timeout, chunksize=chunksize)
+        base = cast(Executor, super())  # the plain submit, bound to this pool
+        return submit_with_context(base, fn, *args, **kwargs)
 
 
 class ContextThread(threading.Thread):

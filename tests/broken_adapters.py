@@ -1,36 +1,31 @@
-"""Deliberately broken clients: the conformance suite must catch each of them."""
+"""Deliberately broken clients: the conformance suite must catch each of them.
+
+Two reuse the regressed mechanisms of tests/regressed_adapters.py under the names the
+scenario tests (tests/test_broken_adapters.py) use.
+"""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from harness.adapters.base import StreamResult
 from harness.adapters.reference import ReferenceAdapter
 from harness.lm import LM
-from harness.transport import RetryPolicy, Transport
-from harness.types import Message, Response, TextDelta
+from harness.types import Message, TextDelta
+from tests.regressed_adapters import AsyncWithoutRetries, PrimitivesLoseContext
 
 
-class AsyncSkipsRetries(ReferenceAdapter):
+class AsyncSkipsRetries(AsyncWithoutRetries):
     """The async path sends once and never retries (openai-python before 1.52.1, #1803)."""
-
-    async def acall(
-        self, client: LM, messages: Sequence[Message], params: dict[str, Any]
-    ) -> Response:
-        no_retries = Transport(policy=RetryPolicy(max_retries=0))
-        body = await no_retries.asend(client.codec, client.request(messages, **params))
-        await no_retries.aclose()
-        return client.codec.decode_response(body)
 
 
 class AsyncifyLosesContext(ReferenceAdapter):
-    """asyncify hands the program to a thread without the caller's context."""
+    """asyncify hands the program to a thread without the caller's context (only the
+    asyncify of ``PrimitivesLoseContext``; submit and parallel stay the reference's)."""
 
-    def asyncify(self, fn: Callable[[], Any]) -> Awaitable[Any]:
-        return asyncio.get_running_loop().run_in_executor(None, fn)
+    asyncify = PrimitivesLoseContext.asyncify
 
 
 class AsyncStreamReorders(ReferenceAdapter):

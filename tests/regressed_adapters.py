@@ -24,7 +24,7 @@ from dataclasses import replace
 from typing import Any
 
 from harness.adapters.base import ChainOutcome, StreamResult, Target, Tools
-from harness.adapters.reference import ReferenceAdapter
+from harness.adapters.reference import PARALLEL_THREADS, ReferenceAdapter
 from harness.lm import LM
 from harness.tools import Tool, as_tools, tool_specs
 from harness.transport import RetryPolicy, Transport
@@ -366,8 +366,9 @@ class OncePerThreadContextExecutor(ThreadPoolExecutor):
     """A pool whose worker threads each copy the context once, at the submit that first
     reaches them, and run every later task in that copy (trulens 1.x's ``TP``)."""
 
-    def __init__(self, max_workers: int) -> None:
-        super().__init__(max_workers, thread_name_prefix="once-per-thread")
+    def __init__(self, max_workers: int, **options: Any) -> None:
+        options.setdefault("thread_name_prefix", "once-per-thread")
+        super().__init__(max_workers, **options)
         self._thread = threading.local()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
@@ -400,6 +401,21 @@ class ExecutorCopiesOncePerThread(ReferenceAdapter):
 
     def asyncify(self, fn: Callable[[], Any]) -> Awaitable[Any]:
         return asyncio.get_running_loop().run_in_executor(self._pool, fn)
+
+
+class ReferencePoolsCopyOncePerThread(ReferenceAdapter):
+    """executor_context_per_submit and stale_worker_config, in the reference adapter's own
+    shape: the same long-lived ``submit`` pool (``pool_class``), and ``parallel`` on a fresh
+    pool of ``PARALLEL_THREADS`` threads per call, as ``Parallel`` does; only the executor
+    copies the context once per worker thread instead of once per task. The reference
+    passing those specs therefore means its workers are reused and still get a fresh copy.
+    """
+
+    pool_class = OncePerThreadContextExecutor
+
+    def parallel(self, fns: Sequence[Callable[[], Any]]) -> list[Any]:
+        with OncePerThreadContextExecutor(PARALLEL_THREADS) as pool:
+            return [future.result() for future in [pool.submit(fn) for fn in fns]]
 
 
 # --- one method each -----------------------------------------------------------------------
@@ -697,7 +713,7 @@ class ChainAsyncioRunBedrockAsyncMissingNoRetries(
     Bedrock and, elsewhere, makes a single attempt."""
 
 
-# --- a client that lacks a feature ----------------------------------------------------------
+# --- clients that lack a feature ------------------------------------------------------------
 
 
 class ReferenceWithoutAsyncify(ReferenceAdapter):
@@ -706,3 +722,29 @@ class ReferenceWithoutAsyncify(ReferenceAdapter):
 
     def supports(self, feature: str, provider: str) -> bool:
         return feature != "asyncify" and super().supports(feature, provider)
+
+
+class ReferenceWithoutContextOrTransport(ReferenceAdapter):
+    """Not a regression: a client with no settings context and no httpx transport (as a
+    boto3 or litellm client), whose ``configure``/``context``/``current`` raise and whose
+    ``connect`` refuses a transport. The specs that need either must report "not
+    supported"; the others must pass on the connected client alone."""
+
+    LACKS = frozenset({"context", "transport"})
+
+    def supports(self, feature: str, provider: str) -> bool:
+        return feature not in self.LACKS and super().supports(feature, provider)
+
+    def connect(self, target: Target) -> LM:
+        if target.transport is not None:
+            raise TypeError("this client cannot send through an httpx transport")
+        return super().connect(target)
+
+    def configure(self, client: LM) -> None:
+        raise NotImplementedError("no process-wide default client")
+
+    def context(self, client: LM) -> AbstractContextManager[Any]:
+        raise NotImplementedError("no scoped client")
+
+    def current(self) -> Any:
+        raise NotImplementedError("no current client")

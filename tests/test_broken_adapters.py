@@ -47,7 +47,9 @@ def test_the_reference_client_passes_the_same_selection(pytester: pytest.Pyteste
         "retry or asyncify or astream",
     )
     outcomes = result.parseoutcomes()
-    assert outcomes.get("failed", 0) == 0 and outcomes["passed"] > 10, result.stdout.str()
+    assert outcomes.get("failed", 0) == 0, result.stdout.str()
+    assert outcomes.get("errors", 0) == 0, result.stdout.str()
+    assert outcomes["passed"] > 10 and result.ret == pytest.ExitCode.OK, result.stdout.str()
 
 
 def test_an_async_path_without_retries_fails_the_retry_specs(pytester: pytest.Pytester) -> None:

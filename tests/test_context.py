@@ -78,6 +78,14 @@ def in_raw_thread(fn: Any, *args: Any) -> Any:
     return out["value"]
 
 
+def capture_error(fn: Any, *args: Any) -> BaseException | None:
+    try:
+        fn(*args)
+    except BaseException as error:
+        return error
+    return None
+
+
 def current_lm() -> Any:
     return settings().lm
 
@@ -240,6 +248,91 @@ def test_same_context_object_can_be_reentered() -> None:
     with block, block:
         assert settings().lm == "x"
     assert settings().lm is None
+
+
+def test_one_block_object_shared_by_overlapping_threads() -> None:
+    """One context() and one track_usage() object, entered by two threads whose blocks
+    overlap; the first to enter exits first, while the other is still inside."""
+    configure(lm="default")
+    shared, tracking = context(lm="shared"), track_usage()
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+
+    def first() -> tuple[Any, Any]:
+        with shared, tracking:
+            first_in.set()
+            assert second_in.wait(5)
+            record_usage(Usage(1, 1))
+            inside = current_lm()
+        first_out.set()
+        record_usage(Usage(100, 0))  # after its block: not tracked
+        return inside, current_lm()
+
+    def second() -> tuple[Any, Any, Any]:
+        assert first_in.wait(5)
+        with shared, tracking as tracker:
+            second_in.set()
+            assert first_out.wait(5)  # the other thread's exit must not undo this block
+            record_usage(Usage(1, 1))
+            inside = current_lm()
+        return inside, current_lm(), tracker
+
+    with ThreadPoolExecutor(2) as pool:
+        one, two = pool.submit(first), pool.submit(second)
+        assert one.result() == ("shared", "default")
+        inside, after, tracker = two.result()
+    assert (inside, after) == ("shared", "default")
+    assert tracker.total == Usage(2, 2) and tracker.calls == 2
+    assert settings().lm == "default"
+
+
+async def test_one_block_object_shared_by_overlapping_tasks() -> None:
+    configure(lm="default")
+    shared, tracking = context(lm="shared"), track_usage()
+    first_in, second_in, first_out = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def first() -> tuple[Any, Any]:
+        with shared, tracking:
+            first_in.set()
+            await second_in.wait()
+            record_usage(Usage(1, 1))
+            inside = current_lm()
+        first_out.set()
+        record_usage(Usage(100, 0))
+        return inside, current_lm()
+
+    async def second() -> tuple[Any, Any]:
+        await first_in.wait()
+        with shared, tracking as tracker:
+            second_in.set()
+            await first_out.wait()
+            record_usage(Usage(1, 1))
+            inside = current_lm()
+        assert tracker.total == Usage(2, 2)
+        return inside, current_lm()
+
+    results = await asyncio.wait_for(asyncio.gather(first(), second()), 5)
+    assert results == [("shared", "default"), ("shared", "default")]
+    assert settings().lm == "default"
+
+
+def test_one_block_object_nested_in_overlapping_uses_restores_each() -> None:
+    shared = context(lm="shared")
+    with context(lm="outer"), shared:
+        with context(lm="inner"), shared:
+            assert settings().lm == "shared"
+        assert settings().lm == "shared"
+    assert settings().lm is None
+
+
+def test_exiting_a_block_that_is_not_open_here_raises() -> None:
+    block = context(lm="x")
+    with pytest.raises(RuntimeError, match="not open"):
+        block.__exit__(None, None, None)
+    tracking = track_usage()
+    tracking.__enter__()
+    error = in_raw_thread(lambda: capture_error(tracking.__exit__, None, None, None))
+    assert isinstance(error, RuntimeError)
+    tracking.__exit__(None, None, None)  # still open here: exits cleanly
 
 
 # --- asyncio tasks -------------------------------------------------------------------
@@ -727,6 +820,30 @@ def test_context_pool_map_and_submit_give_each_task_a_fresh_copy() -> None:
         names = [f"leak-{i}" for i in range(4)]
         assert list(pool.map(leave_context_open, names)) == ["caller"] * 4
         assert [pool.submit(leave_context_open, n).result() for n in names] == ["caller"] * 4
+
+
+def test_context_pool_map_copies_each_item_once_at_the_map_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    copies = 0
+    copy_context = contextvars.copy_context
+
+    def counting() -> contextvars.Context:
+        nonlocal copies
+        copies += 1
+        return copy_context()
+
+    gate = threading.Event()
+    with ContextThreadPoolExecutor(1) as pool:
+        blocker = pool.submit(gate.wait, 5)
+        monkeypatch.setattr(contextvars, "copy_context", counting)
+        with context(lm="at-map"):
+            results = pool.map(leave_context_open, ["a", "b", "c"])
+        monkeypatch.undo()
+        gate.set()
+        assert list(results) == ["at-map"] * 3
+        blocker.result()
+    assert copies == 3
 
 
 def test_context_pool_sees_configure_after_its_threads_started() -> None:

@@ -11,8 +11,11 @@ runs the union of those selections and must pass all of it.
 from __future__ import annotations
 
 import ast
+import gc
 import json
 import re
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,9 @@ from typing import Any
 import pytest
 
 from conformance.regressions.catalogue import BY_ID, REGRESSIONS
+from harness.adapters.base import FEATURES
+from harness.adapters.reference import PARALLEL_THREADS, POOL_WORKERS, ReferenceAdapter
+from tests.regressed_adapters import ReferenceWithoutContextOrTransport
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "conformance" / "regressions"
@@ -136,6 +142,8 @@ def test_every_catalogue_entry_has_one_spec_citing_its_sources() -> None:
             assert number in doc, (regression.id, reference)
         assert regression.modes and all(regression.modes.values()), regression.id
         assert regression.title and regression.mechanism, regression.id
+        for features in regression.modes.values():
+            assert set(features) <= FEATURES, (regression.id, set(features) - FEATURES)
 
 
 # --- the reference client -------------------------------------------------------------------
@@ -153,6 +161,44 @@ def test_the_reference_client_passes_every_regression_spec(pytester: pytest.Pyte
     assert row["scenario"] == "regression/stale_worker_config"
     assert row["citation"] == "DSPy <=2.5.29 and 2.5.32-2.5.35, stanfordnlp/dspy#1766"
     assert row["title"].startswith("reused worker threads keep a stale configuration")
+
+
+def _alive(threads: set[threading.Thread], timeout: float = 0.0) -> set[threading.Thread]:
+    """Which of these threads are still alive (waiting up to ``timeout`` for them to end)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = {thread for thread in threads if thread.is_alive()}
+        if not alive or time.monotonic() >= deadline:
+            return alive
+        time.sleep(0.01)
+
+
+def test_the_reference_adapter_reuses_its_worker_threads() -> None:
+    """Its primitives reuse threads, so the specs would see a context kept per thread."""
+    adapter = ReferenceAdapter()
+    try:
+        submitted = [adapter.submit(threading.current_thread) for _ in range(6)]
+        assert len(set(submitted)) <= POOL_WORKERS < len(submitted)
+        ran = adapter.parallel([threading.current_thread] * 4)
+        assert len(set(ran)) <= PARALLEL_THREADS < len(ran)
+        # a submit from one of the pool's own workers does not wait for that pool
+        nested = adapter.submit(lambda: adapter.submit(lambda: adapter.submit(int)))
+        assert nested == 0
+    finally:
+        adapter.close_pools()
+    assert _alive(set(submitted)) == set()
+    again = adapter.submit(threading.current_thread)  # a new pool after close_pools
+    adapter.close_pools()
+    assert again not in submitted and _alive({again}) == set()
+
+
+def test_the_reference_adapters_pool_ends_with_the_adapter() -> None:
+    def use_and_drop() -> threading.Thread:
+        return ReferenceAdapter().submit(threading.current_thread)  # type: ignore[no-any-return]
+
+    worker = use_and_drop()
+    gc.collect()
+    assert _alive({worker}, timeout=5) == set(), "the pool outlived its adapter"
 
 
 def test_provider_bedrock_runs_only_bedrock(pytester: pytest.Pytester) -> None:
@@ -279,6 +325,36 @@ def test_a_pool_copying_the_context_once_per_thread_fails_executor_context_per_s
     assert "later work, run #1: the ContextVar: leaked" in got
 
 
+def test_the_reference_pools_copying_the_context_once_per_thread_fail_both_specs(
+    pytester: pytest.Pytester,
+) -> None:
+    """The reference adapter's own shape (its long-lived 2-worker submit pool, parallel on
+    2 threads for 3-4 programs) with an executor that copies the context once per worker
+    thread: the specs must fail it, so the reference passing them is not vacuous."""
+    selected = "stale_worker_config or executor_context_per_submit"
+    run = run_suite(pytester, "ReferencePoolsCopyOncePerThread", selected)
+    # parallel starts a fresh pool per call, so its copies cannot go stale across calls, and
+    # asyncify stays the reference's (asyncio.to_thread): those rows pass
+    assert_fails_exactly(
+        run,
+        {
+            ("stale_worker_config", "openai", "thread_pool"),
+            ("executor_context_per_submit", "-", "thread_pool"),
+            ("executor_context_per_submit", "-", "parallel"),
+        },
+    )
+    assert "inside context(override-a): run #1: answer 'I am second.'" in run.got(
+        ("stale_worker_config", "openai", "thread_pool")
+    )
+    # within one parallel call, a program on a reused thread saw what an earlier one set
+    within = run.got(("executor_context_per_submit", "-", "parallel"))
+    assert re.search(r"work that reads then sets it, run #[2-4]: the ContextVar: leaked", within)
+
+    # the same executor kept for parallel too (one long-lived pool): every mode goes stale
+    run = run_suite(pytester, "ExecutorCopiesOncePerThread", "stale_worker_config")
+    assert_fails_exactly(run, every_mode("stale_worker_config"))
+
+
 # --- one method each, several per run -------------------------------------------------------
 
 
@@ -390,6 +466,35 @@ def test_asyncio_run_chain_missing_bedrock_async_and_no_retries_fail_their_specs
     retry = run.got(("async_retry_parity", "openai", "acall"))
     assert "acall after HTTP 500 and 503: ServerError" in retry
     assert "async attempts (HTTP 500 and 503, then the answer): 1" in retry
+
+
+def test_a_client_without_context_or_transport_runs_the_specs_that_need_neither(
+    pytester: pytest.Pytester,
+) -> None:
+    """A boto3- or litellm-like client: no settings context, no httpx transport."""
+    run = run_suite(pytester, "ReferenceWithoutContextOrTransport", None)
+    lacks = ReferenceWithoutContextOrTransport.LACKS
+    unsupported = {key for key, row in run.rows.items() if set(BY_ID[key[0]].modes[key[2]]) & lacks}
+    assert {k for k, row in run.rows.items() if row["outcome"] == "not supported"} == unsupported
+    assert {row["outcome"] for k, row in run.rows.items() if k not in unsupported} == {"pass"}
+    assert run.rows[("provider_async_path", "openai", "acall")]["reason"] == (
+        "not supported: transport for openai"
+    )
+    assert run.rows[("async_retry_parity", "openai", "acall_connection_error")]["reason"] == (
+        "not supported: transport for openai"
+    )
+    assert run.rows[("stale_worker_config", "openai", "parallel")]["reason"].startswith(
+        "not supported: context"
+    )
+    runs_without_context = {
+        ("async_retry_parity", "openai", "acall"),
+        ("stream_chunk_parity", "openai", "astream"),
+        ("unknown_tool_parity", "openai", "achain"),
+        ("async_tools_concurrent", "openai", "achain"),
+        ("sync_chain_in_running_loop", "openai", "chain_in_loop"),
+        ("async_tool_sync_entry", "openai", "chain"),
+    }
+    assert runs_without_context <= set(run.rows) - unsupported
 
 
 def test_a_client_without_a_feature_gets_not_supported_rows(pytester: pytest.Pytester) -> None:

@@ -45,11 +45,17 @@ class Regression:
 
 
 # --- features per mode -------------------------------------------------------------------
+#
+# ``context`` is required where the spec configures or scopes a client (the mechanism under
+# test is the context: threads, asyncify, parallel, tasks, deferred streams). Specs that use
+# the context only to pick their client (``Bench.using``) run on the connected client when
+# the adapter lacks it. ``transport`` is required where the spec talks to the in-process
+# emulator (``Bench.emulated``) through ``Target.transport``.
 
 CTX = ("context",)
 
 
-def _model(*features: str) -> tuple[str, ...]:
+def _in_context(*features: str) -> tuple[str, ...]:
     return ("context", *features)
 
 
@@ -61,8 +67,8 @@ REGRESSIONS: tuple[Regression, ...] = (
         versions="<=2.5.29 and 2.5.32-2.5.35",
         issue="stanfordnlp/dspy#1766",
         modes={
-            "thread_pool": _model("thread_pool", "call"),
-            "parallel": _model("parallel", "call"),
+            "thread_pool": _in_context("thread_pool", "call"),
+            "parallel": _in_context("parallel", "call"),
         },
         calls_model=True,
         mechanism="each worker thread copied the settings once, when it first ran a task, and "
@@ -74,7 +80,7 @@ REGRESSIONS: tuple[Regression, ...] = (
         framework="DSPy",
         versions="2.5.30",
         issue="stanfordnlp/dspy#1812",
-        modes={"thread": CTX, "asyncify": ("context", "asyncify")},
+        modes={"thread": CTX, "asyncify": _in_context("asyncify")},
         calls_model=False,
         mechanism="the settings were a dict keyed by thread id, filled only for the main "
         "thread and DSPy's own workers: any other thread got a KeyError",
@@ -85,7 +91,7 @@ REGRESSIONS: tuple[Regression, ...] = (
         framework="DSPy",
         versions="2.5.31",
         issue="RuntimeError 'unsupported way of creating threads'; fixed by stanfordnlp/dspy#1852",
-        modes={"thread": CTX, "asyncify": ("context", "asyncify")},
+        modes={"thread": CTX, "asyncify": _in_context("asyncify")},
         calls_model=False,
         mechanism="context() refused to run in a thread DSPy had not created itself",
     ),
@@ -97,8 +103,8 @@ REGRESSIONS: tuple[Regression, ...] = (
         issue="no upstream issue number known (2.5.37 release)",
         modes={
             "thread": CTX,
-            "thread_pool": ("context", "thread_pool"),
-            "asyncify": ("context", "asyncify"),
+            "thread_pool": _in_context("thread_pool"),
+            "asyncify": _in_context("asyncify"),
         },
         calls_model=False,
         mechanism="context() on the main thread rewrote the shared main configuration, and "
@@ -111,8 +117,8 @@ REGRESSIONS: tuple[Regression, ...] = (
         versions="2.5.40-2.5.43",
         issue="stanfordnlp/dspy#1867 ('No LM is loaded')",
         modes={
-            "asyncify": _model("asyncify", "call"),
-            "asyncify_off_main": _model("asyncify", "call"),
+            "asyncify": _in_context("asyncify", "call"),
+            "asyncify_off_main": _in_context("asyncify", "call"),
         },
         calls_model=True,
         mechanism="asyncify handed its worker the overrides of the main thread, kept in a "
@@ -124,7 +130,10 @@ REGRESSIONS: tuple[Regression, ...] = (
         framework="DSPy",
         versions="2.5.31-2.6.0rc2",
         issue="no upstream issue number known (asyncify allowed the main thread only)",
-        modes={"thread": _model("asyncify", "call"), "nested": _model("asyncify", "call")},
+        modes={
+            "thread": _in_context("asyncify", "call"),
+            "nested": _in_context("asyncify", "call"),
+        },
         calls_model=True,
         mechanism="asyncify refused to run unless called from the main thread",
     ),
@@ -134,7 +143,7 @@ REGRESSIONS: tuple[Regression, ...] = (
         framework="DSPy",
         versions="2.5.40-2.6.27",
         issue="stanfordnlp/dspy#8197 (fixed by #8203)",
-        modes={"acall": _model("acall"), "astream": _model("astream")},
+        modes={"acall": _in_context("acall"), "astream": _in_context("astream")},
         calls_model=True,
         mechanism="context overrides lived in a threading.local, shared by every task of "
         "the loop's thread",
@@ -147,10 +156,10 @@ REGRESSIONS: tuple[Regression, ...] = (
         versions="2.6 contract",
         issue="stanfordnlp/dspy#1947",
         modes={
-            "parallel": _model("parallel", "call"),
-            "thread_pool": _model("thread_pool", "call"),
-            "asyncify": _model("asyncify", "call"),
-            "raw_thread": _model("call"),
+            "parallel": _in_context("parallel", "call"),
+            "thread_pool": _in_context("thread_pool", "call"),
+            "asyncify": _in_context("asyncify", "call"),
+            "raw_thread": _in_context("call"),
         },
         calls_model=True,
         mechanism="primitives that submit work to a plain executor run it without the "
@@ -164,8 +173,8 @@ REGRESSIONS: tuple[Regression, ...] = (
         versions="2.6.0",
         issue="stanfordnlp/dspy#2044",
         modes={
-            "stream": _model("stream", "deferred"),
-            "astream": _model("astream", "deferred"),
+            "stream": _in_context("stream", "deferred"),
+            "astream": _in_context("astream", "deferred"),
         },
         calls_model=True,
         mechanism="streamify's generator read the settings when it was first iterated, after "
@@ -177,7 +186,7 @@ REGRESSIONS: tuple[Regression, ...] = (
         framework="simonw/llm",
         versions="0.26-0.32a2",
         issue="simonw/llm#1483",
-        modes={"achain": _model("chain", "achain")},
+        modes={"achain": ("chain", "achain")},
         calls_model=True,
         mechanism="the async executor silently dropped calls to unknown tools, so the next "
         "request carried a tool call without its result",
@@ -188,7 +197,7 @@ REGRESSIONS: tuple[Regression, ...] = (
         framework="simonw/llm",
         versions="async chains (versions not pinned)",
         issue="simonw/llm#1482",
-        modes={"achain": _model("achain")},
+        modes={"achain": ("achain",)},
         calls_model=True,
         mechanism="asyncio.gather without return_exceptions: the first failing tool raised "
         "out of the chain and the other calls were abandoned",
@@ -200,7 +209,7 @@ REGRESSIONS: tuple[Regression, ...] = (
         versions="sync chains with async tools (versions not pinned)",
         issue="no upstream issue number known ('asyncio.run() cannot be called from a "
         "running event loop')",
-        modes={"chain_in_loop": _model("chain")},
+        modes={"chain_in_loop": ("chain",)},
         calls_model=True,
         mechanism="the sync chain ran async tools with asyncio.run() on the caller's thread",
     ),
@@ -210,7 +219,7 @@ REGRESSIONS: tuple[Regression, ...] = (
         framework="phidata / agno",
         versions="before agno 1.7.6",
         issue="agno-agi/agno (Bedrock raised NotImplementedError under use_async=True)",
-        modes={"acall": _model("call", "acall")},
+        modes={"acall": ("call", "acall", "transport")},
         calls_model=True,
         mechanism="the Bedrock model had no async implementation (NotImplementedError), and "
         "fake-async paths blocked the loop on a worker thread",
@@ -222,7 +231,7 @@ REGRESSIONS: tuple[Regression, ...] = (
         framework="agno",
         versions="1.5.3",
         issue="agno-agi/agno#3296",
-        modes={"chain": _model("chain")},
+        modes={"chain": ("chain",)},
         calls_model=True,
         mechanism="the sync run called the async tool without awaiting it and sent the "
         "coroutine's repr back as the tool result",
@@ -234,8 +243,8 @@ REGRESSIONS: tuple[Regression, ...] = (
         versions="before 1.52.1",
         issue="openai/openai-python#1803",
         modes={
-            "acall": _model("call", "acall"),
-            "acall_connection_error": _model("call", "acall"),
+            "acall": ("call", "acall"),
+            "acall_connection_error": ("call", "acall", "transport"),
         },
         calls_model=True,
         mechanism="the async client retried HTTP status errors but re-raised connection "
@@ -247,7 +256,7 @@ REGRESSIONS: tuple[Regression, ...] = (
         framework="litellm",
         versions="mid-2024 (mock streaming)",
         issue="BerriAI/litellm#4168",
-        modes={"astream": _model("stream", "astream")},
+        modes={"astream": ("stream", "astream")},
         calls_model=True,
         mechanism="the async stream delivered the whole answer in one delta where the sync "
         "stream delivered it token by token",
@@ -259,9 +268,9 @@ REGRESSIONS: tuple[Regression, ...] = (
         versions="run_in_executor (every version); trulens 1.x",
         issue="bpo-32309; truera/trulens#1477",
         modes={
-            "thread_pool": ("context", "thread_pool"),
-            "parallel": ("context", "parallel"),
-            "asyncify": ("context", "asyncify"),
+            "thread_pool": _in_context("thread_pool"),
+            "parallel": _in_context("parallel"),
+            "asyncify": _in_context("asyncify"),
         },
         calls_model=False,
         mechanism="a pool that copied the context once per worker thread ran every later "

@@ -10,6 +10,8 @@ Specs that scope a client with ``context`` first ``configure(bench.lost())``: th
 default then names the model ``context-lost``, which no cassette holds, so a call that lost
 the caller's context sends a request the replay cannot answer, and the failure says so.
 Specs about what the process default itself reaches configure a recorded ``default`` role.
+Specs whose mechanism is not the context take their client from ``bench.using(role)``: the
+context-selected client when the adapter has the ``context`` feature, else the connected one.
 """
 
 from __future__ import annotations
@@ -122,9 +124,12 @@ def capture(fn: Callable[[], T]) -> T | BaseException:
 
 def in_raw_thread(fn: Callable[[], T]) -> T | BaseException:
     """Run ``fn`` in a plain ``threading.Thread`` (what a user creates) and return its
-    result, or the exception it raised."""
+    result, or the exception it raised. The thread is a daemon: one that deadlocks in the
+    client is reported as a timeout and cannot keep pytest from exiting."""
     box: list[T | BaseException] = []
-    thread = threading.Thread(target=lambda: box.append(capture(fn)), name="user-thread")
+    thread = threading.Thread(
+        target=lambda: box.append(capture(fn)), name="user-thread", daemon=True
+    )
     thread.start()
     thread.join(THREAD_TIMEOUT)
     if not box:
@@ -252,9 +257,30 @@ class Bench:
         """The process default's client: configured first by every spec."""
         return self.client(LOST)
 
+    @contextmanager
+    def using(self, role: str) -> Iterator[Callable[[], Any]]:
+        """For specs whose mechanism is not the context: a function giving the client of
+        ``role`` at each use. With the ``context`` feature it is selected the way programs
+        do (the process default configured to ``lost()``, ``context(client)`` entered for
+        the block, ``current()`` called at each use); without it, the connected client."""
+        client = self.client(role)
+        adapter = self.adapter
+        if not self._supports("context", self.provider):
+            yield lambda: client
+            return
+        adapter.configure(self.lost())
+        with adapter.context(client):
+            yield adapter.current
+
     def emulated(self, role: str, steps: Sequence[Step], wrap: Any = None) -> Any:
         """A client answered live by the in-process emulator (for timing and transport
-        faults a cassette cannot hold); ``wrap`` wraps the emulator's transport."""
+        faults a cassette cannot hold); ``wrap`` wraps the emulator's transport. Only for
+        modes that require the ``transport`` feature."""
+        if "transport" not in self.case.features:
+            raise AssertionError(
+                f"{self.regression.id} / mode {self.mode} uses the emulator: add 'transport' "
+                "to its features in conformance/regressions/catalogue.py"
+            )
         transport: Any = EmulatorTransport(Emulator(steps))
         if wrap is not None:
             transport = wrap(transport)

@@ -48,12 +48,9 @@ def test_provider_async_path(bench: Bench) -> None:
     run meanwhile: the loop may not stall for half of that.
     """
     adapter = bench.adapter
-    with bench.replay([Take("scoped", (reply("scoped"),))]):
-        scoped = bench.client("scoped")
-        adapter.configure(bench.lost())
-        with adapter.context(scoped):
-            sync = capture(lambda: adapter.call(adapter.current(), QUESTION, {}))
-            asynced = run_async(lambda: adapter.acall(adapter.current(), QUESTION, {}))
+    with bench.replay([Take("scoped", (reply("scoped"),))]), bench.using("scoped") as scoped:
+        sync = capture(lambda: adapter.call(scoped(), QUESTION, {}))
+        asynced = run_async(lambda: adapter.acall(scoped(), QUESTION, {}))
     if not isinstance(sync, Response):
         bench.fail("the sync call (the baseline) failed", [("call", "an answer", sync)])
     _compare(bench, f"acall on {bench.provider}", sync, asynced)
@@ -132,15 +129,15 @@ def test_async_retry_parity(bench: Bench) -> None:
     adapter = bench.adapter
     if bench.mode == "acall":
         steps = (Fault(500, "internal failure"), Fault(503, "overloaded"), reply("scoped"))
-        with bench.replay([Take("scoped", steps)], ordered=True) as cassette:
-            scoped = bench.client("scoped")
-            adapter.configure(bench.lost())
-            with adapter.context(scoped):
-                sync = capture(lambda: adapter.call(adapter.current(), QUESTION, {}))
-                sync_attempts = sum(cassette.play_counts.values())
-                cassette.rewind()
-                asynced = run_async(lambda: adapter.acall(adapter.current(), QUESTION, {}))
-                async_attempts = sum(cassette.play_counts.values())
+        with (
+            bench.replay([Take("scoped", steps)], ordered=True) as cassette,
+            bench.using("scoped") as scoped,
+        ):
+            sync = capture(lambda: adapter.call(scoped(), QUESTION, {}))
+            sync_attempts = sum(cassette.play_counts.values())
+            cassette.rewind()
+            asynced = run_async(lambda: adapter.acall(scoped(), QUESTION, {}))
+            async_attempts = sum(cassette.play_counts.values())
     else:
         transports: list[DropsConnections] = []
 
@@ -176,12 +173,12 @@ def test_stream_chunk_parity(bench: Bench) -> None:
     """
     adapter = bench.adapter
     streamed = Reply(text=LONG_ANSWER, usage=Usage(11, 17))
-    with bench.replay([Take("scoped", (streamed,), kind="stream")]):
-        scoped = bench.client("scoped")
-        adapter.configure(bench.lost())
-        with adapter.context(scoped):
-            sync = capture(lambda: adapter.stream(adapter.current(), QUESTION, {}))
-            asynced = run_async(lambda: adapter.astream(adapter.current(), QUESTION, {}))
+    with (
+        bench.replay([Take("scoped", (streamed,), kind="stream")]),
+        bench.using("scoped") as scoped,
+    ):
+        sync = capture(lambda: adapter.stream(scoped(), QUESTION, {}))
+        asynced = run_async(lambda: adapter.astream(scoped(), QUESTION, {}))
     if not (isinstance(sync, StreamResult) and sync.response.text == LONG_ANSWER):
         bench.fail("the sync stream (the baseline) failed", [("stream", LONG_ANSWER, sync)])
     if not isinstance(asynced, StreamResult):

@@ -185,7 +185,7 @@ def test_context_leak_after_exit(bench: Bench) -> None:
             return during, capture(adapter.current)
 
         box: list[Any] = []
-        thread = threading.Thread(target=lambda: box.append(capture(user_thread)))
+        thread = threading.Thread(target=lambda: box.append(capture(user_thread)), daemon=True)
         with adapter.context(scoped):
             thread.start()
             inside.wait(10)
@@ -253,7 +253,8 @@ def test_executor_context_per_submit(bench: Bench) -> None:
     thread started, so the second request ran with the first one's variables). Three
     rounds, each with its own value of a user ``ContextVar`` and its own ``context()``
     client, must each see their own; a variable set by the work must not leak to the
-    caller or to later work.
+    caller or to later work, not even within one call that runs more programs than the
+    primitive has threads (a reused worker must start each program from the caller's copy).
     """
     adapter = bench.adapter
     first, second, third = bench.clients("first", "second", "third")
@@ -261,6 +262,11 @@ def test_executor_context_per_submit(bench: Bench) -> None:
 
     def probe() -> tuple[str | None, Any]:
         return REQUEST_ID.get(), adapter.current()
+
+    def read_then_set() -> str | None:
+        seen = REQUEST_ID.get()
+        REQUEST_ID.set("leaked")
+        return seen
 
     for label, client in (("first", first), ("second", second), ("third", third)):
         token = REQUEST_ID.set(label)
@@ -285,6 +291,9 @@ def test_executor_context_per_submit(bench: Bench) -> None:
         for index, got in enumerate(_offload(bench, probe, copies=3)):
             seen = got[0] if isinstance(got, tuple) else got
             bench.expect(f"later work, run #{index + 1}: the ContextVar", "caller", seen)
+        for index, got in enumerate(_offload(bench, read_then_set)):
+            where = f"work that reads then sets it, run #{index + 1}: the ContextVar"
+            bench.expect(where, "caller", got)
     finally:
         REQUEST_ID.reset(token)
     bench.verdict("offloaded work did not run in a fresh copy of the caller's context")

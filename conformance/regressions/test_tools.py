@@ -37,16 +37,12 @@ def test_unknown_tool_parity(bench: Bench) -> None:
     adapter = bench.adapter
     tools = (get_weather,)
     script = (asks(("calculator", {"expression": "1+1"})), answer("I have no calculator."))
-    with bench.replay([Take("scoped", script, kind="chain", tools=tools, messages=USE_CALCULATOR)]):
-        scoped = bench.client("scoped")
-        adapter.configure(bench.lost())
-        with adapter.context(scoped):
-            sync = capture(lambda: adapter.chain(adapter.current(), USE_CALCULATOR, tools, {}))
-            if not isinstance(sync, ChainOutcome):
-                bench.fail("the sync chain (the baseline) failed", [("chain", "answer", sync)])
-            asynced = run_async(
-                lambda: adapter.achain(adapter.current(), USE_CALCULATOR, tools, {})
-            )
+    take = Take("scoped", script, kind="chain", tools=tools, messages=USE_CALCULATOR)
+    with bench.replay([take]), bench.using("scoped") as scoped:
+        sync = capture(lambda: adapter.chain(scoped(), USE_CALCULATOR, tools, {}))
+        if not isinstance(sync, ChainOutcome):
+            bench.fail("the sync chain (the baseline) failed", [("chain", "answer", sync)])
+        asynced = run_async(lambda: adapter.achain(scoped(), USE_CALCULATOR, tools, {}))
     results = _tool_results(sync)
     if len(results) != 1 or not results[0][1] or "calculator" not in results[0][0]:
         bench.fail(
@@ -146,12 +142,9 @@ def test_async_tools_concurrent(bench: Bench) -> None:
         answer("Two of three lookups worked."),
     )
     take = Take("scoped", script, kind="achain", tools=LOOKUPS, messages=THREE_LOOKUPS)
-    with bench.replay([take]):
-        scoped = bench.client("scoped")
-        adapter.configure(bench.lost())
+    with bench.replay([take]), bench.using("scoped") as scoped:
         PROBE.reset()
-        with adapter.context(scoped):
-            got = run_async(lambda: adapter.achain(adapter.current(), THREE_LOOKUPS, LOOKUPS, {}))
+        got = run_async(lambda: adapter.achain(scoped(), THREE_LOOKUPS, LOOKUPS, {}))
     if not isinstance(got, ChainOutcome):
         bench.problem(
             "the async chain, one of three tools failing",
@@ -192,15 +185,13 @@ def test_sync_chain_in_running_loop(bench: Bench) -> None:
     adapter = bench.adapter
     tools = (get_time,)
     script = (asks(("get_time", {"city": "Tokyo"})), answer("It is 14:05 in Tokyo."))
-    with bench.replay([Take("scoped", script, kind="chain", tools=tools, messages=TIME_IN_TOKYO)]):
-        scoped = bench.client("scoped")
-        adapter.configure(bench.lost())
+    take = Take("scoped", script, kind="chain", tools=tools, messages=TIME_IN_TOKYO)
+    with bench.replay([take]), bench.using("scoped") as scoped:
 
         async def handler() -> Any:  # a coroutine calling sync code, as notebooks do
-            return adapter.chain(adapter.current(), TIME_IN_TOKYO, tools, {})
+            return adapter.chain(scoped(), TIME_IN_TOKYO, tools, {})
 
-        with adapter.context(scoped):
-            got = run_async(handler)
+        got = run_async(handler)
     if not isinstance(got, ChainOutcome):
         bench.problem("the sync chain, called inside a running loop", "the tool's result", got)
     else:
@@ -224,10 +215,8 @@ def test_async_tool_sync_entry(bench: Bench) -> None:
     script = (asks(("get_time", {"city": "Oslo"})), answer("It is 14:05 in Oslo."))
     take = Take("scoped", script, kind="chain", tools=tools, messages=TIME_IN_OSLO)
     with bench.replay([take]) as cassette:
-        scoped = bench.client("scoped")
-        adapter.configure(bench.lost())
-        with adapter.context(scoped):
-            got = capture(lambda: adapter.chain(adapter.current(), TIME_IN_OSLO, tools, {}))
+        with bench.using("scoped") as scoped:
+            got = capture(lambda: adapter.chain(scoped(), TIME_IN_OSLO, tools, {}))
         sent = sum(cassette.play_counts.values())
     if isinstance(got, ChainOutcome):
         bench.expect("tool results", (("14:05 in Oslo", False),), _tool_results(got))

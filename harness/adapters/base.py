@@ -30,6 +30,7 @@ FEATURES = frozenset(
         "asyncify",  # run a sync program from async code
         "parallel",  # run many programs in threads
         "deferred",  # create a stream now, consume it later (stream_later/astream_later)
+        "transport",  # accepts Target.transport, an httpx transport
     }
 )
 

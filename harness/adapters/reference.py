@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, ClassVar
 
 from harness.adapters.base import FEATURES, ChainOutcome, ClientAdapter, StreamResult, Target, Tools
 from harness.context import (
@@ -19,11 +22,36 @@ from harness.lm import LM
 from harness.transport import RetryPolicy
 from harness.types import Message, Response
 
+POOL_WORKERS = 2
+"""Worker threads of the adapter's long-lived ``submit`` pool."""
+PARALLEL_THREADS = 2
+"""Threads of each ``parallel`` call: fewer than the programs the specs run (3 or 4)."""
+
+_pool_lock = threading.Lock()
+_worker = threading.local()
+"""``_worker.pool``: the pool whose worker the current thread is (set by its initializer)."""
+
+
+def _mark_worker(pool_id: object) -> None:
+    _worker.pool = pool_id
+
 
 class ReferenceAdapter(ClientAdapter):
-    """Holds ``harness.LM`` to the suite; supports every feature on every provider."""
+    """Holds ``harness.LM`` to the suite; supports every feature on every provider.
+
+    The primitives are used the way programs use them, so that worker threads are reused
+    and a context carried per thread instead of per task would show: ``submit`` runs on one
+    long-lived pool of ``POOL_WORKERS`` threads per adapter (created on first use, shut
+    down by ``close_pools()``, when the adapter is collected, or at interpreter exit), and
+    ``parallel`` runs its programs on ``PARALLEL_THREADS`` threads.
+    """
 
     name = "reference"
+    pool_class: ClassVar[type[ThreadPoolExecutor]] = ContextThreadPoolExecutor
+    """The executor behind ``submit``."""
+    _submit_pool: ThreadPoolExecutor | None = None
+    _submit_pool_id: object = None
+    _submit_pool_finalizer: weakref.finalize[..., ReferenceAdapter] | None = None
 
     def supports(self, feature: str, provider: str) -> bool:
         return feature in FEATURES
@@ -111,14 +139,47 @@ class ReferenceAdapter(ClientAdapter):
         return settings().lm  # type: ignore[no-any-return]
 
     def submit(self, fn: Callable[[], Any]) -> Any:
-        with ContextThreadPoolExecutor(max_workers=2) as pool:
-            return pool.submit(fn).result()
+        pool, pool_id = self._shared_pool()
+        if getattr(_worker, "pool", None) is pool_id:
+            # called from one of the pool's own workers: waiting there for the shared pool
+            # could deadlock it, so the nested work gets a pool of its own
+            with self.pool_class(max_workers=1, thread_name_prefix="reference-nested") as nested:
+                return nested.submit(fn).result()
+        return pool.submit(fn).result()
+
+    def _shared_pool(self) -> tuple[ThreadPoolExecutor, object]:
+        with _pool_lock:
+            pool, pool_id = self._submit_pool, self._submit_pool_id
+            if pool is None:
+                pool_id = object()
+                pool = self.pool_class(
+                    max_workers=POOL_WORKERS,
+                    thread_name_prefix="reference-submit",
+                    initializer=_mark_worker,
+                    initargs=(pool_id,),
+                )
+                # shut down with the adapter (weakref.finalize also runs at exit)
+                self._submit_pool_finalizer = weakref.finalize(self, pool.shutdown, wait=False)
+                self._submit_pool, self._submit_pool_id = pool, pool_id
+        return pool, pool_id
+
+    def close_pools(self) -> None:
+        """Shut the ``submit`` pool down and wait for its threads (a later ``submit``
+        starts a new one)."""
+        with _pool_lock:
+            pool, finalizer = self._submit_pool, self._submit_pool_finalizer
+            self._submit_pool = self._submit_pool_id = self._submit_pool_finalizer = None
+        if finalizer is not None:
+            finalizer.detach()
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     def asyncify(self, fn: Callable[[], Any]) -> Awaitable[Any]:
         return asyncify(fn)()
 
     def parallel(self, fns: Sequence[Callable[[], Any]]) -> list[Any]:
-        return list(Parallel(num_threads=4, progress=False)([(fn, ()) for fn in fns]))
+        run = Parallel(num_threads=PARALLEL_THREADS, progress=False)
+        return list(run([(fn, ()) for fn in fns]))
 
 
 def _outcome(result: Any) -> ChainOutcome:
