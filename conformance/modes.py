@@ -50,12 +50,42 @@ def baseline_of(mode: str) -> str:
     return "stream" if mode in STREAM_MODES else "sync"
 
 
+CONTEXT_MODES = frozenset({"thread_pool", "asyncify", "parallel", "tasks"})
+
+
 def features_needed(scenario: Scenario, mode: str) -> list[str]:
-    """Adapter features the run needs."""
-    needed = [FEATURE[mode], "context"]
+    """Adapter features the run needs. Only the modes that carry a context to other
+    threads or tasks need the client's ``context``; the others run on a plain client."""
+    needed = [FEATURE[mode]]
+    if mode in CONTEXT_MODES:
+        needed.append("context")
+    if mode == "tasks":
+        needed.append("acall")
     if scenario.kind == "chain":
         needed.append("achain" if mode == "async" else "chain")
     return needed
+
+
+@dataclass(frozen=True)
+class Case:
+    """One conformance case: a scenario, in a mode, for a provider."""
+
+    scenario: Scenario
+    mode: str
+    provider: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.provider}-{self.scenario.name}-{self.mode}"
+
+    def row(self) -> dict[str, str]:
+        """The case's identity in the parity report."""
+        return {
+            "provider": self.provider,
+            "scenario": self.scenario.name,
+            "mode": self.mode,
+            "title": self.scenario.summary,
+        }
 
 
 @dataclass(frozen=True)
@@ -76,34 +106,49 @@ def _outcome(value: Any) -> Outcome:
     return Outcome(value)
 
 
-class Runner:
-    """Runs a scenario's calls through an adapter in any mode."""
+def _parallel_outcome(value: Any) -> Outcome:
+    """A ``parallel`` slot: a provider error is an outcome, any other exception a bug."""
+    if isinstance(value, LLMError):
+        return Outcome(error=value)
+    if isinstance(value, BaseException):
+        raise value
+    return _outcome(value)
 
-    def __init__(self, adapter: ClientAdapter, scenario: Scenario) -> None:
+
+class Runner:
+    """Runs a scenario's calls through an adapter in any mode.
+
+    ``client`` picks the client each call uses: ``adapter.current`` (the caller's
+    context decides, so a mode that loses it is caught), or a fixed client for adapters
+    without a context store.
+    """
+
+    def __init__(
+        self, adapter: ClientAdapter, scenario: Scenario, client: Callable[[], Any]
+    ) -> None:
         self.adapter = adapter
         self.scenario = scenario
+        self.client = client
 
     # the one program every mode runs, on the client the caller's context selects
     def _program(self, mode: str) -> Callable[[], Any]:
-        adapter, scenario = self.adapter, self.scenario
+        adapter, scenario, client = self.adapter, self.scenario, self.client
         params = dict(scenario.params)
         messages = scenario.messages
         if scenario.kind == "chain":
-            return lambda: adapter.chain(adapter.current(), messages, scenario.tools, params)
+            return lambda: adapter.chain(client(), messages, scenario.tools, params)
         if mode == "stream":
-            return lambda: adapter.stream(adapter.current(), messages, params)
-        return lambda: adapter.call(adapter.current(), messages, params)
+            return lambda: adapter.stream(client(), messages, params)
+        return lambda: adapter.call(client(), messages, params)
 
     async def _aprogram(self, mode: str) -> Any:
         adapter, scenario = self.adapter, self.scenario
         params = dict(scenario.params)
         if scenario.kind == "chain":
-            return await adapter.achain(
-                adapter.current(), scenario.messages, scenario.tools, params
-            )
+            return await adapter.achain(self.client(), scenario.messages, scenario.tools, params)
         if mode == "astream":
-            return await adapter.astream(adapter.current(), scenario.messages, params)
-        return await adapter.acall(adapter.current(), scenario.messages, params)
+            return await adapter.astream(self.client(), scenario.messages, params)
+        return await adapter.acall(self.client(), scenario.messages, params)
 
     def run(self, mode: str) -> list[Outcome]:
         """Run in ``mode``; one outcome (``parallel``: one per copy)."""
@@ -123,7 +168,7 @@ class Runner:
                 return [_outcome(asyncio.run(main()))]
             if mode == "parallel":
                 copies = [self._program("sync")] * PARALLEL_COPIES
-                return [_outcome(value) for value in self.adapter.parallel(copies)]
+                return [_parallel_outcome(value) for value in self.adapter.parallel(copies)]
         except LLMError as error:
             return [Outcome(error=error)]
         raise ValueError(f"unknown mode {mode!r}")
@@ -158,12 +203,24 @@ def differences(expected: Outcome, got: Outcome) -> list[tuple[str, Any, Any]]:
     found: list[tuple[str, Any, Any]] = []
     if type(expected.error) is not type(got.error) or expected.error != got.error:
         found.append(("error", expected.error, got.error))
+    elif getattr(expected.error, "retry_after", None) != getattr(got.error, "retry_after", None):
+        found.append(
+            ("error.retry_after", expected.error.retry_after, got.error.retry_after)  # type: ignore[union-attr]
+        )
     if expected.response is not None and got.response is not None:
         for f in fields(Response):
             if f.compare:
                 a, b = getattr(expected.response, f.name), getattr(got.response, f.name)
                 if a != b:
                     found.append((f"response.{f.name}", a, b))
+        extras = [
+            [(call.arguments_json, call.provider_data) for call in r.tool_calls]
+            for r in (expected.response, got.response)
+        ]
+        if extras[0] != extras[1]:
+            found.append(
+                ("response.tool_calls (raw arguments, provider data)", extras[0], extras[1])
+            )
     elif (expected.response is None) != (got.response is None):
         found.append(("response", expected.response, got.response))
     if expected.tool_results != got.tool_results:

@@ -15,14 +15,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from conformance.modes import (
     MODES,
+    PARALLEL_COPIES,
     STREAM_MODES,
+    Case,
     Outcome,
     Runner,
     applies,
@@ -35,17 +36,6 @@ from harness.adapters.base import ClientAdapter, Target
 from harness.emulator import Emulator, EmulatorTransport
 from harness.pytest_plugin import Suite, selected_providers
 from harness.recording import unplayed, use_cassette
-
-
-@dataclass(frozen=True)
-class Case:
-    scenario: Scenario
-    mode: str
-    provider: str
-
-    @property
-    def id(self) -> str:
-        return f"{self.provider}-{self.scenario.name}-{self.mode}"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -91,40 +81,48 @@ def connected(adapter: ClientAdapter, targets: list[Target]) -> Iterator[list[An
         yield clients
 
 
-def run_baselines(suite: Suite, case: Case, *, recording: bool) -> dict[str, list[Outcome]]:
-    """The sync (and stream) baselines under configure(default) + context(scenario)."""
-    scenario, provider, adapter = case.scenario, case.provider, suite.adapter
-    runner = Runner(adapter, scenario)
-    baselines: dict[str, list[Outcome]] = {}
-    families = ["sync", "stream"] if scenario.streams and scenario.kind == "call" else ["sync"]
-    for family in families:
-        emulator = Emulator(scenario.replies) if recording and suite.emulator else None
-        models = [MODEL[provider], CONTEXT_LOST_MODEL]
-        if scenario.kind == "tasks":
-            models += [f"{MODEL[provider]}-task{i}" for i in range(len(scenario.replies))]
-        targets = [target(suite, provider, model, emulator) for model in models]
-        with connected(adapter, targets) as (client, default, *task_clients):
-            adapter.configure(default)
-            if scenario.kind == "tasks":
-                baselines[family] = runner.run_tasks(task_clients, concurrently=False)
-            else:
-                with adapter.context(client):
-                    baselines[family] = runner.run(family)
-    return baselines
+def models(case: Case) -> list[str]:
+    """The scenario's model, the process default's, and one per concurrent task."""
+    names = [MODEL[case.provider], CONTEXT_LOST_MODEL]
+    if case.scenario.kind == "tasks":
+        names += [f"{MODEL[case.provider]}-task{i}" for i in range(len(case.scenario.replies))]
+    return names
 
 
-def run_mode(suite: Suite, case: Case) -> list[Outcome]:
-    scenario, provider, adapter = case.scenario, case.provider, suite.adapter
-    models = [MODEL[provider], CONTEXT_LOST_MODEL]
-    if scenario.kind == "tasks":
-        models += [f"{MODEL[provider]}-task{i}" for i in range(len(scenario.replies))]
-    targets = [target(suite, provider, model, None) for model in models]
+def run(suite: Suite, case: Case, mode: str, *, emulator: Emulator | None = None) -> list[Outcome]:
+    """Run ``case.scenario`` in ``mode``. With a context store, every call runs inside
+    ``configure(default)`` + ``context(scenario client)`` and picks its client from the
+    caller's context, so a mode that loses the context sends the default's model."""
+    adapter = suite.adapter
+    targets = [target(suite, case.provider, model, emulator) for model in models(case)]
     with connected(adapter, targets) as (client, default, *task_clients):
+        if case.scenario.kind == "tasks":
+            adapter.configure(default)
+            return Runner(adapter, case.scenario, adapter.current).run_tasks(
+                task_clients, concurrently=mode == "tasks"
+            )
+        if not adapter.supports("context", case.provider):
+            return Runner(adapter, case.scenario, lambda: client).run(mode)
         adapter.configure(default)
-        if scenario.kind == "tasks":
-            return Runner(adapter, scenario).run_tasks(task_clients, concurrently=True)
         with adapter.context(client):
-            return Runner(adapter, scenario).run(case.mode)
+            return Runner(adapter, case.scenario, adapter.current).run(mode)
+
+
+def families(scenario: Scenario) -> list[str]:
+    return ["sync", "stream"] if scenario.streams and scenario.kind == "call" else ["sync"]
+
+
+def run_baselines(suite: Suite, case: Case, *, recording: bool) -> dict[str, list[Outcome]]:
+    """The sync (and stream) baselines; each family gets a fresh emulator when recording."""
+    return {
+        family: run(
+            suite,
+            case,
+            family,
+            emulator=Emulator(case.scenario.replies) if recording and suite.emulator else None,
+        )
+        for family in families(case.scenario)
+    }
 
 
 def expectation_problems(scenario: Scenario, outcome: Outcome) -> list[tuple[str, Any, Any]]:
@@ -185,28 +183,17 @@ def record_command(suite: Suite, case: Case) -> str:
 
 def test_scenario(case: Case, parity_suite: Suite, request: pytest.FixtureRequest) -> None:
     scenario, suite = case.scenario, parity_suite
-    request.node.user_properties.append(
-        (
-            "parity",
-            {
-                "provider": case.provider,
-                "scenario": scenario.name,
-                "mode": case.mode,
-                "title": scenario.summary,
-            },
-        )
-    )
-    missing = [
-        f
-        for f in features_needed(scenario, case.mode)
-        if not suite.adapter.supports(f, case.provider)
-    ]
+    needed = features_needed(scenario, case.mode)
+    missing = [f for f in needed if not suite.adapter.supports(f, case.provider)]
     if missing:
         pytest.skip(f"not supported: {', '.join(missing)} for {case.provider}")
 
     path = suite.cassette(case.provider, scenario.name)
     if suite.recording:
-        mode = "all" if suite.record_mode == "rewrite" else suite.record_mode
+        mode = suite.record_mode
+        if mode == "rewrite":  # a fresh recording, not appended to the old one
+            path.unlink(missing_ok=True)
+            mode = "all"
         with use_cassette(path, record_mode=mode, record_command=record_command(suite, case)):
             run_baselines(suite, case, recording=True)
 
@@ -216,46 +203,34 @@ def test_scenario(case: Case, parity_suite: Suite, request: pytest.FixtureReques
         allow_playback_repeats=not scenario.ordered,
         record_command=record_command(suite, case),
     ) as cassette:
-        baselines = run_baselines(suite, case, recording=False)
-        left = unplayed(cassette)
-        if left:
-            fail_with(
-                request, case, "baseline left interactions unplayed", [("unplayed", [], left)]
-            )
-        for family, outcomes in baselines.items():
-            if scenario.kind == "tasks":
-                texts = tuple(o.response.text if o.response else None for o in outcomes)
-                wanted = tuple(reply.text for reply in scenario.replies)  # type: ignore[union-attr]
-                if texts != wanted:
-                    fail_with(
-                        request, case, "tasks got each other's answers", [("texts", wanted, texts)]
-                    )
-                continue
-            problems = expectation_problems(scenario, outcomes[0])
-            if problems:
-                fail_with(request, case, f"the {family} baseline misses expectations", problems)
-        if "stream" in baselines:
-            streamed = Outcome(baselines["stream"][0].response, baselines["stream"][0].error)
-            problems = differences(baselines["sync"][0], streamed)
-            if problems:
-                fail_with(request, case, "streamed result differs from the sync call", problems)
+        baselines: dict[str, list[Outcome]] = {}
+        attempts: dict[str, int] = {}
+        for family in families(scenario):
+            before = sum(cassette.play_counts.values())
+            baselines[family] = run(suite, case, family)
+            attempts[family] = sum(cassette.play_counts.values()) - before
+        check_baselines(request, case, cassette, baselines, attempts)
+        if case.mode == baseline_of(case.mode):
+            return  # this mode was its own baseline
 
-        if case.mode == baseline_of(case.mode) and scenario.kind != "tasks":
-            return  # the baseline was this mode
         cassette.rewind()
-        outcomes = run_mode(suite, case)
-        baseline = baselines[baseline_of(case.mode)]
+        outcomes = run(suite, case, case.mode)
+        family = baseline_of(case.mode)
         for index, outcome in enumerate(outcomes):
-            reference = baseline[index] if scenario.kind == "tasks" else baseline[0]
+            reference = baselines[family][index if scenario.kind == "tasks" else 0]
             problems = differences(reference, outcome)
             if problems:
                 label = f"result #{index + 1}" if len(outcomes) > 1 else "result"
-                fail_with(
-                    request,
-                    case,
-                    f"{label} differs from the {baseline_of(case.mode)} baseline",
-                    problems,
-                )
+                fail_with(request, case, f"{label} differs from the {family} baseline", problems)
+        copies = PARALLEL_COPIES if case.mode == "parallel" else 1
+        made = sum(cassette.play_counts.values())
+        if made != attempts[family] * copies:
+            fail_with(
+                request,
+                case,
+                f"made a different number of requests than the {family} baseline",
+                [("requests", attempts[family] * copies, made)],
+            )
         wanted = (
             set(range(len(cassette.data)))
             if scenario.kind == "tasks"
@@ -264,15 +239,39 @@ def test_scenario(case: Case, parity_suite: Suite, request: pytest.FixtureReques
         left = sorted(i for i in wanted if not cassette.play_counts[i])
         if left:
             fail_with(request, case, "interactions left unplayed", [("unplayed", [], left)])
-        if scenario.expect.attempts is not None:
-            attempts = sum(cassette.play_counts.values())
-            if attempts != scenario.expect.attempts:
+
+
+def check_baselines(
+    request: pytest.FixtureRequest,
+    case: Case,
+    cassette: Any,
+    baselines: dict[str, list[Outcome]],
+    attempts: dict[str, int],
+) -> None:
+    """The baselines played every interaction, met the expectations, and agree."""
+    scenario = case.scenario
+    left = unplayed(cassette)
+    if left:
+        fail_with(request, case, "baseline left interactions unplayed", [("unplayed", [], left)])
+    for family, outcomes in baselines.items():
+        if scenario.kind == "tasks":
+            texts = tuple(o.response.text if o.response else None for o in outcomes)
+            wanted = tuple(reply.text for reply in scenario.replies)  # type: ignore[union-attr]
+            if texts != wanted:
                 fail_with(
-                    request,
-                    case,
-                    "wrong number of attempts",
-                    [("attempts", scenario.expect.attempts, attempts)],
+                    request, case, "tasks got each other's answers", [("texts", wanted, texts)]
                 )
+            continue
+        problems = expectation_problems(scenario, outcomes[0])
+        if attempts[family] != len(scenario.replies):  # one request per scripted reply
+            problems.append(("requests", len(scenario.replies), attempts[family]))
+        if problems:
+            fail_with(request, case, f"the {family} baseline misses expectations", problems)
+    if "stream" in baselines:
+        streamed = Outcome(baselines["stream"][0].response, baselines["stream"][0].error)
+        problems = differences(baselines["sync"][0], streamed)
+        if problems:
+            fail_with(request, case, "streamed result differs from the sync call", problems)
 
 
 def streamed_indices(cassette: Any, *, stream: bool) -> set[int]:

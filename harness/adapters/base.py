@@ -162,5 +162,6 @@ class ClientAdapter(abc.ABC):
         raise NotImplementedError
 
     def parallel(self, fns: Sequence[Callable[[], Any]]) -> list[Any]:
-        """Run ``fns`` on worker threads with the caller's context; results in order."""
+        """Run every one of ``fns`` on worker threads with the caller's context; results
+        in order, a program's exception in its own slot (one failure stops no other)."""
         raise NotImplementedError

@@ -178,7 +178,7 @@ class ReferenceAdapter(ClientAdapter):
         return asyncify(fn)()
 
     def parallel(self, fns: Sequence[Callable[[], Any]]) -> list[Any]:
-        run = Parallel(num_threads=PARALLEL_THREADS, progress=False)
+        run = Parallel(num_threads=PARALLEL_THREADS, on_error="return", progress=False)
         return list(run([(fn, ()) for fn in fns]))
 
 
