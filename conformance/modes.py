@@ -55,15 +55,16 @@ CONTEXT_MODES = frozenset({"thread_pool", "asyncify", "parallel", "tasks"})
 
 def features_needed(scenario: Scenario, mode: str) -> list[str]:
     """Adapter features the run needs. Only the modes that carry a context to other
-    threads or tasks need the client's ``context``; the others run on a plain client."""
+    threads or tasks (and the concurrent-tasks scenario) need the client's ``context``;
+    the others run on a plain client."""
     needed = [FEATURE[mode]]
-    if mode in CONTEXT_MODES:
+    if mode in CONTEXT_MODES or scenario.kind == "tasks":
         needed.append("context")
     if mode == "tasks":
         needed.append("acall")
     if scenario.kind == "chain":
         needed.append("achain" if mode == "async" else "chain")
-    return needed
+    return list(dict.fromkeys(needed))
 
 
 @dataclass(frozen=True)

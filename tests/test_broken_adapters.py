@@ -6,6 +6,7 @@ Each broken adapter (tests/broken_adapters.py) is run through the real suite wit
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,31 @@ def test_an_async_stream_that_reorders_chunks_fails(pytester: pytest.Pytester) -
         ["*long_text / openai / mode astream: result differs from the stream baseline*"]
     )
     result.stdout.fnmatch_lines(["*response.text*", "*stream events*"])
+
+
+def test_a_client_without_a_context_store_is_held_to_the_call_specs(
+    pytester: pytest.Pytester,
+) -> None:
+    """What an official SDK or boto3 adapter looks like: no configure/context, no httpx
+    transport. Call, stream and chain specs run; the context modes are not supported."""
+    out = pytester.path / "parity.json"
+    result = pytester.runpytest_subprocess(
+        str(ROOT / "conformance" / "test_scenarios.py"),
+        "--client=tests.regressed_adapters:ReferenceWithoutContextOrTransport",
+        f"--cassette-dir={ROOT / 'cassettes'}",
+        f"--rootdir={ROOT}",
+        "--provider=gemini",
+        f"--parity-json={out}",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+    )
+    assert result.ret == 0, result.stdout.str()
+    rows = json.loads(out.read_text())["results"]
+    by_mode: dict[str, set[str]] = {}
+    for row in rows:
+        by_mode.setdefault(row["mode"], set()).add(row["outcome"])
+    assert by_mode["sync"] == {"pass", "not supported"}  # the concurrent-tasks scenario
+    assert by_mode["async"] == by_mode["stream"] == by_mode["astream"] == {"pass"}
+    for mode in ("thread_pool", "asyncify", "parallel", "tasks"):
+        assert by_mode[mode] == {"not supported"}, mode
