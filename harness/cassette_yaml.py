@@ -2,10 +2,12 @@
 
 Still vcrpy YAML (``interactions:`` + ``version: 1``), with bodies stored for people:
 
-- a JSON body (object or array) as a YAML mapping under ``json:``; on load it becomes
+- a JSON object body as a YAML mapping under ``json:``; on load it becomes
   ``json.dumps(value, separators=(",", ":"))`` again (request: ``body: {json: ...}``,
   response: ``body: {json: ...}`` in place of ``body: {string: ...}``);
-- SSE and other text as a string, multi-line ones as literal blocks (``|``);
+- any other text verbatim as a string, multi-line ones as literal blocks (``|``): SSE,
+  and JSON arrays such as Gemini's non-SSE stream ``[{...}\n,\r\n{...}\n]``, whose
+  separators a client may depend on (``json:`` arrays written before are still read);
 - binary bodies (AWS eventstream) as ``!!binary``.
 
 Header names are lower-case and sorted, values lists; long lines are never folded, so
@@ -21,9 +23,10 @@ from typing import Any
 
 import yaml
 
+from harness.matching import body_bytes
 from harness.scrub import Scrubber, scrub_body, scrub_text
 
-__all__ = ["CassetteSerializer", "clear_cache", "serializer"]
+__all__ = ["CassetteSerializer", "clear_cache"]
 
 try:
     _Loader: Any = yaml.CSafeLoader
@@ -65,14 +68,14 @@ def _as_text(body: Any) -> str | bytes | None:
 
 
 def _stored_body(body: Any) -> Any:
-    """A body as written: ``{"json": value}`` for JSON, else text or bytes."""
+    """A body as written: ``{"json": value}`` for a JSON object, else text or bytes."""
     content = _as_text(body)
-    if isinstance(content, str) and content.lstrip()[:1] in ("{", "["):
+    if isinstance(content, str) and content.lstrip()[:1] == "{":
         try:
             value = json.loads(content)
         except ValueError:
             return content
-        if isinstance(value, (dict, list)):
+        if isinstance(value, dict):
             return {"json": value}
     return content
 
@@ -146,11 +149,13 @@ class CassetteSerializer:
 
     @staticmethod
     def _scrub(value: Any, known: list[str]) -> Any:
+        """``value`` scrubbed; a body in another form than text or bytes (aiohttp's
+        ``json=``/``data={...}`` mapping, a file, chunks) becomes bytes first."""
+        if value is None:
+            return None
         if isinstance(value, str):
             return scrub_text(value, known)
-        if isinstance(value, (bytes, bytearray)):
-            return scrub_body(bytes(value), known)
-        return value
+        return scrub_body(body_bytes(value), known)
 
     def deserialize(self, cassette_string: str) -> dict[str, Any]:
         """YAML text -> vcrpy's cassette dict (JSON bodies rebuilt, lengths fixed).
@@ -203,7 +208,3 @@ _CACHE: OrderedDict[str, dict[str, Any]] = OrderedDict()
 def clear_cache() -> None:
     """Forget the parsed cassettes kept by ``CassetteSerializer.deserialize``."""
     _CACHE.clear()
-
-
-serializer = CassetteSerializer()
-"""A serializer without remembered secrets (patterns only), for ``VCR.register_serializer``."""

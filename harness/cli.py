@@ -38,18 +38,21 @@ def add_cassettes_command(commands: Subparsers) -> None:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from harness.lint import cassette_files, lint_cassettes
+    from harness.lint import cassette_files, lint_file
 
     missing = [path for path in args.paths if not path.exists()]
     if missing:
         for path in missing:
             print(f"{args.prog}: error: no such directory: {path}", file=sys.stderr)
         return 2
-    files = sum(len(cassette_files(path)) for path in args.paths)
-    findings = [finding for path in args.paths for finding in lint_cassettes(path)]
+    files: dict[Path, Path] = {}  # each file once, however many arguments reach it
+    for path in args.paths:
+        for file in cassette_files(path):
+            files.setdefault(file.resolve(), file)
+    findings = [finding for file in files.values() for finding in lint_file(file)]
     for finding in findings:
         print(finding)
-    where = f"{files} file{'s' if files != 1 else ''}"
+    where = f"{len(files)} file{'s' if len(files) != 1 else ''}"
     if findings:
         print(f"{len(findings)} secret(s) found in {where}", file=sys.stderr)
         return 1

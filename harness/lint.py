@@ -1,10 +1,11 @@
 """A secret linter for recorded cassettes: ``lint_cassettes(path) -> list[Finding]``.
 
 Scans every text file under a directory (``.gz`` files decompressed, ``!!binary`` YAML
-blocks base64-decoded) for API keys (OpenAI, Anthropic, Google, AWS access key ids and
-secret keys), bearer tokens, SigV4 signatures and session tokens, unredacted secret
-header values, ``key=`` query values, OpenAI organization/project ids, Anthropic
-organization ids and AWS account ids in ARNs. Placeholders (``REDACTED``,
+blocks base64-decoded) for the secrets ``harness.scrub`` removes (``SECRET_PATTERNS``,
+shared): API keys (OpenAI, Anthropic, Google, AWS access key ids and secret keys),
+bearer tokens, SigV4 signatures, session tokens and presigned-URL credentials,
+unredacted secret header values, ``key=`` query values, OpenAI organization/project ids,
+Anthropic organization ids and AWS account ids in ARNs. Placeholders (``REDACTED``,
 ``**REDACTED**``, ``test_openai_api_key``, ``DUMMY_GOOGLE_API_KEY``...) are not findings.
 """
 
@@ -21,9 +22,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.scrub import MASKED_ACCOUNT, SECRET_HEADERS, is_placeholder
+from harness.scrub import SECRET_HEADERS, SECRET_PATTERNS, is_placeholder
 
-__all__ = ["Finding", "cassette_files", "lint_cassettes", "lint_text"]
+__all__ = ["PATTERNS", "Finding", "cassette_files", "lint_cassettes", "lint_file", "lint_text"]
 
 
 @dataclass(frozen=True)
@@ -39,35 +40,14 @@ class Finding:
         return f"{self.file}:{self.line}: {self.kind}: {self.excerpt}"
 
 
-_COLON = r"(?::|%3[Aa])"
-_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-_Q = r"\\?[\"']?"  # an optional (escaped) quote around keys and values
-
-# In priority order: where findings overlap, the first kind wins. Group "s" is the secret.
 PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (kind, re.compile(pattern))
-    for kind, pattern in (
-        ("anthropic-api-key", r"\b(?P<s>sk-ant-[A-Za-z0-9_-]{20,})"),
-        ("openai-api-key", r"\b(?P<s>sk-(?!ant-)[A-Za-z0-9_-]{20,})"),
-        ("google-api-key", r"\b(?P<s>AIza[0-9A-Za-z_-]{35})(?![0-9A-Za-z_-])"),
-        ("aws-access-key-id", r"(?<![A-Z0-9])(?P<s>(?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Z0-9])"),
-        (
-            "aws-secret-access-key",
-            rf"(?i:secret_?access_?key){_Q}\s*[:=]\s*{_Q}(?P<s>[A-Za-z0-9/+=]{{40}})(?![A-Za-z0-9/+=])",
-        ),
-        ("sigv4-signature", r"Signature=(?P<s>[0-9a-fA-F]{64})(?![0-9a-fA-F])"),
-        ("aws-session-token", r"(?i:X-Amz-Security-Token)=(?P<s>[^&\s\"'#]+)"),
-        ("bearer-token", r"\b(?i:bearer)\s+(?P<s>[A-Za-z0-9._~+/=-]{20,})"),
-        ("key-query-param", r"[?&]key=(?P<s>[^&\s\"'#]+)"),
-        ("openai-org-id", r"\b(?P<s>org-[A-Za-z0-9]{20,})"),
-        ("openai-project-id", r"\b(?P<s>proj_[A-Za-z0-9]{20,})"),
-        ("anthropic-org-id", rf"(?i:organization[_-]?id){_Q}\s*[:=]\s*{_Q}(?P<s>{_UUID})"),
-        (
-            "aws-account-id",
-            rf"\barn{_COLON}aws[a-z-]*{_COLON}[a-z0-9-]*{_COLON}[a-z0-9-]*{_COLON}(?P<s>\d{{12}})(?!\d)",
-        ),
-    )
+    (pattern.kind, re.compile(pattern.lint_regex)) for pattern in SECRET_PATTERNS
 )
+"""``(kind, regex)`` for every secret the scrubber removes (``harness.scrub.SECRET_PATTERNS``),
+in priority order: where findings overlap, the first kind wins. Group "s" is the secret."""
+
+_REPLACEMENTS = {pattern.kind: pattern.replacement for pattern in SECRET_PATTERNS}
+"""What the scrubber writes in place of each kind (a masked account id is no finding)."""
 
 _HEADER_KINDS = {
     "anthropic-organization-id": "anthropic-org-id",
@@ -139,7 +119,7 @@ def _pattern_findings(lines: list[str]) -> Iterator[tuple[int, int, int, str]]:
         for kind, pattern in PATTERNS:
             for match in pattern.finditer(line):
                 secret = match.group("s")
-                if _ignored(secret) or (kind == "aws-account-id" and secret == MASKED_ACCOUNT):
+                if _ignored(secret) or secret == _REPLACEMENTS[kind]:
                     continue
                 yield number, match.start("s"), match.end("s"), kind
 
@@ -219,15 +199,17 @@ def cassette_files(path: str | os.PathLike[str]) -> list[Path]:
 
 def lint_cassettes(path: str | os.PathLike[str]) -> list[Finding]:
     """Every secret in the text files under ``path`` (a directory or one file)."""
-    findings: list[Finding] = []
-    for file in cassette_files(path):
-        data = file.read_bytes()
-        if file.name.endswith(".gz") or data.startswith(b"\x1f\x8b"):
-            try:
-                data = gzip.decompress(data)
-            except (OSError, EOFError, zlib.error):
-                continue
-        if b"\0" in data[:8192]:
-            continue  # binary, not a cassette
-        findings.extend(lint_text(data.decode("utf-8", "replace"), str(file)))
-    return findings
+    return [finding for file in cassette_files(path) for finding in lint_file(file)]
+
+
+def lint_file(file: Path) -> list[Finding]:
+    """Every secret in one file (gzip decompressed; binary files hold none)."""
+    data = file.read_bytes()
+    if file.name.endswith(".gz") or data.startswith(b"\x1f\x8b"):
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error):
+            return []
+    if b"\0" in data[:8192]:
+        return []  # binary, not a cassette
+    return lint_text(data.decode("utf-8", "replace"), str(file))

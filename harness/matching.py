@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
@@ -29,6 +29,7 @@ __all__ = [
     "KEY_FIELDS",
     "MATCHERS",
     "RequestKey",
+    "body_bytes",
     "body_excerpt",
     "canonical_body",
     "describe_difference",
@@ -79,14 +80,27 @@ def query_of(request: Any) -> tuple[tuple[str, str], ...]:
 
 def raw_body(request: Any) -> bytes:
     """The request body as bytes, whatever vcrpy holds (bytes, str, file, chunks, JSON)."""
-    body = read_body(request)
+    return body_bytes(read_body(request))
+
+
+def body_bytes(body: Any) -> bytes:
+    """A body in any form vcrpy keeps as bytes: ``None`` -> ``b""``, text as UTF-8, a
+    file read, chunks joined, and a mapping or list (vcrpy's aiohttp stub keeps aiohttp's
+    ``json=`` and ``data={...}`` arguments as they were passed) as JSON text."""
     if body is None:
         return b""
     if isinstance(body, (bytes, bytearray, memoryview)):
         return bytes(body)
     if isinstance(body, str):
         return body.encode("utf-8")
-    return json.dumps(body).encode("utf-8")  # aiohttp's ``json=`` argument
+    if hasattr(body, "read"):
+        return body_bytes(body.read())
+    if isinstance(body, Iterator):
+        chunks = list(body)
+        if all(isinstance(chunk, int) for chunk in chunks):
+            return bytes(chunks)
+        return b"".join(body_bytes(chunk) for chunk in chunks)
+    return json.dumps(body).encode("utf-8")
 
 
 def canonical_json(value: Any) -> str:

@@ -12,16 +12,24 @@ a dict from ``request_key`` to interaction indices instead of scanning every int
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 import threading
+import uuid
 from collections import Counter
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any, cast
 
 import vcr
 import yaml
 from vcr.cassette import Cassette
+from vcr.persisters.filesystem import CassetteDecodeError
+from vcr.persisters.filesystem import CassetteNotFoundError as VcrCassetteNotFoundError
 from vcr.record_mode import RecordMode
+from vcr.serialize import deserialize as vcr_deserialize
+from vcr.serialize import serialize as vcr_serialize
 
 from harness.cassette_yaml import CassetteSerializer
 from harness.cassettes import CassetteError, CassetteNotFoundError, UnmatchedRequestError
@@ -36,7 +44,7 @@ from harness.matching import (
 )
 from harness.scrub import Scrubber
 
-__all__ = ["IndexedCassette", "make_vcr", "unplayed", "use_cassette"]
+__all__ = ["AtomicPersister", "IndexedCassette", "make_vcr", "unplayed", "use_cassette"]
 
 SERIALIZER_NAME = "harness-yaml"
 
@@ -165,11 +173,6 @@ class IndexedCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
         filtered = self._before_record_request(request) or request
         raise self._unmatched(filtered, key or request_key(filtered))
 
-    def rewind(self) -> None:
-        """Forget what was played."""
-        super().rewind()
-        self._cursors, self._cursor_counts = {}, self.play_counts
-
     # --- saving: vcrpy compares every new interaction with every old one --------------
 
     def _new_interactions(self) -> list[tuple[Any, Any]]:
@@ -284,8 +287,52 @@ def unplayed(cassette: Any) -> list[int]:
     return [index for index in range(len(cassette.data)) if cassette.play_counts[index] == 0]
 
 
+class AtomicPersister:
+    """vcrpy persister reading and writing cassettes as UTF-8 whatever the locale, and
+    saving atomically: the new text goes to a temporary file in the cassette's directory,
+    which then replaces the cassette (``os.replace``). Whatever fails or kills the process
+    on the way, the cassette is the old one or the new one, never a half-written one."""
+
+    @staticmethod
+    def load_cassette(cassette_path: str | os.PathLike[str], serializer: Any) -> Any:
+        path = Path(cassette_path)
+        if not path.is_file():
+            raise VcrCassetteNotFoundError()
+        try:
+            data = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise CassetteDecodeError("Can't read Cassette, Encoding is broken") from err
+        if not data.strip():  # an empty file is a missing cassette, as in vcrpy 9
+            raise VcrCassetteNotFoundError()
+        return vcr_deserialize(data, serializer)
+
+    @staticmethod
+    def save_cassette(
+        cassette_path: str | os.PathLike[str], cassette_dict: dict[str, Any], serializer: Any
+    ) -> None:
+        data = vcr_serialize(cassette_dict, serializer).encode("utf-8")
+        path = Path(cassette_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        descriptor = os.open(temporary, flags, 0o666)
+        try:
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            with contextlib.suppress(FileNotFoundError):  # keep the old file's permissions
+                os.chmod(temporary, stat.S_IMODE(path.stat().st_mode))
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+
+
 def make_vcr(scrubber: Scrubber | None = None, **options: Any) -> vcr.VCR:
-    """A ``vcr.VCR`` with the harness serializer, matchers, decompression and scrubbing."""
+    """A ``vcr.VCR`` with the harness serializer, persister, matchers, decompression and
+    scrubbing."""
     scrubber = scrubber or Scrubber()
     config: dict[str, Any] = {
         "serializer": SERIALIZER_NAME,
@@ -297,6 +344,7 @@ def make_vcr(scrubber: Scrubber | None = None, **options: Any) -> vcr.VCR:
     }
     recorder = vcr.VCR(**config)
     recorder.register_serializer(SERIALIZER_NAME, CassetteSerializer(scrubber))
+    recorder.register_persister(AtomicPersister)
     for name, matcher in MATCHERS.items():
         recorder.register_matcher(name, matcher)
     return recorder
@@ -308,20 +356,18 @@ def use_cassette(
     record_mode: str = "none",
     allow_playback_repeats: bool = False,
     record_command: str | None = None,
-    drop_unused_requests: bool = False,
-    skip_patchers: tuple[str, ...] = (),
 ) -> AbstractContextManager[IndexedCassette]:
     """Replay (or record) ``path``: a context manager yielding the ``IndexedCassette``.
 
     ``record_mode`` is vcrpy's (``none``: replay only; ``once``: record a missing
-    cassette). ``record_command`` is shown in ``CassetteNotFoundError`` messages.
+    cassette). ``record_command`` is shown in ``CassetteNotFoundError`` messages. If the
+    block raises, nothing is saved: a failed recording never passes for a complete one.
     """
     config = make_vcr().get_merged_config(
         path=os.fspath(path),
         record_mode=record_mode,
         allow_playback_repeats=allow_playback_repeats,
-        drop_unused_requests=drop_unused_requests,
-        skip_patchers=skip_patchers,
+        record_on_exception=False,
     )
     config["record_command"] = record_command
     return cast(AbstractContextManager[IndexedCassette], IndexedCassette.use(**config))

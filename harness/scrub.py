@@ -6,7 +6,8 @@ the cassette serializer runs it again on the way to disk. Every replacement is i
 What goes: the values of ``SECRET_HEADERS``; ``key=`` and presigned-URL query parameters;
 SigV4 access key ids and signatures; AWS account ids inside ARNs (``000000000000``); API
 keys, bearer tokens, OpenAI ``org-``/``proj_`` ids and Anthropic organization ids in bodies;
-and any secret header value seen earlier, wherever it appears again.
+and any secret header value seen earlier, wherever it appears again. The patterns
+(``SECRET_PATTERNS``) are the ones ``harness.lint`` looks for.
 """
 
 from __future__ import annotations
@@ -14,20 +15,22 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
     "MASKED_ACCOUNT",
     "PLACEHOLDER",
     "SECRET_HEADERS",
+    "SECRET_PATTERNS",
     "SECRET_QUERY_PARAMS",
     "Scrubber",
+    "SecretPattern",
     "is_placeholder",
     "scrub_body",
     "scrub_header",
     "scrub_text",
-    "scrub_uri",
 ]
 
 PLACEHOLDER = "REDACTED"
@@ -87,50 +90,113 @@ def is_placeholder(value: str) -> bool:
     )
 
 
-_COLON = r"(?::|%3[Aa])"
 _SIGV4 = re.compile(r"^AWS4-HMAC-SHA256\s", re.IGNORECASE)
+_COLON = r"(?::|%3[Aa])"
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_QUOTE = r"\\?[\"']?"  # an optional (escaped) quote around keys and values
 
-# (trigger, prefix kept, secret replaced): a rule runs only if the lower-cased text
-# contains its trigger, so clean bodies cost a few substring searches.
-_RULES: tuple[tuple[str, str, str], ...] = (
-    (
-        "arn",
-        rf"\barn{_COLON}aws[a-z-]*{_COLON}[a-z0-9-]*{_COLON}[a-z0-9-]*{_COLON}",
-        r"\d{12}(?!\d)",
+
+@dataclass(frozen=True)
+class SecretPattern:
+    """One kind of secret, shared by the scrubber and the linter (``harness.lint``).
+
+    A match is ``context`` (kept, not part of the secret), then the secret: ``kept`` (a
+    recognisable start such as ``sk-``, which the scrubber keeps) and ``secret`` (what
+    the scrubber replaces by ``replacement``). ``triggers`` are lower-case substrings one
+    of which any match contains: text without them is not searched.
+    """
+
+    kind: str
+    triggers: tuple[str, ...]
+    context: str
+    kept: str
+    secret: str
+    replacement: str = PLACEHOLDER
+
+    @property
+    def scrub_regex(self) -> str:
+        """Group 1 is kept, group 2 replaced."""
+        return f"({self.context}{self.kept})({self.secret})"
+
+    @property
+    def lint_regex(self) -> str:
+        """Group ``s`` is the whole secret."""
+        return f"{self.context}(?P<s>{self.kept}{self.secret})"
+
+
+SECRET_PATTERNS: tuple[SecretPattern, ...] = (
+    SecretPattern("anthropic-api-key", ("sk-ant-",), r"\b", "sk-ant-", r"[A-Za-z0-9_-]{20,}"),
+    SecretPattern("openai-api-key", ("sk-",), r"\b", "sk-(?!ant-)", r"[A-Za-z0-9_-]{20,}"),
+    SecretPattern(
+        "google-api-key", ("aiza",), r"\b", "", r"AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"
     ),
-    ("akia", "", r"(?<![A-Z0-9])AKIA[A-Z0-9]{16}(?![A-Z0-9])"),
-    ("asia", "", r"(?<![A-Z0-9])ASIA[A-Z0-9]{16}(?![A-Z0-9])"),
-    ("signature=", r"Signature=", r"[0-9a-fA-F]{64}(?![0-9a-fA-F])"),
-    ("x-amz-", r"(?i:X-Amz-(?:Security-Token|Credential))=", r"[^&\s\"'#]+"),
-    ("key=", r"[?&]key=", r"[^&\s\"'#]+"),
-    ("sk-ant-", r"\bsk-ant-", r"[A-Za-z0-9_-]{20,}"),
-    ("sk-", r"\bsk-(?!ant-)", r"[A-Za-z0-9_-]{20,}"),
-    ("aiza", r"\b", r"AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"),
-    ("bearer", r"\b(?i:bearer)\s+", r"[A-Za-z0-9._~+/=-]{20,}"),
-    ("org-", r"\borg-", r"[A-Za-z0-9]{20,}"),
-    ("proj_", r"\bproj_", r"[A-Za-z0-9]{20,}"),
-    ("organization", r"(?i:organization)[_-]?(?i:id)\\?[\"']?\s*[:=]\s*\\?[\"']?", _UUID),
-    (
-        "access",
-        r"(?i:secret_?access_?key)\\?[\"']?\s*[:=]\s*\\?[\"']?",
+    SecretPattern(
+        "aws-access-key-id",
+        ("akia", "asia"),
+        r"(?<![A-Z0-9])",
+        "",
+        r"(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])",
+    ),
+    SecretPattern(
+        "aws-secret-access-key",
+        ("access",),
+        rf"(?i:secret_?access_?key){_QUOTE}\s*[:=]\s*{_QUOTE}",
+        "",
         r"[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])",
     ),
+    SecretPattern(
+        "sigv4-signature", ("signature=",), "Signature=", "", r"[0-9a-fA-F]{64}(?![0-9a-fA-F])"
+    ),
+    SecretPattern(
+        "aws-session-token",
+        ("x-amz-security-token",),
+        r"(?i:X-Amz-Security-Token)=",
+        "",
+        r"[^&\s\"'#]+",
+    ),
+    SecretPattern(
+        "aws-credential", ("x-amz-credential",), r"(?i:X-Amz-Credential)=", "", r"[^&\s\"'#]+"
+    ),
+    SecretPattern("bearer-token", ("bearer",), r"\b(?i:bearer)\s+", "", r"[A-Za-z0-9._~+/=-]{20,}"),
+    SecretPattern("key-query-param", ("key=",), "[?&]key=", "", r"[^&\s\"'#]+"),
+    SecretPattern("openai-org-id", ("org-",), r"\b", "org-", r"[A-Za-z0-9]{20,}"),
+    SecretPattern("openai-project-id", ("proj_",), r"\b", "proj_", r"[A-Za-z0-9]{20,}"),
+    SecretPattern(
+        "anthropic-org-id",
+        ("organization",),
+        rf"(?i:organization[_-]?id){_QUOTE}\s*[:=]\s*{_QUOTE}",
+        "",
+        _UUID,
+    ),
+    SecretPattern(
+        "aws-account-id",
+        ("arn",),
+        rf"\barn{_COLON}aws[a-z-]*{_COLON}[a-z0-9-]*{_COLON}[a-z0-9-]*{_COLON}",
+        "",
+        r"\d{12}(?!\d)",
+        MASKED_ACCOUNT,
+    ),
 )
+"""Secrets in text (bodies, URIs, header values), in priority order: where two kinds
+match overlapping text, the linter reports the first; the scrubber applies them in turn."""
+
 _COMPILED = tuple(
-    (trigger, re.compile(f"({prefix})({secret})")) for trigger, prefix, secret in _RULES
+    (pattern.triggers, re.compile(pattern.scrub_regex), pattern.replacement)
+    for pattern in SECRET_PATTERNS
 )
 
 
-def _keep_prefix(match: re.Match[str]) -> str:
-    prefix, secret = match.group(1), match.group(2)
-    if secret.upper().startswith(PLACEHOLDER):
-        return match.group(0)
-    return prefix + PLACEHOLDER
+def _replacer(replacement: str) -> Callable[[re.Match[str]], str]:
+    def replace(match: re.Match[str]) -> str:
+        secret = match.group(2)
+        if secret == replacement or secret.upper().startswith(PLACEHOLDER):
+            return match.group(0)
+        return match.group(1) + replacement
+
+    return replace
 
 
-def _mask_account(match: re.Match[str]) -> str:
-    return match.group(1) + MASKED_ACCOUNT
+_REPLACERS = {replacement: _replacer(replacement) for *_, replacement in _COMPILED}
 
 
 def scrub_text(text: str, known: Iterable[str] = ()) -> str:
@@ -139,15 +205,10 @@ def scrub_text(text: str, known: Iterable[str] = ()) -> str:
         if value in text:
             text = text.replace(value, PLACEHOLDER)
     lowered = text.lower()
-    for index, (trigger, pattern) in enumerate(_COMPILED):
-        if trigger in lowered:
-            text = pattern.sub(_mask_account if index == 0 else _keep_prefix, text)
+    for triggers, pattern, replacement in _COMPILED:
+        if any(trigger in lowered for trigger in triggers):
+            text = pattern.sub(_REPLACERS[replacement], text)
     return text
-
-
-def scrub_uri(uri: str, known: Iterable[str] = ()) -> str:
-    """A URI with ``key=``/presigned query values and ARN account ids replaced."""
-    return scrub_text(uri, known)
 
 
 def scrub_header(name: str, value: str) -> str:
@@ -242,13 +303,25 @@ class Scrubber:
         return scrub_text(scrub_header(name, value), known)
 
     def request(self, request: Any) -> Any:
-        """``before_record_request`` hook: scrubs a ``vcr.request.Request`` in place."""
+        """``before_record_request`` hook: scrubs a ``vcr.request.Request`` in place.
+
+        A body vcrpy holds in another form than bytes (a mapping or list passed to
+        aiohttp as ``json=`` or ``data=``, a file, chunks) becomes bytes first, as
+        ``harness.matching.raw_body`` reads it: the bytes scrubbed, recorded and matched.
+        """
+        from harness.matching import raw_body  # harness.matching imports this module
+
         request.headers = self.headers(dict(request.headers))
         known = sorted(self.known, key=len, reverse=True)
-        request.uri = scrub_uri(request.uri, known)
+        request.uri = scrub_text(request.uri, known)
         body = request.body
-        if isinstance(body, (bytes, bytearray)) and body:
-            request.body = scrub_body(bytes(body), known)
+        if body is None or isinstance(body, (bytes, bytearray)):
+            if body:
+                request.body = scrub_body(bytes(body), known)
+            return request
+        scrubbed = scrub_body(raw_body(request), known)
+        # vcrpy hands an iterator body back as ``iter(stored)``: store one chunk
+        request.body = [scrubbed] if isinstance(body, Iterator) else scrubbed
         return request
 
     def response(self, response: Any) -> Any:

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.lint import Finding, cassette_files, lint_cassettes
+from harness.lint import PATTERNS, Finding, cassette_files, lint_cassettes, lint_text
+from harness.scrub import SECRET_PATTERNS, scrub_text
 
 REPOSITORY_CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
 
@@ -40,6 +41,7 @@ SIGNATURE = "5d" * 32
 TOKEN = "IQoJb3JpZ2luX2VjE" + "Hk4" * 10
 ORG = "org-" + "Q1w2E3r4T5y6U7i8O9p0A1s2"
 PROJECT = "proj_" + "Z9x8C7v6B5n4M3l2K1j0H9g8"
+CREDENTIAL = "ci-user" + "%2F20250101%2Fus-east-1%2Fs3%2Faws4_request"
 
 plant("openai-key", "openai-api-key", f'      "api_key": "{OPENAI_KEY}"', OPENAI_KEY)
 plant("openai-project-key", "openai-api-key", f"  key: {PROJECT_KEY}", PROJECT_KEY)
@@ -104,6 +106,12 @@ plant(
     "  uri: https://generativelanguage.googleapis.com/v1/m:generateContent?alt=sse&key=k3y-v4lu3",
     "k3y-v4lu3",
 )
+plant(
+    "presigned-credential",
+    "aws-credential",
+    "  uri: https://b.s3.amazonaws.com/o?X-Amz-Credential=" + CREDENTIAL + "&a=1",
+    CREDENTIAL,
+)
 plant("openai-org-id", "openai-org-id", f"  openai-org: {ORG}", ORG)
 plant("openai-project-id", "openai-project-id", f'  "project": "{PROJECT}"', PROJECT)
 plant("anthropic-org-header", "anthropic-org-id", f"  anthropic-organization-id: {UUID}", UUID)
@@ -136,6 +144,30 @@ def test_every_kind_of_secret_is_found(tmp_path: Path, case: str) -> None:
     ]
     assert secret not in findings[0].excerpt and "****" in findings[0].excerpt
     assert str(findings[0]).startswith(f"{tmp_path / 'scenario.yaml'}:3: {kind}: ")
+
+
+HEADER_CASES = {
+    "authorization-header",
+    "x-api-key-header",
+    "x-goog-api-key-header",
+    "cookie-header",
+    "set-cookie-header",
+    "security-token-header",
+}
+"""Planted secrets found as header values: the scrubber replaces those by header name."""
+
+
+def test_the_linter_looks_for_what_the_scrubber_removes() -> None:
+    """One table (``harness.scrub.SECRET_PATTERNS``) drives both: every secret the linter
+    finds in text, ``scrub_text`` replaces, and the linter accepts the result."""
+    assert [kind for kind, _ in PATTERNS] == [pattern.kind for pattern in SECRET_PATTERNS]
+    for case, (_, text, secret) in sorted(PLANTED.items()):
+        if case in HEADER_CASES:
+            continue
+        scrubbed = scrub_text(text)
+        assert secret not in scrubbed, case
+        assert lint_text(scrubbed, case) == [], case
+        assert scrub_text(scrubbed) == scrubbed, case
 
 
 def test_secret_header_values_on_list_lines(tmp_path: Path) -> None:
@@ -216,9 +248,22 @@ def test_cli_exit_0_on_clean_directories(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "a.yaml").write_text("authorization: REDACTED\n")
-    assert main(["cassettes", "lint", str(tmp_path), str(tmp_path)]) == 0
+    (tmp_path / "b.yaml").write_text("version: 1\n")
+    assert main(["cassettes", "lint", str(tmp_path)]) == 0
     captured = capsys.readouterr()
     assert captured.out == "" and "no secrets found in 2 files" in captured.err
+
+
+def test_cli_reads_each_file_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A directory given twice, or a file inside a directory also given, is one file."""
+    (tmp_path / "a.yaml").write_text("authorization: REDACTED\n")
+    path = tmp_path / "openai" / "plain_text.yaml"
+    path.parent.mkdir()
+    path.write_text(f"b: {OPENAI_KEY}\n")
+    assert main(["cassettes", "lint", str(tmp_path), str(tmp_path), str(path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [f"{path}:1: openai-api-key: b: {OPENAI_KEY[:4]}****"]
+    assert "1 secret(s) found in 2 files" in captured.err
 
 
 def test_cli_exit_1_and_one_line_per_finding(
@@ -258,9 +303,12 @@ def test_cli_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
 # --- the repository's own cassettes ----------------------------------------------------------
 
 
+MIN_REPOSITORY_CASSETTES = 100
+"""The suite records well over this many: fewer means cassettes/ went missing or moved."""
+
+
 def test_repository_cassettes_hold_no_secrets() -> None:
-    files = cassette_files(REPOSITORY_CASSETTES) if REPOSITORY_CASSETTES.exists() else []
-    if not files:  # nothing recorded yet: that is the state to assert, not a skip
-        assert files == []
-        return
+    assert REPOSITORY_CASSETTES.is_dir(), f"{REPOSITORY_CASSETTES} is missing"
+    files = cassette_files(REPOSITORY_CASSETTES)
+    assert len(files) >= MIN_REPOSITORY_CASSETTES, f"only {len(files)} files in cassettes/"
     assert [str(finding) for finding in lint_cassettes(REPOSITORY_CASSETTES)] == []

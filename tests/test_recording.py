@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import pickle
 import random
 import struct
+import subprocess
+import sys
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -36,8 +39,9 @@ from harness.cassettes import (
 )
 from harness.lint import lint_cassettes
 from harness.lm import LM
-from harness.matching import MATCHERS, request_key
+from harness.matching import MATCHERS, raw_body, request_key
 from harness.recording import IndexedCassette, make_vcr, unplayed, use_cassette
+from harness.scrub import Scrubber
 from tests.loopback import slow_server
 
 OPENAI = "https://api.openai.com/v1/chat/completions"
@@ -64,14 +68,15 @@ def record(
     exchanges: list[tuple[dict[str, Any], httpx.Response]],
     **options: Any,
 ) -> None:
-    """Record ``(request kwargs, response)`` pairs through vcrpy (``record_mode="once"``)."""
+    """Record ``(request kwargs, response)`` pairs through vcrpy (``record_mode="once"``
+    unless ``options`` say otherwise)."""
     responses = iter([response for _, response in exchanges])
 
     def handler(request: httpx.Request) -> httpx.Response:
         return next(responses)
 
     with (
-        use_cassette(path, record_mode="once", **options),
+        use_cassette(path, **{"record_mode": "once", **options}),
         httpx.Client(transport=httpx.MockTransport(handler)) as client,
     ):
         for kwargs, _ in exchanges:
@@ -216,6 +221,68 @@ def test_any_text_or_binary_body_round_trips(text: str, data: bytes) -> None:
     assert (stored.encode() if isinstance(stored, str) else stored) == data
 
 
+GEMINI_STREAM = "https://generativelanguage.googleapis.com/v1beta/models/g:streamGenerateContent"
+ARRAY_STREAM = (
+    b'[{\n  "candidates": [{"content": {"parts": [{"text": "po"}]}}]\n}\n,\r\n'
+    b'{\n  "candidates": [{"content": {"parts": [{"text": "ng"}]}}]\n}\n]'
+)
+
+
+def test_json_array_streams_are_stored_verbatim_and_replay_byte_for_byte(tmp_path: Path) -> None:
+    """Gemini's stream without ``alt=sse`` is one JSON array whose elements are separated
+    by ``\\n,\\r\\n``: a client may split on those, so they must replay as recorded."""
+    path = tmp_path / "gemini" / "stream.yaml"
+    exchange = (post(b"{}", GEMINI_STREAM), httpx.Response(200, content=ARRAY_STREAM, headers=JSON))
+    record(path, [exchange])
+    stored = yaml.safe_load(path.read_text())["interactions"][0]["response"]["body"]
+    assert stored == {"string": ARRAY_STREAM.decode()}
+    with use_cassette(path), httpx.Client() as client:
+        response = client.post(GEMINI_STREAM, content=b"{}", headers=JSON)
+    assert response.content == ARRAY_STREAM
+    assert response.headers["content-length"] == str(len(ARRAY_STREAM))
+    (interaction,) = load_cassette(path)
+    assert interaction.response.body == ARRAY_STREAM
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(JSON_VALUES, max_size=3),
+    st.sampled_from([None, 1, 2]),
+    st.sampled_from(["", " ", "\n", "\r\n"]),
+)
+def test_any_json_array_text_round_trips_verbatim(value: Any, indent: Any, tail: str) -> None:
+    text = json.dumps(value, indent=indent, ensure_ascii=False) + tail
+    serializer = CassetteSerializer()
+    loaded = serializer.deserialize(serializer.serialize(vcr_dict(text, text.encode())))
+    interaction = loaded["interactions"][0]
+    assert interaction["request"]["body"] == text
+    stored = interaction["response"]["body"]["string"]
+    assert (stored.encode() if isinstance(stored, str) else stored) == text.encode()
+
+
+def test_json_arrays_stored_under_json_by_older_versions_still_load(tmp_path: Path) -> None:
+    path = tmp_path / "old.yaml"
+    path.write_text(
+        "interactions:\n"
+        "- request:\n"
+        "    body:\n      json: [1, {b: 2}]\n"
+        "    headers: {content-type: [application/json]}\n"
+        f"    method: POST\n    uri: {OPENAI}\n"
+        "  response:\n"
+        "    body:\n      json: [{a: 1}, {b: [2, 3]}]\n"
+        "    headers: {content-length: ['0'], content-type: [application/json]}\n"
+        "    status: {code: 200, message: OK}\n"
+        "version: 1\n"
+    )
+    with use_cassette(path) as cassette, httpx.Client() as client:
+        response = client.post(OPENAI, content=b'[1, {"b": 2}]', headers=JSON)
+        assert unplayed(cassette) == []
+    assert response.content == b'[{"a":1},{"b":[2,3]}]'
+    assert response.headers["content-length"] == str(len(response.content))
+    (interaction,) = load_cassette(path)
+    assert interaction.response.body == response.content
+
+
 def test_the_corpus_loader_reads_this_format(tmp_path: Path) -> None:
     path = tmp_path / "plain.yaml"
     record(path, [(post(chat("ping")), httpx.Response(200, json=ANSWER))])
@@ -223,6 +290,103 @@ def test_the_corpus_loader_reads_this_format(tmp_path: Path) -> None:
     assert interaction.request.json() == json.loads(chat("ping"))
     assert interaction.response.json() == ANSWER
     assert interaction.response.headers["content-length"] == str(len(interaction.response.body))
+
+
+# --- saving ---------------------------------------------------------------------------------
+
+
+def test_a_recording_that_raises_is_not_saved(tmp_path: Path) -> None:
+    """An exception after the first of two requests must not leave a cassette that looks
+    complete with one interaction; re-recording over a good cassette keeps it."""
+    path = tmp_path / "two.yaml"
+
+    def failing(mode: str) -> None:
+        with (
+            pytest.raises(RuntimeError, match="scenario failed"),
+            use_cassette(path, record_mode=mode),
+            httpx.Client(transport=httpx.MockTransport(lambda _: numbered(200, 9))) as client,
+        ):
+            client.post(OPENAI, content=b'{"q":0}', headers=JSON)
+            raise RuntimeError("scenario failed")
+
+    failing("once")
+    assert not path.exists()
+    record(path, [(post(f'{{"q":{n}}}'), numbered(200, n)) for n in range(2)])
+    good = path.read_bytes()
+    failing("all")
+    assert path.read_bytes() == good
+
+
+def test_a_failed_save_leaves_the_old_cassette_whole(tmp_path: Path) -> None:
+    """Whatever fails while the new text is written, the old cassette stays as it was and
+    nothing else is left in its directory (vcrpy's own persister truncated it first)."""
+    path = tmp_path / "cassette.yaml"
+    record(path, [(post(b'{"q":0}'), numbered(200, 0))])
+    good = path.read_bytes()
+
+    class Unencodable:  # a lone surrogate at the end: no encoding takes it
+        def serialize(self, cassette_dict: dict[str, Any]) -> str:
+            return CassetteSerializer().serialize(cassette_dict) + "\ud800"
+
+    cassette = {
+        "requests": [Request("POST", OPENAI, b'{"q":1}', JSON)],
+        "responses": [
+            {"status": {"code": 200, "message": "OK"}, "headers": {}, "body": {"string": b"{}"}}
+        ],
+    }
+    # the persister ``use_cassette`` saves with (called directly: vcrpy leaves its patches
+    # in place when saving raises inside ``use_cassette``)
+    persister = make_vcr().persister
+    with pytest.raises(UnicodeEncodeError):
+        persister.save_cassette(path, cassette, serializer=Unencodable())
+    assert path.read_bytes() == good
+    assert [file.name for file in tmp_path.iterdir()] == ["cassette.yaml"]
+
+
+RERECORD = """
+import sys
+
+import httpx
+
+from harness.recording import use_cassette
+
+path, url = sys.argv[1], sys.argv[2]
+answer = {"text": "caf\\u00e9 \\u2713"}
+transport = httpx.MockTransport(lambda request: httpx.Response(200, json=answer))
+with use_cassette(path, record_mode="all"), httpx.Client(transport=transport) as client:
+    client.post(url, content=b'{"q":1}')
+with use_cassette(path), httpx.Client() as client:
+    assert client.post(url, content=b'{"q":1}').json() == answer
+"""
+
+
+def test_cassettes_are_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    """Re-recording under an ASCII locale: vcrpy's own persister truncated the cassette,
+    then failed to encode a non-ASCII body, leaving 0 bytes."""
+    path = tmp_path / "cassette.yaml"
+    record(path, [(post(b'{"q":0}'), numbered(200, 0))])
+    script = tmp_path / "rerecord.py"
+    script.write_text(RERECORD)
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("LC_", "LANG", "PYTHONUTF8", "PYTHONIOENCODING"))
+    }
+    root = str(Path(recording.__file__).resolve().parent.parent)
+    environment.update(LC_ALL="C", PYTHONCOERCECLOCALE="0", PYTHONUTF8="0", PYTHONPATH=root)
+    result = subprocess.run(
+        [sys.executable, str(script), str(path), OPENAI],
+        env=environment,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    text = path.read_bytes().decode("utf-8")
+    assert "caf\u00e9 \u2713" in text and '"q":0' not in text
+    assert sorted(file.name for file in tmp_path.iterdir()) == ["cassette.yaml", "rerecord.py"]
 
 
 # --- matching ---------------------------------------------------------------------------
@@ -654,6 +818,69 @@ def test_scrubbed_eventstream_stays_valid(scrubbed_cassette: str) -> None:
 def test_scrubbed_cassette_passes_the_linter(scrubbed_cassette: str, tmp_path: Path) -> None:
     (tmp_path / "secrets.yaml").write_text(scrubbed_cassette)
     assert [str(finding) for finding in lint_cassettes(tmp_path)] == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"api_key": SECRETS["anthropic-key"], "n": 1},
+        [{"api_key": SECRETS["anthropic-key"]}, 1],
+        iter([b'{"api_key": "', SECRETS["anthropic-key"].encode(), b'", "n": 1}']),
+    ],
+    ids=["mapping", "list", "chunks"],
+)
+def test_bodies_vcrpy_holds_unencoded_are_scrubbed_as_json(body: Any) -> None:
+    """vcrpy's aiohttp stub keeps ``json=``/``data={...}`` as the object passed: the hook
+    and the serializer turn it into the bytes ``request_key`` matches, then scrub them."""
+    secret = SECRETS["anthropic-key"]
+    request = Scrubber().request(Request("POST", OPENAI, body, JSON))
+    assert not isinstance(request.body, (dict, list))  # bytes (or chunks of bytes) now
+    scrubbed = raw_body(request)
+    assert secret.encode() not in scrubbed
+    assert b"sk-ant-REDACTED" in scrubbed
+    assert request_key(request)[4] == request_key(Request("POST", OPENAI, scrubbed, JSON))[4]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"api_key": SECRETS["anthropic-key"], "n": 1}, [{"api_key": SECRETS["anthropic-key"]}, 1]],
+    ids=["mapping", "list"],
+)
+def test_the_serializer_writes_unencoded_bodies_as_scrubbed_json(body: Any) -> None:
+    """Not ``str(body)``: the Python repr, secrets in clear, that never matches on replay."""
+    secret = SECRETS["anthropic-key"]
+    text = CassetteSerializer().serialize(vcr_dict(body, b"{}"))
+    assert secret not in text
+    stored = yaml.safe_load(text)["interactions"][0]["request"]["body"]
+    expected = json.loads(json.dumps(body).replace(secret, "sk-ant-REDACTED"))
+    assert stored == ({"json": expected} if isinstance(body, dict) else json.dumps(expected))
+
+
+async def test_aiohttp_json_argument_is_scrubbed_and_replays(tmp_path: Path) -> None:
+    import aiohttp
+
+    secret = SECRETS["openai-key"]
+    body = {"model": "gpt-test", "user": secret, "messages": [{"role": "user", "content": "hi"}]}
+    path = tmp_path / "json_argument.yaml"
+    with slow_server(0.0) as url:
+        with use_cassette(path, record_mode="once"):
+            async with (
+                aiohttp.ClientSession() as session,
+                session.post(f"{url}/v1/chat/completions", json=body) as response,
+            ):
+                recorded = await response.json()
+        text = path.read_text()
+        assert secret not in text
+        stored = yaml.safe_load(text)["interactions"][0]["request"]["body"]
+        assert stored == {"json": {**body, "user": "sk-REDACTED"}}
+        assert lint_cassettes(path) == []
+    with use_cassette(path) as cassette:  # the server is gone
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(f"{url}/v1/chat/completions", json=body) as response,
+        ):
+            assert await response.json() == recorded
+        assert unplayed(cassette) == []
 
 
 # --- aiohttp records, httpx replays ---------------------------------------------------------
