@@ -49,6 +49,34 @@ __all__ = ["AtomicPersister", "IndexedCassette", "make_vcr", "unplayed", "use_ca
 SERIALIZER_NAME = "harness-yaml"
 
 
+def _replay_aiohttp_raw_headers() -> None:
+    """vcrpy < 9 replays aiohttp responses with ``headers`` but empty ``raw_headers``,
+    which httpx-aiohttp reads: async replays then lose every header (Retry-After,
+    content type). Fill ``raw_headers`` from ``headers`` when the stub left them empty.
+    Python 3.10 cannot install vcrpy 9, so this keeps 3.10's async path honest."""
+    try:
+        from vcr.stubs import aiohttp_stubs
+    except ImportError:  # aiohttp not installed: nothing to replay through
+        return
+    build = aiohttp_stubs.build_response
+    if getattr(build, "fills_raw_headers", False):
+        return
+
+    def build_response(*args: Any, **kwargs: Any) -> Any:
+        response = build(*args, **kwargs)
+        if not getattr(response, "_raw_headers", None):
+            response._raw_headers = tuple(
+                (name.encode(), value.encode()) for name, value in response.headers.items()
+            )
+        return response
+
+    build_response.fills_raw_headers = True  # type: ignore[attr-defined]
+    aiohttp_stubs.build_response = build_response
+
+
+_replay_aiohttp_raw_headers()
+
+
 class IndexedCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
     """A ``vcr.cassette.Cassette`` whose request lookup is a dict access.
 
