@@ -85,21 +85,18 @@ class LM:
         self._max_retries = max_retries
         self._retry_policy = retry_policy
         self._timeout = timeout
-        self._transport_override = transport
-        self._transports: dict[tuple[RetryPolicy, float | None], Transport] = {}
+        self._transport = Transport(transport=transport)
 
     def __repr__(self) -> str:
         return f"LM({self.model!r})"
 
     def close(self) -> None:
         """Close the sync connections (async ones close with their event loop)."""
-        for transport in list(self._transports.values()):
-            transport.close()
+        self._transport.close()
 
     async def aclose(self) -> None:
         """Close the connections of the running event loop."""
-        for transport in list(self._transports.values()):
-            await transport.aclose()
+        await self._transport.aclose()
 
     def __enter__(self) -> LM:
         return self
@@ -146,7 +143,11 @@ class LM:
         )
 
     def transport(self) -> Transport:
-        """The transport for the current settings (retries and timeout)."""
+        """The LM's transport: one connection pool per LM (and per event loop)."""
+        return self._transport
+
+    def attempts(self) -> dict[str, Any]:
+        """The retry policy and timeout for a call made now (LM arguments > settings)."""
         current = settings()
         policy = self._retry_policy
         if policy is None:
@@ -155,14 +156,7 @@ class LM:
                 retries = current.max_retries if current.max_retries is not None else 2
             policy = RetryPolicy(max_retries=retries)
         timeout = self._timeout if self._timeout is not None else current.timeout
-        key = (policy, timeout)
-        found = self._transports.get(key)
-        if found is None:
-            found = self._transports.setdefault(
-                key,
-                Transport(policy=policy, timeout=timeout, transport=self._transport_override),
-            )
-        return found
+        return {"policy": policy, "timeout": timeout}
 
     def request(self, prompt: Prompt, *, stream: bool = False, **kwargs: Any) -> HttpRequest:
         """The HTTP request a call would send (nothing is sent)."""
@@ -173,7 +167,8 @@ class LM:
     def __call__(self, prompt: Prompt, **kwargs: Any) -> Response:
         """Call the model and wait for the whole answer."""
         params = self.params(prompt, **kwargs)
-        body = self.transport().send(self.codec, self.codec.build_request(params, stream=False))
+        request = self.codec.build_request(params, stream=False)
+        body = self._transport.send(self.codec, request, **self.attempts())
         return _finished(self.codec.decode_response(body), params)
 
     def call(self, prompt: Prompt, **kwargs: Any) -> Response:
@@ -184,16 +179,17 @@ class LM:
         """Async twin of ``__call__``: same request, same result, same errors."""
         params = self.params(prompt, **kwargs)
         request = self.codec.build_request(params, stream=False)
-        body = await self.transport().asend(self.codec, request)
+        body = await self._transport.asend(self.codec, request, **self.attempts())
         return _finished(self.codec.decode_response(body), params)
 
     def stream(self, prompt: Prompt, **kwargs: Any) -> Stream:
         """Stream the answer: iterate for events, then read ``.response``."""
-        return Stream(self.codec, self.transport(), self.params(prompt, **kwargs))
+        return Stream(self.codec, self._transport, self.params(prompt, **kwargs), self.attempts())
 
     def astream(self, prompt: Prompt, **kwargs: Any) -> AsyncStream:
         """Async twin of ``stream``: ``async for event in lm.astream(...)``."""
-        return AsyncStream(self.codec, self.transport(), self.params(prompt, **kwargs))
+        params = self.params(prompt, **kwargs)
+        return AsyncStream(self.codec, self._transport, params, self.attempts())
 
     # --- tool chains ---------------------------------------------------------------
 
@@ -275,10 +271,13 @@ class StreamNotConsumedError(HarnessError):
 
 
 class _StreamBase:
-    def __init__(self, codec: Codec, transport: Transport, params: CallParams) -> None:
+    def __init__(
+        self, codec: Codec, transport: Transport, params: CallParams, attempts: dict[str, Any]
+    ) -> None:
         self._codec = codec
         self._transport = transport
         self._params = params
+        self._attempts = attempts
         self._request = codec.build_request(params, stream=True)
         self._response: Response | None = None
         self._started = False
@@ -316,7 +315,7 @@ class Stream(_StreamBase):
 
     def _events(self) -> Generator[StreamEvent, None, None]:
         accumulator = StreamAccumulator()
-        with self._transport.stream(self._codec, self._request) as start:
+        with self._transport.stream(self._codec, self._request, **self._attempts) as start:
             decoder = self._codec.stream_decoder(start.content_type)
             for chunk in iter_bytes(self._codec, start.response):
                 for event in decoder.feed(chunk):
@@ -356,7 +355,7 @@ class AsyncStream(_StreamBase):
 
     async def _events(self) -> AsyncGenerator[StreamEvent, None]:
         accumulator = StreamAccumulator()
-        async with self._transport.astream(self._codec, self._request) as start:
+        async with self._transport.astream(self._codec, self._request, **self._attempts) as start:
             decoder = self._codec.stream_decoder(start.content_type)
             async for chunk in aiter_bytes(self._codec, start.response):
                 for event in decoder.feed(chunk):

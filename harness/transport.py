@@ -181,15 +181,22 @@ class Transport:
 
     # --- one attempt ----------------------------------------------------------------
 
-    def _prepare(self, codec: Codec, request: HttpRequest) -> httpx.Request:
+    def _prepare(self, codec: Codec, request: HttpRequest, timeout: float | None) -> httpx.Request:
         signed = codec.sign(request)
+        extensions = {} if timeout is None else {"timeout": httpx.Timeout(timeout).as_dict()}
         return httpx.Request(
-            signed.method, signed.url, headers=signed.headers, content=signed.body
+            signed.method,
+            signed.url,
+            headers=signed.headers,
+            content=signed.body,
+            extensions=extensions,
         )
 
-    def _delay(self, retries_done: int, error: LLMError) -> float | None:
+    def _delay(
+        self, policy: RetryPolicy | None, retries_done: int, error: LLMError
+    ) -> float | None:
         with self._lock:
-            return retry_delay(self.policy, retries_done, error, self._rng)
+            return retry_delay(policy or self.policy, retries_done, error, self._rng)
 
     @staticmethod
     def _error(codec: Codec, response: httpx.Response) -> LLMError:
@@ -197,27 +204,50 @@ class Transport:
 
     # --- sync -------------------------------------------------------------------
 
-    def send(self, codec: Codec, request: HttpRequest) -> bytes:
+    def send(
+        self,
+        codec: Codec,
+        request: HttpRequest,
+        *,
+        policy: RetryPolicy | None = None,
+        timeout: float | None = None,
+    ) -> bytes:
         """Send with retries and return the 2xx body; raise the mapped ``LLMError``.
 
         The body is read inside the retry loop: nothing has reached the caller yet, so a
         connection cut mid-body is retried like one cut before the headers."""
-        with self._open(codec, request, whole=True) as start:
+        with self._open(codec, request, whole=True, policy=policy, timeout=timeout) as start:
             return start.response.content
 
     @contextmanager
-    def stream(self, codec: Codec, request: HttpRequest) -> Iterator[StreamStart]:
+    def stream(
+        self,
+        codec: Codec,
+        request: HttpRequest,
+        *,
+        policy: RetryPolicy | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[StreamStart]:
         """Send with retries until headers arrive; the body is read by the caller."""
-        with self._open(codec, request, whole=False) as start:
+        with self._open(codec, request, whole=False, policy=policy, timeout=timeout) as start:
             yield start
 
     @contextmanager
-    def _open(self, codec: Codec, request: HttpRequest, *, whole: bool) -> Iterator[StreamStart]:
+    def _open(
+        self,
+        codec: Codec,
+        request: HttpRequest,
+        *,
+        whole: bool,
+        policy: RetryPolicy | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[StreamStart]:
         retries_done = 0
         while True:
             try:
                 response = _map_transport_errors(
-                    codec, lambda: self.client().send(self._prepare(codec, request), stream=True)
+                    codec,
+                    lambda: self.client().send(self._prepare(codec, request, timeout), stream=True),
                 )
                 failed = response.status_code >= 400
                 try:
@@ -230,7 +260,7 @@ class Transport:
                     response.close()
                     raise self._error(codec, response)
             except LLMError as error:
-                delay = self._delay(retries_done, error)
+                delay = self._delay(policy, retries_done, error)
                 if delay is None:
                     raise
                 retries_done += 1
@@ -244,27 +274,49 @@ class Transport:
 
     # --- async ------------------------------------------------------------------
 
-    async def asend(self, codec: Codec, request: HttpRequest) -> bytes:
+    async def asend(
+        self,
+        codec: Codec,
+        request: HttpRequest,
+        *,
+        policy: RetryPolicy | None = None,
+        timeout: float | None = None,
+    ) -> bytes:
         """Async twin of ``send``: same attempts, same errors."""
-        async with self._aopen(codec, request, whole=True) as start:
+        async with self._aopen(codec, request, whole=True, policy=policy, timeout=timeout) as start:
             return start.response.content
 
     @asynccontextmanager
-    async def astream(self, codec: Codec, request: HttpRequest) -> AsyncIterator[StreamStart]:
+    async def astream(
+        self,
+        codec: Codec,
+        request: HttpRequest,
+        *,
+        policy: RetryPolicy | None = None,
+        timeout: float | None = None,
+    ) -> AsyncIterator[StreamStart]:
         """Async twin of ``stream``."""
-        async with self._aopen(codec, request, whole=False) as start:
+        async with self._aopen(
+            codec, request, whole=False, policy=policy, timeout=timeout
+        ) as start:
             yield start
 
     @asynccontextmanager
     async def _aopen(
-        self, codec: Codec, request: HttpRequest, *, whole: bool
+        self,
+        codec: Codec,
+        request: HttpRequest,
+        *,
+        whole: bool,
+        policy: RetryPolicy | None = None,
+        timeout: float | None = None,
     ) -> AsyncIterator[StreamStart]:
         retries_done = 0
         while True:
             try:
                 client = await self.async_client()
                 response = await _amap_transport_errors(
-                    codec, client.send(self._prepare(codec, request), stream=True)
+                    codec, client.send(self._prepare(codec, request, timeout), stream=True)
                 )
                 failed = response.status_code >= 400
                 try:
@@ -277,7 +329,7 @@ class Transport:
                     await response.aclose()
                     raise self._error(codec, response)
             except LLMError as error:
-                delay = self._delay(retries_done, error)
+                delay = self._delay(policy, retries_done, error)
                 if delay is None:
                     raise
                 retries_done += 1

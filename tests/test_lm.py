@@ -8,9 +8,16 @@ import inspect
 import pytest
 
 import harness
-from harness.emulator import Emulator, EmulatorTransport, Reply
+from harness.emulator import Emulator, EmulatorTransport, Fault, Reply
 from harness.lm import LM, StreamNotConsumedError, as_messages
-from harness.types import ConfigurationError, HarnessError, Message, ToolCall, Usage
+from harness.types import (
+    ConfigurationError,
+    HarnessError,
+    Message,
+    RateLimitError,
+    ToolCall,
+    Usage,
+)
 
 
 def emulated(*replies: Reply, model: str = "openai/gpt-test") -> tuple[LM, Emulator]:
@@ -29,7 +36,7 @@ def test_call_arguments_beat_the_constructor_which_beats_the_settings() -> None:
         lm("x")
         assert (sent(emulator)["temperature"], sent(emulator)["max_completion_tokens"]) == (0.1, 11)
         constructed = LM(
-            "openai/gpt-test", api_key="k", temperature=0.5, transport=lm._transport_override
+            "openai/gpt-test", api_key="k", temperature=0.5, transport=EmulatorTransport(emulator)
         )
         constructed("x")
         assert (sent(emulator)["temperature"], sent(emulator)["max_completion_tokens"]) == (0.5, 11)
@@ -168,3 +175,16 @@ async def test_achain_matches_chain() -> None:
 def test_an_option_the_provider_does_not_take_is_named() -> None:
     with pytest.raises(ConfigurationError, match=r"anthropic does not take option.*region"):
         LM("anthropic/claude-x", api_key="k", region="us-east-1")
+
+
+def test_retries_follow_the_settings_of_each_call_over_one_connection_pool() -> None:
+    slow_down = Fault(429, "slow down", retry_after=0)
+    emulator = Emulator([slow_down, Reply("ok"), slow_down])
+    lm = LM("openai/gpt-test", api_key="k", transport=EmulatorTransport(emulator))
+    client = lm.transport().client()
+    with harness.context(max_retries=1):
+        assert lm("a").text == "ok"
+    with harness.context(max_retries=0), pytest.raises(RateLimitError):
+        lm("b")
+    assert len(emulator.requests) == 3
+    assert lm.transport().client() is client, "one pool, whatever the per-call settings"
