@@ -6,7 +6,6 @@ Wire format: ``POST {base_url}/v1/messages``; a streamed answer is SSE with ``ev
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -14,9 +13,12 @@ from typing import Any
 from harness.providers.base import (
     HttpRequest,
     SSEStreamDecoder,
+    compact_json,
+    error_body,
     error_class_for_status,
     load_json,
     make_error,
+    malformed,
     parse_arguments,
 )
 from harness.types import (
@@ -27,7 +29,6 @@ from harness.types import (
     Finish,
     FinishReason,
     LLMError,
-    MalformedResponseError,
     Message,
     ModelName,
     NotFoundError,
@@ -129,7 +130,7 @@ class AnthropicCodec:
             "anthropic-version": API_VERSION,
         }
         url = f"{self.base_url}/v1/messages"
-        return HttpRequest("POST", url, headers, _dumps(body).encode())
+        return HttpRequest("POST", url, headers, compact_json(body).encode())
 
     def sign(self, request: HttpRequest) -> HttpRequest:
         """The key is already a header: nothing to add per attempt."""
@@ -160,15 +161,11 @@ class AnthropicCodec:
                 raw=data,
             )
         except (LookupError, TypeError, AttributeError) as exc:
-            raise _malformed(f"unexpected message ({exc!r})", body) from None
+            raise malformed(PROVIDER, f"unexpected message ({exc!r})", body) from None
 
     def decode_error(self, status: int, headers: Mapping[str, str], body: bytes) -> LLMError:
         """Map ``{"type": "error", "error": {"type", "message"}}``, else by HTTP status."""
-        text = body.decode("utf-8", "replace").strip()[:1000]
-        try:
-            data: Any = json.loads(body)
-        except ValueError:
-            data = None
+        data, text = error_body(body)
         error = data.get("error") if isinstance(data, dict) else None
         cls, message = error_class_for_status(status), text or f"HTTP {status}"
         if isinstance(error, dict):
@@ -205,7 +202,7 @@ class AnthropicStreamDecoder(SSEStreamDecoder):
         try:
             return self._event(payload.get("type") or name, payload)
         except (LookupError, TypeError, AttributeError) as exc:
-            raise _malformed(f"unexpected event ({exc!r})", data.encode()) from None
+            raise malformed(PROVIDER, f"unexpected event ({exc!r})", data.encode()) from None
 
     def _event(self, kind: str, payload: Any) -> list[StreamEvent]:
         if kind == "message_start":
@@ -243,7 +240,7 @@ class AnthropicStreamDecoder(SSEStreamDecoder):
         if kind == "tool_use":
             call = self._calls[index] = len(self._calls)
             start = block.get("input")
-            arguments = _dumps(start) if start else ""
+            arguments = compact_json(start) if start else ""
             return [ToolCallDelta(call, block.get("id"), block.get("name"), arguments)]
         return []  # server_tool_use, *_tool_result, redacted_thinking...
 
@@ -259,10 +256,6 @@ class AnthropicStreamDecoder(SSEStreamDecoder):
 
 
 # --- encoding ------------------------------------------------------------------------
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
 
 
 def _encode_messages(messages: tuple[Message, ...]) -> tuple[str, list[dict[str, Any]]]:
@@ -321,7 +314,7 @@ def _tool_call(block: Any) -> ToolCall:
     if isinstance(value, dict):
         arguments, bad = value, None
     else:
-        arguments, bad = parse_arguments(_dumps(value))
+        arguments, bad = parse_arguments(compact_json(value))
     return ToolCall(block["id"], block["name"], arguments, bad)
 
 
@@ -350,8 +343,3 @@ def _stream_error(payload: Any) -> LLMError:
     error = payload.get("error") or {}
     cls = ERROR_TYPES.get(str(error.get("type")), ServerError)
     return cls(error.get("message") or "error in stream", provider=PROVIDER, body=payload)
-
-
-def _malformed(what: str, body: bytes) -> MalformedResponseError:
-    snippet = body[:200].decode("utf-8", "replace")
-    return MalformedResponseError(f"{what}: {snippet!r}", provider=PROVIDER)

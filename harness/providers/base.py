@@ -81,9 +81,7 @@ class Codec(Protocol):
         """Decode a successful (2xx) non-streamed body."""
         ...
 
-    def decode_error(
-        self, status: int, headers: Mapping[str, str], body: bytes
-    ) -> LLMError:
+    def decode_error(self, status: int, headers: Mapping[str, str], body: bytes) -> LLMError:
         """Map a non-2xx response to the error hierarchy."""
         ...
 
@@ -95,15 +93,32 @@ class Codec(Protocol):
 # --- shared helpers ------------------------------------------------------------------
 
 
+def compact_json(value: Any) -> str:
+    """JSON text without spaces, as request bodies are sent."""
+    return json.dumps(value, separators=(",", ":"))
+
+
+def malformed(provider: str, what: str, body: bytes) -> MalformedResponseError:
+    """The error for a body that could not be decoded: says what, quotes its start."""
+    snippet = body[:200].decode("utf-8", "replace")
+    return MalformedResponseError(f"{what}: {snippet!r}", provider=provider)
+
+
+def error_body(body: bytes) -> tuple[Any, str]:
+    """``(JSON value or None, text snippet)`` of an error response body."""
+    text = body.decode("utf-8", "replace").strip()[:1000]
+    try:
+        return json.loads(body), text
+    except ValueError:
+        return None, text
+
+
 def load_json(provider: str, body: bytes) -> Any:
     """Parse a body as JSON or raise ``MalformedResponseError`` naming the provider."""
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        snippet = body[:200].decode("utf-8", "replace")
-        raise MalformedResponseError(
-            f"response body is not JSON ({exc}): {snippet!r}", provider=provider
-        ) from None
+        raise malformed(provider, f"response body is not JSON ({exc})", body) from None
 
 
 def parse_arguments(text: str) -> tuple[dict[str, Any], str | None]:
@@ -212,9 +227,7 @@ class SSEParser:
             if cut is None:
                 return out
             end, width = cut
-            if width == 1 and self._buffer[end : end + 1] == b"\r" and end + 1 == len(
-                self._buffer
-            ):
+            if width == 1 and self._buffer[end : end + 1] == b"\r" and end + 1 == len(self._buffer):
                 # A CR at the very end may be the first half of a CRLF split across feeds.
                 self._pending_cr = True
             line = self._buffer[:end].decode("utf-8")

@@ -28,7 +28,13 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 from harness.providers import anthropic
-from harness.providers.base import HttpRequest, error_class_for_status, load_json, make_error
+from harness.providers.base import (
+    HttpRequest,
+    error_class_for_status,
+    load_json,
+    make_error,
+    malformed,
+)
 from harness.types import (
     AuthenticationError,
     BadRequestError,
@@ -156,7 +162,7 @@ class BedrockCodec:
             try:
                 return _converse_response(data)
             except _SHAPE_ERRORS as exc:
-                raise _malformed(f"unexpected Converse body ({exc!r})", body) from None
+                raise malformed(PROVIDER, f"unexpected Converse body ({exc!r})", body) from None
         if isinstance(data, dict) and isinstance(data.get("content"), list):
             try:
                 return _MESSAGES.decode_response(body)
@@ -395,11 +401,6 @@ def _ours(error: LLMError) -> LLMError:
     )
 
 
-def _malformed(what: str, body: bytes) -> MalformedResponseError:
-    snippet = body[:200].decode("utf-8", "replace")
-    return MalformedResponseError(f"{what}: {snippet!r}", provider=PROVIDER)
-
-
 def _error_class(name: Any) -> type[LLMError] | None:
     """``ValidationException:http://...`` or ``com.amazon...#ValidationException`` -> class."""
     if not isinstance(name, str):
@@ -493,7 +494,7 @@ class EventStreamDecoder:
         try:
             return self._converse(event_type, data)
         except _SHAPE_ERRORS as exc:
-            raise _malformed(f"unexpected {event_type} event ({exc!r})", payload) from None
+            raise malformed(PROVIDER, f"unexpected {event_type} event ({exc!r})", payload) from None
 
     def _chunk(self, data: dict[str, Any]) -> list[StreamEvent]:
         """An InvokeModel ``chunk``: one Anthropic stream event, base64-encoded JSON."""

@@ -6,7 +6,6 @@ Wire format: ``POST {base_url}/chat/completions``; a streamed answer is SSE made
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -14,9 +13,12 @@ from typing import Any
 from harness.providers.base import (
     HttpRequest,
     SSEStreamDecoder,
+    compact_json,
+    error_body,
     error_class_for_status,
     load_json,
     make_error,
+    malformed,
     parse_arguments,
 )
 from harness.types import (
@@ -26,7 +28,6 @@ from harness.types import (
     Finish,
     FinishReason,
     LLMError,
-    MalformedResponseError,
     Message,
     ModelName,
     RateLimitError,
@@ -128,7 +129,7 @@ class OpenAICodec:
         if self.organization:
             headers["openai-organization"] = self.organization
         url = f"{self.base_url}/chat/completions"
-        return HttpRequest("POST", url, headers, _dumps(body).encode())
+        return HttpRequest("POST", url, headers, compact_json(body).encode())
 
     def sign(self, request: HttpRequest) -> HttpRequest:
         """The key is already a header: nothing to add per attempt."""
@@ -151,11 +152,11 @@ class OpenAICodec:
                 raw=data,
             )
         except (LookupError, TypeError, AttributeError) as exc:
-            raise _malformed(f"unexpected chat completion ({exc!r})", body) from None
+            raise malformed(PROVIDER, f"unexpected chat completion ({exc!r})", body) from None
 
     def decode_error(self, status: int, headers: Mapping[str, str], body: bytes) -> LLMError:
         """Map ``{"error": {"message", "type", "code"}}`` (or any body) by HTTP status."""
-        data, text = _decode_body(body)
+        data, text = error_body(body)
         message = _error_message(data) or text or f"HTTP {status}"
         return make_error(
             error_class_for_status(status),
@@ -190,7 +191,7 @@ class OpenAIStreamDecoder(SSEStreamDecoder):
         try:
             return self._chunk(chunk)
         except (LookupError, TypeError, AttributeError) as exc:
-            raise _malformed(f"unexpected chunk ({exc!r})", data.encode()) from None
+            raise malformed(PROVIDER, f"unexpected chunk ({exc!r})", data.encode()) from None
 
     def _chunk(self, chunk: Any) -> list[StreamEvent]:
         if chunk.get("error"):
@@ -229,10 +230,6 @@ class OpenAIStreamDecoder(SSEStreamDecoder):
 # --- encoding ------------------------------------------------------------------------
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
-
-
 def _encode_message(message: Message) -> dict[str, Any]:
     if message.role == "tool":
         return {
@@ -260,7 +257,7 @@ def _arguments_text(call: ToolCall) -> str:
     """Arguments as sent back to the model: its own text when that was not valid JSON."""
     if call.arguments_json is not None:
         return call.arguments_json
-    return _dumps(call.arguments)
+    return compact_json(call.arguments)
 
 
 def _encode_tool_choice(choice: ToolChoice) -> Any:
@@ -315,15 +312,6 @@ def _usage(usage: Any) -> Usage:
     )
 
 
-def _decode_body(body: bytes) -> tuple[Any, str]:
-    """``(JSON value or None, text snippet)`` of an error body."""
-    text = body.decode("utf-8", "replace").strip()[:1000]
-    try:
-        return json.loads(body), text
-    except ValueError:
-        return None, text
-
-
 def _error_message(data: Any) -> str | None:
     """The message of ``{"error": {"message"}}``, ``{"error": "..."}`` or ``{"message"}``."""
     if not isinstance(data, dict):
@@ -349,8 +337,3 @@ def _stream_error(error: Any, chunk: Any) -> LLMError:
     elif "invalid_request" in kind:
         cls = BadRequestError
     return cls(message, provider=PROVIDER, body=chunk)
-
-
-def _malformed(what: str, body: bytes) -> MalformedResponseError:
-    snippet = body[:200].decode("utf-8", "replace")
-    return MalformedResponseError(f"{what}: {snippet!r}", provider=PROVIDER)
