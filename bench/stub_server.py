@@ -12,18 +12,42 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from harness.emulator import Emulator, Reply
 
-from tests.loopback import ANSWERS, provider_of
-
-RESPONSES = {
-    name: (
-        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-        + f"content-length: {len(json.dumps(body))}\r\n\r\n".encode()
-        + json.dumps(body).encode()
-    )
-    for name, body in ANSWERS.items()
+PATHS = {
+    "openai": "/v1/chat/completions",
+    "anthropic": "/v1/messages",
+    "gemini": "/v1beta/models/gemini-test:generateContent",
+    "bedrock": "/model/amazon.nova-micro-v1%3A0/converse",
 }
+ASKED = json.dumps({"model": "m", "messages": [{"role": "user", "content": "ping"}]}).encode()
+
+
+def provider_of(path: str) -> str:
+    """Which provider a request path belongs to."""
+    for provider, suffix in (("openai", "/chat/completions"), ("anthropic", "/messages")):
+        if path.endswith(suffix):
+            return provider
+    return "gemini" if ":generateContent" in path else "bedrock"
+
+
+def rendered(provider: str) -> bytes:
+    """A whole HTTP response: the emulator's answer "pong" in ``provider``'s format,
+    rendered once so the stub costs nothing per request."""
+    answer = Emulator([Reply("pong")]).handle(
+        "POST", f"http://stub{PATHS[provider]}", {"content-type": "application/json"}, ASKED
+    )
+    body = b"".join(answer.chunks)
+    if answer.status != 200:
+        raise SystemExit(f"the emulator refused the {provider} request: {body!r}")
+    return (
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+        + f"content-length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+
+
+RESPONSES = {provider: rendered(provider) for provider in PATHS}
 
 
 class StubProtocol(asyncio.Protocol):

@@ -430,5 +430,3 @@ SCENARIOS: tuple[Scenario, ...] = (
         streams=False,
     ),
 )
-
-BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}

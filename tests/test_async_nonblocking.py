@@ -11,23 +11,31 @@ import time
 
 import pytest
 
+from harness.emulator import Emulator, Reply, Slow, client_options, serve
 from harness.lm import LM
-from tests.loopback import slow_server
 
 DELAY = 0.4
 CALLS = 10
 
 
+MODELS = {
+    "openai": "gpt-test",
+    "anthropic": "claude-test",
+    "gemini": "gemini-test",
+    "bedrock": "amazon.nova-micro-v1:0",
+}
+
+
 def make_lm(provider: str, base: str) -> LM:
-    if provider == "openai":
-        return LM("openai/gpt-test", api_key="k", base_url=f"{base}/v1", max_retries=0)
-    if provider == "anthropic":
-        return LM("anthropic/claude-test", api_key="k", base_url=base, max_retries=0)
-    if provider == "gemini":
-        return LM("gemini/gemini-test", api_key="k", base_url=f"{base}/v1beta", max_retries=0)
-    return LM(
-        "bedrock/amazon.nova-micro-v1:0", region="us-east-1", endpoint_url=base, max_retries=0
-    )
+    """An LM pointed at the emulator served at ``base`` (fake credentials)."""
+    credentials = {"region": "us-east-1"} if provider == "bedrock" else {"api_key": "k"}
+    options = {**client_options(provider, base), **credentials}
+    return LM(f"{provider}/{MODELS[provider]}", max_retries=0, **options)
+
+
+def answering(count: int, delay: float = 0.0) -> Emulator:
+    """An emulator answering "pong" ``count`` times, each after ``delay`` seconds."""
+    return Emulator([Slow(delay, Reply("pong")) if delay else Reply("pong")] * count)
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +48,7 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini", "bedrock"])
 async def test_concurrent_async_calls_overlap_and_never_block_the_loop(provider: str) -> None:
-    with slow_server(DELAY) as base:
+    with serve(answering(CALLS + 1, DELAY)) as base:
         lm = make_lm(provider, base)
         await lm.acall("warm up")  # connection set-up is not what is measured
 
@@ -74,9 +82,11 @@ async def test_concurrent_async_calls_overlap_and_never_block_the_loop(provider:
     assert asyncio.get_running_loop()._default_executor is None  # type: ignore[attr-defined]
 
 
-def test_a_sync_call_from_inside_a_running_loop_blocks_only_its_thread() -> None:
+def test_a_sync_call_from_inside_a_running_loop_works() -> None:
+    """It blocks the loop's thread, by the caller's choice, and never deadlocks."""
+
     async def main() -> str:
-        with slow_server(0.05) as base, make_lm("openai", base) as lm:
+        with serve(answering(1, 0.05)) as base, make_lm("openai", base) as lm:
             return lm("ping").text
 
     assert asyncio.run(main()) == "pong"
@@ -86,7 +96,7 @@ def test_each_loops_connections_are_closed_when_that_loop_shuts_down() -> None:
     import gc
     import warnings
 
-    with slow_server(0) as base, warnings.catch_warnings():
+    with serve(answering(3)) as base, warnings.catch_warnings():
         warnings.simplefilter("error")  # aiohttp warns "Unclosed client session"
         lm = make_lm("openai", base)
         for _ in range(3):

@@ -1000,7 +1000,7 @@ def test_thought_signature_goes_back_with_its_call(
 def test_a_lost_content_type_is_decided_from_the_body(
     codec: GeminiCodec, name: str, step: int | None
 ) -> None:
-    """Some recorders (vcrpy 8's aiohttp stub) and proxies drop the content type."""
+    """Proxies and recorders can drop the content type (vcrpy 8's aiohttp stub did)."""
     interaction = cassette("gemini", name)[0]
     labelled = codec.stream_decoder(interaction.response.headers["content-type"])
     unlabelled = codec.stream_decoder("")

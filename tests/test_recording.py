@@ -37,12 +37,12 @@ from harness.cassettes import (
     UnmatchedRequestError,
     load_cassette,
 )
+from harness.emulator import Emulator, Reply, serve
 from harness.lint import lint_cassettes
 from harness.lm import LM
 from harness.matching import MATCHERS, raw_body, request_key
 from harness.recording import IndexedCassette, make_vcr, unplayed, use_cassette
 from harness.scrub import Scrubber
-from tests.loopback import slow_server
 
 OPENAI = "https://api.openai.com/v1/chat/completions"
 JSON = {"content-type": "application/json"}
@@ -862,7 +862,7 @@ async def test_aiohttp_json_argument_is_scrubbed_and_replays(tmp_path: Path) -> 
     secret = SECRETS["openai-key"]
     body = {"model": "gpt-test", "user": secret, "messages": [{"role": "user", "content": "hi"}]}
     path = tmp_path / "json_argument.yaml"
-    with slow_server(0.0) as url:
+    with serve(Emulator([Reply("pong")])) as url:
         with use_cassette(path, record_mode="once"):
             async with (
                 aiohttp.ClientSession() as session,
@@ -888,8 +888,8 @@ async def test_aiohttp_json_argument_is_scrubbed_and_replays(tmp_path: Path) -> 
 
 async def test_recorded_through_aiohttp_replays_through_httpx(tmp_path: Path) -> None:
     path = tmp_path / "loopback.yaml"
-    with slow_server(0.0) as url:
-        lm = LM("openai/gpt-test", api_key=FAKE_KEY, base_url=url)
+    with serve(Emulator([Reply("pong")])) as url:
+        lm = LM("openai/gpt-test", api_key=FAKE_KEY, base_url=f"{url}/v1")
         with use_cassette(path, record_mode="once"):
             recorded = await lm.acall("ping")
     assert FAKE_KEY not in path.read_text()
