@@ -1,4 +1,4 @@
-"""Replay cost per interaction: stock vcrpy against ``harness.recording.use_cassette``.
+"""Replay cost per interaction: stock vcrpy against ``harness.cassettes.record.use_cassette``.
 
     $ .venv/bin/python bench/bench_replay.py [--sizes 10 100 1000] [--repeat 3]
 
@@ -29,8 +29,8 @@ from typing import Any
 import httpx
 import vcr
 
-from harness.cassette_yaml import clear_cache
-from harness.recording import use_cassette
+from harness.cassettes.record import use_cassette
+from harness.cassettes.serializer import clear_cache
 
 URL = "https://api.openai.com/v1/chat/completions"
 HEADERS = {"content-type": "application/json", "authorization": "Bearer test_openai_api_key"}

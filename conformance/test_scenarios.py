@@ -33,9 +33,9 @@ from conformance.modes import (
 )
 from conformance.scenarios import CONTEXT_LOST_MODEL, MODEL, SCENARIOS, Scenario
 from harness.adapters.base import ClientAdapter, Target
+from harness.cassettes.record import unplayed, use_cassette
 from harness.emulator import Emulator, EmulatorTransport
 from harness.pytest_plugin import Suite, selected_providers
-from harness.recording import unplayed, use_cassette
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -38,7 +38,7 @@ def add_cassettes_command(commands: Subparsers) -> None:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from harness.lint import cassette_files, lint_file
+    from harness.cassettes.lint import cassette_files, lint_file
 
     missing = [path for path in args.paths if not path.exists()]
     if missing:

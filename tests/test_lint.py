@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.cassettes.lint import PATTERNS, Finding, cassette_files, lint_cassettes, lint_text
+from harness.cassettes.scrub import SECRET_PATTERNS, scrub_text
 from harness.cli import main
-from harness.lint import PATTERNS, Finding, cassette_files, lint_cassettes, lint_text
-from harness.scrub import SECRET_PATTERNS, scrub_text
 
 REPOSITORY_CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
 
@@ -158,7 +158,7 @@ HEADER_CASES = {
 
 
 def test_the_linter_looks_for_what_the_scrubber_removes() -> None:
-    """One table (``harness.scrub.SECRET_PATTERNS``) drives both: every secret the linter
+    """One table (``harness.cassettes.scrub.SECRET_PATTERNS``) drives both: every secret the linter
     finds in text, ``scrub_text`` replaces, and the linter accepts the result."""
     assert [kind for kind, _ in PATTERNS] == [pattern.kind for pattern in SECRET_PATTERNS]
     for case, (_, text, secret) in sorted(PLANTED.items()):

@@ -29,20 +29,21 @@ from vcr.errors import UnhandledHTTPRequestError
 from vcr.matchers import requests_match
 from vcr.request import Request
 
-import harness.recording as recording
-from harness.cassette_yaml import CassetteSerializer
+import harness.cassettes.record as recording
 from harness.cassettes import (
     CassetteError,
     CassetteNotFoundError,
     UnmatchedRequestError,
     load_cassette,
 )
+from harness.cassettes.bodies import raw_body
+from harness.cassettes.lint import lint_cassettes
+from harness.cassettes.match import MATCHERS, request_key
+from harness.cassettes.record import IndexedCassette, make_vcr, unplayed, use_cassette
+from harness.cassettes.scrub import Scrubber
+from harness.cassettes.serializer import CassetteSerializer
 from harness.emulator import Emulator, Reply, serve
-from harness.lint import lint_cassettes
 from harness.lm import LM
-from harness.matching import MATCHERS, raw_body, request_key
-from harness.recording import IndexedCassette, make_vcr, unplayed, use_cassette
-from harness.scrub import Scrubber
 
 OPENAI = "https://api.openai.com/v1/chat/completions"
 JSON = {"content-type": "application/json"}
@@ -348,7 +349,7 @@ import sys
 
 import httpx
 
-from harness.recording import use_cassette
+from harness.cassettes.record import use_cassette
 
 path, url = sys.argv[1], sys.argv[2]
 answer = {"text": "caf\\u00e9 \\u2713"}
@@ -372,7 +373,7 @@ def test_cassettes_are_utf8_whatever_the_locale(tmp_path: Path) -> None:
         for name, value in os.environ.items()
         if not name.startswith(("LC_", "LANG", "PYTHONUTF8", "PYTHONIOENCODING"))
     }
-    root = str(Path(recording.__file__).resolve().parent.parent)
+    root = str(Path(recording.__file__).resolve().parents[2])
     environment.update(LC_ALL="C", PYTHONCOERCECLOCALE="0", PYTHONUTF8="0", PYTHONPATH=root)
     result = subprocess.run(
         [sys.executable, str(script), str(path), OPENAI],

@@ -29,9 +29,9 @@ import pytest
 from conformance.regressions.catalogue import Regression
 from conformance.scenarios import CONTEXT_LOST_MODEL, MODEL
 from harness.adapters.base import ChainOutcome, ClientAdapter, StreamResult, Target
+from harness.cassettes.record import IndexedCassette, use_cassette
 from harness.emulator import Emulator, EmulatorTransport, Reply, Step
 from harness.pytest_plugin import Suite
-from harness.recording import IndexedCassette, use_cassette
 from harness.types import LLMError, Message, Response, Usage
 
 T = TypeVar("T")

@@ -1,8 +1,8 @@
 """The vcrpy layer of the conformance suite: record, scrub, and replay in O(1) per request.
 
 ``use_cassette(path)`` replays ``cassettes/<provider>/<scenario>.yaml`` (written by
-``harness.cassette_yaml``) to httpx (sync) and aiohttp (async, under ``httpx_aiohttp``)
-alike. Requests are matched on ``harness.matching.request_key``; a request nothing
+``harness.cassettes.serializer``) to httpx (sync) and aiohttp (async, under ``httpx_aiohttp``)
+alike. Requests are matched on ``harness.cassettes.match.request_key``; a request nothing
 matches raises ``UnmatchedRequestError``, a missing cassette ``CassetteNotFoundError``,
 both the same from sync and async code.
 
@@ -31,9 +31,8 @@ from vcr.record_mode import RecordMode
 from vcr.serialize import deserialize as vcr_deserialize
 from vcr.serialize import serialize as vcr_serialize
 
-from harness.cassette_yaml import CassetteSerializer
-from harness.cassettes import CassetteError, CassetteNotFoundError, UnmatchedRequestError
-from harness.matching import (
+from harness.cassettes.errors import CassetteError, CassetteNotFoundError, UnmatchedRequestError
+from harness.cassettes.match import (
     KEY_FIELDS,
     MATCHERS,
     RequestKey,
@@ -42,7 +41,8 @@ from harness.matching import (
     display_uri,
     request_key,
 )
-from harness.scrub import Scrubber
+from harness.cassettes.scrub import Scrubber
+from harness.cassettes.serializer import CassetteSerializer
 
 __all__ = ["AtomicPersister", "IndexedCassette", "make_vcr", "unplayed", "use_cassette"]
 
@@ -85,7 +85,7 @@ class IndexedCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
     the first not-yet-played matching interaction answers, identical requests recorded
     several times play in recorded order, and with ``allow_playback_repeats`` the first
     matching interaction answers every time. Used with other matchers than
-    ``harness.matching.MATCHERS``, it falls back to vcrpy's scan.
+    ``harness.cassettes.match.MATCHERS``, it falls back to vcrpy's scan.
 
     When the cassette may not record (``record_mode`` ``none``, or ``once`` with an
     existing file), a request it cannot answer raises ``UnmatchedRequestError``, and a

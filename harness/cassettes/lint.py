@@ -1,7 +1,7 @@
 """A secret linter for recorded cassettes: ``lint_cassettes(path) -> list[Finding]``.
 
 Scans every text file under a directory (``.gz`` files decompressed, ``!!binary`` YAML
-blocks base64-decoded) for the secrets ``harness.scrub`` removes (``SECRET_PATTERNS``,
+blocks base64-decoded) for the secrets ``harness.cassettes.scrub`` removes (``SECRET_PATTERNS``,
 shared): API keys (OpenAI, Anthropic, Google, AWS access key ids and secret keys),
 bearer tokens, SigV4 signatures, session tokens and presigned-URL credentials,
 unredacted secret header values, ``key=`` query values, OpenAI organization/project ids,
@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.scrub import SECRET_HEADERS, SECRET_PATTERNS, is_placeholder
+from harness.cassettes.scrub import SECRET_HEADERS, SECRET_PATTERNS, is_placeholder
 
 __all__ = ["PATTERNS", "Finding", "cassette_files", "lint_cassettes", "lint_file", "lint_text"]
 
@@ -43,7 +43,7 @@ class Finding:
 PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (pattern.kind, re.compile(pattern.lint_regex)) for pattern in SECRET_PATTERNS
 )
-"""``(kind, regex)`` for every secret the scrubber removes (``harness.scrub.SECRET_PATTERNS``),
+"""``(kind, regex)`` for every secret the scrubber removes (``scrub.SECRET_PATTERNS``),
 in priority order: where findings overlap, the first kind wins. Group "s" is the secret."""
 
 _REPLACEMENTS = {pattern.kind: pattern.replacement for pattern in SECRET_PATTERNS}

@@ -17,24 +17,21 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from vcr.util import read_body
-
-from harness.scrub import MASKED_ACCOUNT, PLACEHOLDER, SECRET_QUERY_PARAMS
+from harness.cassettes.bodies import raw_body
+from harness.cassettes.scrub import MASKED_ACCOUNT, PLACEHOLDER, SECRET_QUERY_PARAMS
 
 __all__ = [
     "KEY_FIELDS",
     "MATCHERS",
     "RequestKey",
-    "body_bytes",
     "body_excerpt",
     "canonical_body",
     "describe_difference",
     "display_uri",
-    "raw_body",
     "request_key",
 ]
 
@@ -76,31 +73,6 @@ def query_of(request: Any) -> tuple[tuple[str, str], ...]:
     """Sorted query pairs, without ``key`` and presigned-URL parameters."""
     pairs = parse_qsl(_parts(request)[2], keep_blank_values=True)
     return tuple(sorted((k, v) for k, v in pairs if k.lower() not in IGNORED_QUERY))
-
-
-def raw_body(request: Any) -> bytes:
-    """The request body as bytes, whatever vcrpy holds (bytes, str, file, chunks, JSON)."""
-    return body_bytes(read_body(request))
-
-
-def body_bytes(body: Any) -> bytes:
-    """A body in any form vcrpy keeps as bytes: ``None`` -> ``b""``, text as UTF-8, a
-    file read, chunks joined, and a mapping or list (vcrpy's aiohttp stub keeps aiohttp's
-    ``json=`` and ``data={...}`` arguments as they were passed) as JSON text."""
-    if body is None:
-        return b""
-    if isinstance(body, (bytes, bytearray, memoryview)):
-        return bytes(body)
-    if isinstance(body, str):
-        return body.encode("utf-8")
-    if hasattr(body, "read"):
-        return body_bytes(body.read())
-    if isinstance(body, Iterator):
-        chunks = list(body)
-        if all(isinstance(chunk, int) for chunk in chunks):
-            return bytes(chunks)
-        return b"".join(body_bytes(chunk) for chunk in chunks)
-    return json.dumps(body).encode("utf-8")
 
 
 def canonical_json(value: Any) -> str:

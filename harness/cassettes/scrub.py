@@ -7,7 +7,7 @@ What goes: the values of ``SECRET_HEADERS``; ``key=`` and presigned-URL query pa
 SigV4 access key ids and signatures; AWS account ids inside ARNs (``000000000000``); API
 keys, bearer tokens, OpenAI ``org-``/``proj_`` ids and Anthropic organization ids in bodies;
 and any secret header value seen earlier, wherever it appears again. The patterns
-(``SECRET_PATTERNS``) are the ones ``harness.lint`` looks for.
+(``SECRET_PATTERNS``) are the ones ``harness.cassettes.lint`` looks for.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from harness.cassettes.bodies import raw_body
 
 __all__ = [
     "MASKED_ACCOUNT",
@@ -98,7 +100,7 @@ _QUOTE = r"\\?[\"']?"  # an optional (escaped) quote around keys and values
 
 @dataclass(frozen=True)
 class SecretPattern:
-    """One kind of secret, shared by the scrubber and the linter (``harness.lint``).
+    """One kind of secret, shared by the scrubber and the linter (``harness.cassettes.lint``).
 
     A match is ``context`` (kept, not part of the secret), then the secret: ``kept`` (a
     recognisable start such as ``sk-``, which the scrubber keeps) and ``secret`` (what
@@ -307,10 +309,8 @@ class Scrubber:
 
         A body vcrpy holds in another form than bytes (a mapping or list passed to
         aiohttp as ``json=`` or ``data=``, a file, chunks) becomes bytes first, as
-        ``harness.matching.raw_body`` reads it: the bytes scrubbed, recorded and matched.
+        ``harness.cassettes.bodies.raw_body`` reads it: the bytes scrubbed, recorded and matched.
         """
-        from harness.matching import raw_body  # harness.matching imports this module
-
         request.headers = self.headers(dict(request.headers))
         known = sorted(self.known, key=len, reverse=True)
         request.uri = scrub_text(request.uri, known)

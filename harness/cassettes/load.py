@@ -7,7 +7,7 @@
   plain strings, ``!!binary`` bytes (possibly gzip/deflate-compressed, with the
   ``Content-Encoding`` header kept), ``body: {string: ...}``, pydantic-ai's
   ``parsed_body`` mapping (rebuilt with ``json.dumps``) or our own ``body: {json: ...}``
-  (``harness.cassette_yaml``, rebuilt compact); header values as lists, scalars or
+  (``harness.cassettes.serializer``, rebuilt compact); header values as lists, scalars or
   ``!!binary`` bytes, names in any case;
 - langchain-aws's gzip-compressed YAML with parallel ``requests:`` / ``responses:`` lists
   (every header value ``**REDACTED**``).
@@ -41,7 +41,12 @@ from urllib.parse import urlsplit
 import httpx
 import yaml
 
-from harness.types import HarnessError
+from harness.cassettes.errors import (
+    CassetteError,
+    CassetteNotFoundError,
+    ReplayExhaustedError,
+    UnmatchedRequestError,
+)
 
 __all__ = [
     "REDACTED",
@@ -64,48 +69,6 @@ REDACTED = "**REDACTED**"
 JSON_TYPE = "application/json"
 SSE_TYPE = "text/event-stream"
 EVENTSTREAM_TYPE = "application/vnd.amazon.eventstream"
-
-
-class CassetteError(HarnessError):
-    """A cassette cannot be read, or a replay did not go as recorded."""
-
-
-class ReplayExhaustedError(CassetteError):
-    """More requests arrived than the cassette recorded."""
-
-
-class UnmatchedRequestError(CassetteError):
-    """A replayed request matches no recorded interaction that may still be played.
-
-    The message names the cassette, the request and the closest recorded request with
-    its first differing field; the same attributes are kept for callers.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        cassette_path: str = "",
-        request: str = "",
-        closest: int | None = None,
-        field: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.cassette_path = cassette_path
-        self.request = request
-        self.closest = closest
-        self.field = field
-
-
-class CassetteNotFoundError(CassetteError):
-    """The cassette does not exist (or is empty) and the record mode does not record."""
-
-    def __init__(
-        self, message: str, *, cassette_path: str = "", record_command: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.cassette_path = cassette_path
-        self.record_command = record_command
 
 
 # --- data ----------------------------------------------------------------------------
@@ -290,7 +253,7 @@ def _body(where: str, message: Mapping[str, Any], kind: str) -> bytes:
         return json.dumps(message["parsed_body"]).encode("utf-8")
     body = message.get("body")
     if isinstance(body, Mapping) and "json" in body:
-        # harness.cassette_yaml: the JSON value, rebuilt as compact text.
+        # harness.cassettes.serializer: the JSON value, rebuilt as compact text.
         return json.dumps(body["json"], separators=(",", ":"), ensure_ascii=False).encode()
     if isinstance(body, Mapping):
         body = body.get("string")

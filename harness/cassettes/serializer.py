@@ -12,7 +12,7 @@ Still vcrpy YAML (``interactions:`` + ``version: 1``), with bodies stored for pe
 
 Header names are lower-case and sorted, values lists; long lines are never folded, so
 one changed value is one changed line. ``content-length`` is set from the body on load.
-Secrets are scrubbed again on the way out (see ``harness.scrub``).
+Secrets are scrubbed again on the way out (see ``harness.cassettes.scrub``).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Any
 
 import yaml
 
-from harness.matching import body_bytes
-from harness.scrub import Scrubber, scrub_body, scrub_text
+from harness.cassettes.bodies import body_bytes
+from harness.cassettes.scrub import Scrubber, scrub_body, scrub_text
 
 __all__ = ["CassetteSerializer", "clear_cache"]
 
