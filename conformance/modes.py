@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from conformance.scenarios import Scenario
+from conformance.scenarios import ERROR, Expected, Scenario
 from harness.adapters.base import ChainOutcome, ClientAdapter, StreamResult
 from harness.types import LLMError, Message, Response, StreamEvent
 
@@ -57,7 +57,7 @@ def features_needed(scenario: Scenario, mode: str) -> list[str]:
     """Adapter features the run needs. Only the modes that carry a context to other
     threads or tasks (and the concurrent-tasks scenario) need the client's ``context``;
     the others run on a plain client."""
-    needed = [FEATURE[mode]]
+    needed = [FEATURE[mode], *scenario.features]
     if mode in CONTEXT_MODES or scenario.kind == "tasks":
         needed.append("context")
     if mode == "tasks":
@@ -152,7 +152,11 @@ class Runner:
         return await adapter.acall(self.client(), scenario.messages, params)
 
     def run(self, mode: str) -> list[Outcome]:
-        """Run in ``mode``; one outcome (``parallel``: one per copy)."""
+        """Run in ``mode``; one outcome (``parallel``: one per copy, each slot its own,
+        so ``parallel`` itself raising a provider error is a failure, not an outcome)."""
+        if mode == "parallel":
+            copies = [self._program("sync")] * PARALLEL_COPIES
+            return [_parallel_outcome(value) for value in self.adapter.parallel(copies)]
         try:
             if mode in ("sync", "stream"):
                 return [_outcome(self._program(mode)())]
@@ -167,9 +171,6 @@ class Runner:
                     return await self.adapter.asyncify(program)
 
                 return [_outcome(asyncio.run(main()))]
-            if mode == "parallel":
-                copies = [self._program("sync")] * PARALLEL_COPIES
-                return [_parallel_outcome(value) for value in self.adapter.parallel(copies)]
         except LLMError as error:
             return [Outcome(error=error)]
         raise ValueError(f"unknown mode {mode!r}")
@@ -197,6 +198,59 @@ class Runner:
 
 
 # --- comparing results ------------------------------------------------------------------
+
+
+def unmet(expected: Expected, outcome: Outcome) -> list[tuple[str, Any, Any]]:
+    """(field, expected, got) for every part of the expectation the outcome misses."""
+    if expected.error is not None:
+        error = outcome.error
+        if not isinstance(error, expected.error):
+            got = repr(error) if error is not None else f"an answer: {outcome.response!r}"
+            return [("error", expected.error.__name__, got)]
+        checks: dict[str, tuple[Any, Any]] = {
+            "error.provider": (expected.error_provider, error.provider),
+            "error.status": (expected.error_status, error.status),
+            "error.message": (expected.error_message, error.provider_message),
+        }
+        if expected.retry_after is not None:
+            checks["error.retry_after"] = (expected.retry_after, error.retry_after)
+        return [(name, a, b) for name, (a, b) in checks.items() if a != b]
+    if outcome.error is not None or outcome.response is None:
+        return [("error", None, repr(outcome.error))]
+    response = outcome.response
+    checks = {
+        "response.text": (expected.text, response.text),
+        "response.tool_calls": (
+            expected.tool_calls,
+            tuple((call.name, call.arguments) for call in response.tool_calls),
+        ),
+        "response.finish_reason": (expected.finish_reason, response.finish_reason),
+        "response.usage": (expected.usage, response.usage),
+        "response.reasoning": (expected.reasoning, response.reasoning),
+    }
+    problems = [(name, a, b) for name, (a, b) in checks.items() if a is not None and a != b]
+    if expected.tool_results is not None:
+        got = (
+            None
+            if outcome.tool_results is None
+            else tuple((m.content, m.is_error) for m in outcome.tool_results)
+        )
+        if not _tool_results_match(expected.tool_results, got):
+            problems.append(("tool_results", expected.tool_results, got))
+    return problems
+
+
+def _tool_results_match(
+    expected: tuple[tuple[Any, bool], ...], got: tuple[tuple[str, bool], ...] | None
+) -> bool:
+    """Equal, where an ``ERROR`` content stands for any text of an error result."""
+    if got is None or len(got) != len(expected):
+        return False
+    return all(
+        (content is ERROR and is_error and bool(text) and flag)
+        or (content, is_error) == (text, flag)
+        for (content, is_error), (text, flag) in zip(expected, got, strict=True)
+    )
 
 
 def differences(expected: Outcome, got: Outcome) -> list[tuple[str, Any, Any]]:

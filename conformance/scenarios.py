@@ -4,6 +4,12 @@ A scenario is the call(s) to make, the tools offered, the model's scripted repli
 the emulator answered when the cassette was recorded), and what the normalized result
 must be. The same scenario runs in every mode that applies (see ``conformance.modes``)
 and every mode replays the same cassette, ``cassettes/<provider>/<name>.yaml``.
+
+Every mode is held to the scenario's whole expectation (``Scenario.expected``): what the
+final scripted step says (text, tool calls, finish reason, usage, reasoning; or the
+error's type, status, provider and message), with the ``Expect`` fields set by hand on
+top. A mode is judged on its own, so a client lacking one mode is still judged on the
+others.
 """
 
 from __future__ import annotations
@@ -11,9 +17,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from harness.emulator import Fault, Reply
+from harness.providers.base import error_class_for_status
 from harness.types import (
     AuthenticationError,
     BadRequestError,
@@ -30,21 +37,26 @@ from harness.types import (
 
 Kind = Literal["call", "chain", "tasks"]
 PROVIDERS = ("openai", "anthropic", "gemini", "bedrock")
-MODEL = {
-    "openai": "gpt-4o-mini",
-    "anthropic": "claude-sonnet-4-5",
-    "gemini": "gemini-2.5-flash",
-    "bedrock": "us.amazon.nova-micro-v1:0",
-}
-"""The model each provider's cassettes were recorded for."""
-CONTEXT_LOST_MODEL = "context-lost"
-"""The process default's model in every spec: a request naming it means a mode lost the
-caller's context (no cassette holds it)."""
+SAMPLING_PARAMS = frozenset({"temperature", "top_p", "max_tokens", "stop"})
+"""The ``params`` keys that are sampling parameters (compared by the semantic matcher)."""
+
+
+class _AnyErrorText:
+    """The content of an error tool result: any wording (the client's own), is_error set."""
+
+    def __repr__(self) -> str:
+        return "<an error result>"
+
+
+ERROR: Final = _AnyErrorText()
+"""In ``Expect.tool_results``: an error result for that call, whatever its wording."""
 
 
 @dataclass(frozen=True)
 class Expect:
-    """What the normalized result must contain. ``None`` means "not checked"."""
+    """What the normalized result must contain, on top of what the final scripted step
+    implies. ``None`` means "as the script implies" (or "not checked" where it implies
+    nothing)."""
 
     text: str | None = None
     tool_calls: tuple[tuple[str, dict[str, Any]], ...] | None = None
@@ -52,10 +64,28 @@ class Expect:
     usage: Usage | None = None
     error: type[LLMError] | None = None
     error_message: str | None = None
-    tool_results: tuple[tuple[str, bool], ...] | None = None
-    """For chains: each tool result sent back, as (content, is_error)."""
+    tool_results: tuple[tuple[str | _AnyErrorText, bool], ...] | None = None
+    """For chains: each tool result sent back, as (content or ``ERROR``, is_error)."""
     attempts: int | None = None
     """HTTP requests one call makes (retries included)."""
+
+
+@dataclass(frozen=True)
+class Expected:
+    """The complete expectation of one run of a scenario on one provider."""
+
+    text: str | None = None
+    tool_calls: tuple[tuple[str, dict[str, Any]], ...] | None = None
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    reasoning: str | None = None
+    error: type[LLMError] | None = None
+    error_provider: str | None = None
+    error_status: int | None = None
+    error_message: str | None = None
+    retry_after: float | None = None
+    tool_results: tuple[tuple[str | _AnyErrorText, bool], ...] | None = None
+    attempts: int = 1
 
 
 @dataclass(frozen=True)
@@ -75,6 +105,60 @@ class Scenario:
     ordered: bool = False
     """The replies must be served in order (retries): no mode may replay one twice."""
     providers: tuple[str, ...] = PROVIDERS
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """Adapter features the scenario needs in every mode (beyond the mode's own)."""
+        needed = []
+        if "tool_choice" in self.params:
+            needed.append("tool_choice")
+        final = self.replies[-1]
+        if isinstance(final, Reply) and final.reasoning:
+            needed.append("reasoning")
+        return tuple(needed)
+
+    @property
+    def sampling_params(self) -> frozenset[str]:
+        """The sampling parameters the scenario sets (what a request must carry)."""
+        return frozenset(self.params) & SAMPLING_PARAMS
+
+    @property
+    def error_tools(self) -> frozenset[str]:
+        """Names of the tools whose results must be error results (their wording is each
+        client's own)."""
+        calls = [
+            call for reply in self.replies if isinstance(reply, Reply) for call in reply.tool_calls
+        ]
+        results = self.expect.tool_results or ()
+        return frozenset(
+            call.name
+            for call, (content, _) in zip(calls, results, strict=False)
+            if content is ERROR
+        )
+
+    def expected(self, provider: str) -> Expected:
+        """The whole expectation on ``provider``: the final scripted step, then ``expect``."""
+        final, expect = self.replies[-1], self.expect
+        attempts = expect.attempts or len(self.replies)
+        if isinstance(final, Fault):
+            return Expected(
+                error=expect.error or error_class_for_status(final.status),
+                error_provider=provider,
+                error_status=final.status,
+                error_message=expect.error_message or final.message,
+                retry_after=final.retry_after,
+                attempts=attempts,
+            )
+        return Expected(
+            text=final.text if expect.text is None else expect.text,
+            tool_calls=expect.tool_calls
+            or tuple((call.name, call.arguments) for call in final.tool_calls),
+            finish_reason=expect.finish_reason or final.finish,
+            usage=expect.usage or final.usage,
+            reasoning=final.reasoning or None,
+            tool_results=expect.tool_results,
+            attempts=attempts,
+        )
 
 
 def user(text: str) -> tuple[Message, ...]:
@@ -328,13 +412,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         ),
         Expect(
             text="Search failed, but it is sunny in Paris.",
-            tool_results=(
-                (
-                    "Error: tool 'broken_tool' raised RuntimeError: backend unavailable for 'x'",
-                    True,
-                ),
-                ("Sunny in Paris, 21 C", False),
-            ),
+            tool_results=((ERROR, True), ("Sunny in Paris, 21 C", False)),
         ),
         tools=(broken_tool, get_weather),
         kind="chain",
@@ -342,18 +420,12 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "chain_unknown_tool",
-        "an unknown tool name becomes the same error result sync and async",
+        "an unknown tool name becomes an error result sent back to the model",
         user("Use the calculator."),
         (asks(("calculator", {"expression": "1+1"})), answer("I have no calculator.")),
         Expect(
             text="I have no calculator.",
-            tool_results=(
-                (
-                    "Error: invalid call to tool 'calculator': no tool has this name "
-                    "(available tools: 'get_weather')",
-                    True,
-                ),
-            ),
+            tool_results=((ERROR, True),),
         ),
         tools=(get_weather,),
         kind="chain",

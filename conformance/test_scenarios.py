@@ -1,45 +1,51 @@
 """The conformance spec: every scenario, in every mode, for every selected provider.
 
-Each case replays ``cassettes/<provider>/<scenario>.yaml``:
+Each case replays ``cassettes/<provider>/<scenario>.yaml`` in its own mode and is judged
+on its own:
 
-1. the baselines (sync call, and sync stream where the scenario streams) must play every
-   recorded interaction and give the scenario's expected result, streamed == not streamed;
-2. the cassette is rewound and the case's own mode runs; its requests must match the
-   recording (canonical JSON: a mode that sends other bytes fails the replay), it must
-   play its family's interactions again, make the same number of attempts, and give a
-   result equal to its baseline, field by field.
+1. every request the mode sends must match a recorded one (``--match``: semantic for
+   other clients, strict canonical JSON for the reference client), including requests
+   the client wrapped in its own exception;
+2. the result must meet the scenario's whole expectation (``Scenario.expected``);
+3. the mode must make as many requests as the script has steps (per copy), and play
+   every interaction of its family (streamed or not);
+4. where the adapter also has the mode's baseline (sync, or stream for the stream
+   modes) and that baseline meets the expectation, the result must equal it field by
+   field: error texts, raw tool-call arguments, provider data, stream events, the exact
+   tool results. A failing or missing baseline fails only its own row.
+
+When the run records (``--record-mode``), each cassette is recorded once per session, as
+a transaction: into a temporary file that replaces the cassette only when every
+recording run succeeded (see ``conformance.runs``).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import pytest
 
+from conformance.models import LOST, model_for
 from conformance.modes import (
     MODES,
     PARALLEL_COPIES,
     STREAM_MODES,
     Case,
     Outcome,
-    Runner,
     applies,
     baseline_of,
     differences,
     features_needed,
+    unmet,
 )
-from conformance.scenarios import CONTEXT_LOST_MODEL, MODEL, SCENARIOS, Scenario
-from harness.adapters.base import ClientAdapter, Target
-from harness.cassettes.record import unplayed, use_cassette
-from harness.emulator import Emulator, EmulatorTransport
+from conformance.runs import record_scenario, replay, streamed_indices
 from harness.pytest_plugin import Suite, selected_providers
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "case" in metafunc.fixturenames:
+        from conformance.scenarios import SCENARIOS
+
         providers = selected_providers(metafunc.config)
         cases = [
             Case(scenario, mode, provider)
@@ -50,113 +56,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             if applies(scenario, mode)
         ]
         metafunc.parametrize("case", cases, ids=[c.id for c in cases])
-
-
-def fake_aws_credentials() -> Any:
-    from botocore.credentials import Credentials
-
-    return Credentials("AKIDEXAMPLE", "fake-secret-for-replay")
-
-
-def target(suite: Suite, provider: str, model: str, emulator: Emulator | None) -> Target:
-    live = suite.recording and not suite.emulator
-    return Target(
-        provider=provider,
-        model=model,
-        api_key=None if live else "test-key",
-        region="us-east-1",
-        aws_credentials=None if live else fake_aws_credentials(),
-        transport=EmulatorTransport(emulator) if emulator is not None else None,
-    )
-
-
-@contextmanager
-def connected(adapter: ClientAdapter, targets: list[Target]) -> Iterator[list[Any]]:
-    with ExitStack() as stack:
-        clients = []
-        for one in targets:
-            client = adapter.connect(one)
-            stack.callback(adapter.close, client)
-            clients.append(client)
-        yield clients
-
-
-def models(case: Case) -> list[str]:
-    """The scenario's model, the process default's, and one per concurrent task."""
-    names = [MODEL[case.provider], CONTEXT_LOST_MODEL]
-    if case.scenario.kind == "tasks":
-        names += [f"{MODEL[case.provider]}-task{i}" for i in range(len(case.scenario.replies))]
-    return names
-
-
-def run(suite: Suite, case: Case, mode: str, *, emulator: Emulator | None = None) -> list[Outcome]:
-    """Run ``case.scenario`` in ``mode``. With a context store, every call runs inside
-    ``configure(default)`` + ``context(scenario client)`` and picks its client from the
-    caller's context, so a mode that loses the context sends the default's model."""
-    adapter = suite.adapter
-    targets = [target(suite, case.provider, model, emulator) for model in models(case)]
-    with connected(adapter, targets) as (client, default, *task_clients):
-        if case.scenario.kind == "tasks":
-            adapter.configure(default)
-            return Runner(adapter, case.scenario, adapter.current).run_tasks(
-                task_clients, concurrently=mode == "tasks"
-            )
-        if not adapter.supports("context", case.provider):
-            return Runner(adapter, case.scenario, lambda: client).run(mode)
-        adapter.configure(default)
-        with adapter.context(client):
-            return Runner(adapter, case.scenario, adapter.current).run(mode)
-
-
-def families(scenario: Scenario) -> list[str]:
-    return ["sync", "stream"] if scenario.streams and scenario.kind == "call" else ["sync"]
-
-
-def run_baselines(suite: Suite, case: Case, *, recording: bool) -> dict[str, list[Outcome]]:
-    """The sync (and stream) baselines; each family gets a fresh emulator when recording."""
-    return {
-        family: run(
-            suite,
-            case,
-            family,
-            emulator=Emulator(case.scenario.replies) if recording and suite.emulator else None,
-        )
-        for family in families(case.scenario)
-    }
-
-
-def expectation_problems(scenario: Scenario, outcome: Outcome) -> list[tuple[str, Any, Any]]:
-    """(field, expected, got) for every expectation the outcome misses."""
-    expect = scenario.expect
-    problems: list[tuple[str, Any, Any]] = []
-    if expect.error is not None:
-        if not isinstance(outcome.error, expect.error):
-            problems.append(("error type", expect.error.__name__, repr(outcome.error)))
-        elif expect.error_message and expect.error_message not in str(outcome.error):
-            problems.append(("error message", expect.error_message, str(outcome.error)))
-        return problems
-    if outcome.error is not None or outcome.response is None:
-        return [("error", None, repr(outcome.error))]
-    response = outcome.response
-    checks = {
-        "text": (expect.text, response.text),
-        "finish_reason": (expect.finish_reason, response.finish_reason),
-        "usage": (expect.usage, response.usage),
-        "tool_calls": (
-            expect.tool_calls,
-            tuple((call.name, call.arguments) for call in response.tool_calls),
-        ),
-        "tool_results": (
-            expect.tool_results,
-            None
-            if outcome.tool_results is None
-            else tuple((m.content, m.is_error) for m in outcome.tool_results),
-        ),
-    }
-    for name, (wanted, got) in checks.items():
-        if wanted is not None and wanted != got:
-            problems.append((name, wanted, got))
-    return problems
 
 
 def fail_with(
@@ -170,118 +69,100 @@ def fail_with(
     pytest.fail("\n".join(lines), pytrace=False)
 
 
-def record_command(suite: Suite, case: Case) -> str:
-    """The exact command that records this case's cassette."""
-    where = (
-        "" if suite.cassette_dir.name == "cassettes" else f" --cassette-dir {suite.cassette_dir}"
-    )
-    return (
-        f"pytest conformance/ --provider {case.provider} -k '{case.scenario.name}'{where} "
-        "--record-mode=once   (add --emulator to record against the built-in emulator)"
-    )
+def missing_features(suite: Suite, case: Case, mode: str) -> list[str]:
+    needed = features_needed(case.scenario, mode)
+    return [f for f in needed if not suite.adapter.supports(f, case.provider)]
+
+
+def baseline(suite: Suite, case: Case) -> list[Outcome] | None:
+    """The outcomes of the case's baseline mode, when the adapter has it and they meet the
+    expectation (computed once per session); None otherwise."""
+    family = baseline_of(case.mode)
+    if family == case.mode or missing_features(suite, case, family):
+        return None
+    key = (case.provider, case.scenario.name, family)
+    if key not in suite.cache:
+        try:
+            played = replay(suite, case, family)
+        except Exception:  # the baseline's own row reports it
+            suite.cache[key] = None
+        else:
+            expected = case.scenario.expected(case.provider)
+            good = not played.unmatched and all(not unmet(expected, o) for o in played.outcomes)
+            suite.cache[key] = played.outcomes if good else None
+    return suite.cache[key]
 
 
 def test_scenario(case: Case, parity_suite: Suite, request: pytest.FixtureRequest) -> None:
     scenario, suite = case.scenario, parity_suite
-    needed = features_needed(scenario, case.mode)
-    missing = [f for f in needed if not suite.adapter.supports(f, case.provider)]
+    missing = missing_features(suite, case, case.mode)
     if missing:
         pytest.skip(f"not supported: {', '.join(missing)} for {case.provider}")
-
-    path = suite.cassette(case.provider, scenario.name)
     if suite.recording:
-        mode = suite.record_mode
-        if mode == "rewrite":  # a fresh recording, not appended to the old one
-            path.unlink(missing_ok=True)
-            mode = "all"
-        with use_cassette(path, record_mode=mode, record_command=record_command(suite, case)):
-            run_baselines(suite, case, recording=True)
+        record_scenario(suite, case, lambda mode: missing_features(suite, case, mode))
 
-    with use_cassette(
-        path,
-        record_mode="none",
-        allow_playback_repeats=not scenario.ordered,
-        record_command=record_command(suite, case),
-    ) as cassette:
-        baselines: dict[str, list[Outcome]] = {}
-        attempts: dict[str, int] = {}
-        for family in families(scenario):
-            before = sum(cassette.play_counts.values())
-            baselines[family] = run(suite, case, family)
-            attempts[family] = sum(cassette.play_counts.values()) - before
-        check_baselines(request, case, cassette, baselines, attempts)
-        if case.mode == baseline_of(case.mode):
-            return  # this mode was its own baseline
-
-        cassette.rewind()
-        outcomes = run(suite, case, case.mode)
-        family = baseline_of(case.mode)
-        for index, outcome in enumerate(outcomes):
-            reference = baselines[family][index if scenario.kind == "tasks" else 0]
-            problems = differences(reference, outcome)
-            if problems:
-                label = f"result #{index + 1}" if len(outcomes) > 1 else "result"
-                fail_with(request, case, f"{label} differs from the {family} baseline", problems)
-        copies = PARALLEL_COPIES if case.mode == "parallel" else 1
-        made = sum(cassette.play_counts.values())
-        if made != attempts[family] * copies:
-            fail_with(
-                request,
-                case,
-                f"made a different number of requests than the {family} baseline",
-                [("requests", attempts[family] * copies, made)],
-            )
-        wanted = (
-            set(range(len(cassette.data)))
-            if scenario.kind == "tasks"
-            else streamed_indices(cassette, stream=case.mode in STREAM_MODES)
+    played = replay(suite, case, case.mode)
+    if played.unmatched:
+        text = str(played.unmatched[0])
+        lost = model_for(case.provider, LOST)
+        if f'"{lost}"' in text:
+            text += f"\n  [{lost!r} is the process default's model: the caller's context was lost]"
+        fail_with(
+            request,
+            case,
+            "the client sent a request that no recorded interaction matches:\n  "
+            + text.replace("\n", "\n  "),
+            [],
         )
-        left = sorted(i for i in wanted if not cassette.play_counts[i])
-        if left:
-            fail_with(request, case, "interactions left unplayed", [("unplayed", [], left)])
-
-
-def check_baselines(
-    request: pytest.FixtureRequest,
-    case: Case,
-    cassette: Any,
-    baselines: dict[str, list[Outcome]],
-    attempts: dict[str, int],
-) -> None:
-    """The baselines played every interaction, met the expectations, and agree."""
-    scenario = case.scenario
-    left = unplayed(cassette)
-    if left:
-        fail_with(request, case, "baseline left interactions unplayed", [("unplayed", [], left)])
-    for family, outcomes in baselines.items():
+    expected = scenario.expected(case.provider)
+    copies = PARALLEL_COPIES if case.mode == "parallel" else 1
+    if scenario.kind != "tasks" and len(played.outcomes) != copies:
+        fail_with(
+            request, case, "wrong number of results", [("results", copies, len(played.outcomes))]
+        )
+    for index, outcome in enumerate(played.outcomes):
+        label = f"result #{index + 1}" if len(played.outcomes) > 1 else "result"
         if scenario.kind == "tasks":
-            texts = tuple(o.response.text if o.response else None for o in outcomes)
-            wanted = tuple(reply.text for reply in scenario.replies)  # type: ignore[union-attr]
-            if texts != wanted:
+            wanted = scenario.replies[index].text  # type: ignore[union-attr]
+            got = outcome.response.text if outcome.response else repr(outcome.error)
+            if wanted != got:
                 fail_with(
-                    request, case, "tasks got each other's answers", [("texts", wanted, texts)]
+                    request,
+                    case,
+                    f"task #{index + 1} got another task's answer",
+                    [("text", wanted, got)],
                 )
             continue
-        problems = expectation_problems(scenario, outcomes[0])
-        if attempts[family] != len(scenario.replies):  # one request per scripted reply
-            problems.append(("requests", len(scenario.replies), attempts[family]))
+        problems = unmet(expected, outcome)
         if problems:
-            fail_with(request, case, f"the {family} baseline misses expectations", problems)
-    if "stream" in baselines:
-        streamed = Outcome(baselines["stream"][0].response, baselines["stream"][0].error)
-        problems = differences(baselines["sync"][0], streamed)
+            fail_with(request, case, f"{label} misses the scenario's expectation", problems)
+
+    made = played.requests
+    if made != expected.attempts * copies:
+        fail_with(
+            request,
+            case,
+            "made a different number of requests than the script has steps",
+            [("requests", expected.attempts * copies, made)],
+        )
+    stream = case.mode in STREAM_MODES
+    wanted_indices = (
+        set(range(len(played.recorded)))
+        if scenario.kind == "tasks"
+        else streamed_indices(played.recorded, stream=stream)
+    )
+    left = sorted(i for i in wanted_indices if not played.play_counts[i])
+    if left:
+        fail_with(
+            request, case, f"interactions left unplayed in {played.path}", [("unplayed", [], left)]
+        )
+
+    reference = baseline(suite, case)
+    if reference is None:
+        return
+    family = baseline_of(case.mode)
+    for index, outcome in enumerate(played.outcomes):
+        problems = differences(reference[index if scenario.kind == "tasks" else 0], outcome)
         if problems:
-            fail_with(request, case, "streamed result differs from the sync call", problems)
-
-
-def streamed_indices(cassette: Any, *, stream: bool) -> set[int]:
-    """Indices of the streamed (``stream=True``) or non-streamed interactions."""
-    indices = set()
-    for index, (recorded, _) in enumerate(cassette.data):
-        try:
-            flagged = json.loads(recorded.body or b"{}").get("stream") is True
-        except (ValueError, AttributeError):
-            flagged = False
-        if (flagged or "stream" in recorded.path.lower()) == stream:
-            indices.add(index)
-    return indices
+            label = f"result #{index + 1}" if len(played.outcomes) > 1 else "result"
+            fail_with(request, case, f"{label} differs from the {family} baseline", problems)

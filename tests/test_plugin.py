@@ -87,4 +87,6 @@ def test_an_unknown_provider_lists_the_valid_ones(pytester: pytest.Pytester) -> 
 def test_an_unknown_client_lists_the_valid_ones(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--client", "nowhere:make")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--client 'nowhere:make': cannot load it*reference*"])
+    result.stderr.fnmatch_lines(
+        ["*--client 'nowhere:make': cannot load nowhere:make*registered adapters: reference*"]
+    )

@@ -381,7 +381,7 @@ def test_asyncify_streams_achain_and_retry_regressions_fail_their_specs(
     )
     # StreamResolvedAtConsumption: the stream asked the process default's model
     deferred = run.got(("stream_after_context_exit", "openai", "astream"))
-    assert 'requested "context-lost"' in deferred and "the caller's context was lost" in deferred
+    assert 'requested "gpt-4.1-nano"' in deferred and "the caller's context was lost" in deferred
     # AsyncChainDropsUnknownTools: the follow-up request lacks the tool result
     assert "body at $.messages length: recorded 3, requested 2" in run.got(
         ("unknown_tool_parity", "openai", "achain")

@@ -26,30 +26,22 @@ from typing import Any, Literal, NoReturn, TypeVar
 
 import pytest
 
+from conformance.models import LOST, MODELS, model_for
 from conformance.regressions.catalogue import Regression
-from conformance.scenarios import CONTEXT_LOST_MODEL, MODEL
+from conformance.runs import Emulation, RecordingFailed, emulated, target
 from harness.adapters.base import ChainOutcome, ClientAdapter, StreamResult, Target
-from harness.cassettes.record import IndexedCassette, use_cassette
-from harness.emulator import Emulator, EmulatorTransport, Reply, Step
+from harness.cassettes.record import IndexedCassette, recording_transaction, use_cassette
+from harness.emulator import Emulator, EmulatorTransport, Fault, Reply, Step
 from harness.pytest_plugin import Suite
 from harness.types import LLMError, Message, Response, Usage
 
 T = TypeVar("T")
 
 QUESTION: tuple[Message, ...] = (Message.user("Which model are you?"),)
-LOST = CONTEXT_LOST_MODEL
-"""The role of the process default: each role's model is ``<MODEL[provider]>-<role>``,
-except this one, whose model no cassette holds."""
+LOST_MODELS = frozenset(names[1] for names in MODELS.values())
+"""The process default's model on each provider (role ``LOST``): no answer a context spec
+replays is recorded for it."""
 THREAD_TIMEOUT = 30.0
-
-_recorded: set[Path] = set()
-"""Cassettes recorded in this session (each is recorded once, whatever the modes)."""
-
-
-def fake_aws_credentials() -> Any:
-    from botocore.credentials import Credentials
-
-    return Credentials("AKIDEXAMPLE", "fake-secret-for-replay")
 
 
 def answer_text(role: str) -> str:
@@ -164,10 +156,11 @@ def describe(value: Any) -> str:
         shown += "".join(
             f"; {line.strip()}" for line in text.splitlines()[1:] if "differs:" in line
         )
-        if CONTEXT_LOST_MODEL in text:
+        lost = next((model for model in LOST_MODELS if model in text), None)
+        if lost is not None:
             shown += (
-                f"  [a request for the process default's model {CONTEXT_LOST_MODEL!r}, which "
-                "no cassette holds: the caller's context was lost]"
+                f"  [a request for the process default's model {lost!r}, which no answer "
+                "of this spec is recorded for: the caller's context was lost]"
             )
         return shown
     if isinstance(value, Response):
@@ -224,22 +217,14 @@ class Bench:
     # --- clients ---------------------------------------------------------------------
 
     def model(self, role: str) -> str:
-        return CONTEXT_LOST_MODEL if role == LOST else f"{MODEL[self.provider]}-{role}"
+        return model_for(self.provider, role)
 
-    def target(self, role: str, transport: Any = None) -> Target:
-        live = self.suite.recording and not self.suite.emulator and transport is None
-        return Target(
-            provider=self.provider,
-            model=self.model(role),
-            api_key=None if live else "test-key",
-            region="us-east-1",
-            aws_credentials=None if live else fake_aws_credentials(),
-            transport=transport,
-        )
+    def target(self, role: str, emulation: Emulation | None = None) -> Target:
+        return target(self.suite, self.provider, self.model(role), emulation)
 
-    def connect(self, role: str, transport: Any = None) -> Any:
+    def connect(self, role: str, emulation: Emulation | None = None) -> Any:
         """A new client for ``role`` (closed when the spec ends)."""
-        client = self.adapter.connect(self.target(role, transport))
+        client = self.adapter.connect(self.target(role, emulation))
         self._stack.callback(self.adapter.close, client)
         self._roles[id(client)] = role
         return client
@@ -284,7 +269,7 @@ class Bench:
         transport: Any = EmulatorTransport(Emulator(steps))
         if wrap is not None:
             transport = wrap(transport)
-        return self.connect(role, transport)
+        return self.connect(role, Emulation(transport=transport))
 
     def role_of(self, client: Any) -> str:
         """The role a client was connected for (or its repr)."""
@@ -307,43 +292,76 @@ class Bench:
     def replay(self, takes: Sequence[Take], *, ordered: bool = False) -> Iterator[IndexedCassette]:
         """Replay the regression's cassette (recording it first when the run records)."""
         path = self.cassette_path()
-        if self.suite.recording and path not in _recorded:
-            self._record(path, takes)
-            _recorded.add(path)
+        if self.suite.recording:
+            self._record_once(path, takes)
         with use_cassette(
             path,
             record_mode="none",
             allow_playback_repeats=not ordered,
             record_command=self.record_command(),
+            matcher=self.suite.matcher(),
         ) as cassette:
             yield cassette
 
+    def _record_once(self, path: Path, takes: Sequence[Take]) -> None:
+        """Record the cassette once per session, whatever the modes; a failed recording
+        fails every spec of that cassette with its cause."""
+        key = ("recorded", path)
+        if key not in self.suite.cache:
+            try:
+                self._record(path, takes)
+            except (RecordingFailed, LLMError, OSError) as exc:
+                self.suite.cache[key] = f"{type(exc).__name__}: {exc}"
+            else:
+                self.suite.cache[key] = None
+        failure = self.suite.cache[key]
+        if failure is not None:
+            pytest.fail(
+                f"recording {path} failed; the cassette was left unchanged.\n  {failure}",
+                pytrace=False,
+            )
+
     def _record(self, path: Path, takes: Sequence[Take]) -> None:
+        """Record every take into the cassette, as a transaction (see
+        ``harness.cassettes.record.recording_transaction``); a take that fails for any
+        other reason than the scripted fault it ends on fails the recording."""
         mode = self.suite.record_mode
         if mode == "once" and path.exists():
             return
-        if mode == "rewrite":
-            path.unlink(missing_ok=True)
-        vcr_mode = "all" if mode == "rewrite" else mode
+        adapter, origins = self.adapter, dict[str, str]()
+        with recording_transaction(path, keep=mode != "rewrite") as temporary:
+            with use_cassette(
+                temporary,
+                record_mode="all" if mode == "rewrite" else mode,
+                record_command=self.record_command(),
+                origins=origins,
+            ):
+                for take in takes:
+                    with emulated(self.suite, self.provider, take.steps, origins) as emulation:
+                        client = adapter.connect(self.target(take.role, emulation))
+                        try:
+                            self._record_take(client, take)
+                        finally:
+                            adapter.close(client)
+            if not temporary.exists():
+                raise RecordingFailed("no request reached the recorder")
+
+    def _record_take(self, client: Any, take: Take) -> None:
         adapter = self.adapter
-        with use_cassette(path, record_mode=vcr_mode, record_command=self.record_command()):
-            for take in takes:
-                emulator = Emulator(take.steps) if self.suite.emulator else None
-                transport = EmulatorTransport(emulator) if emulator is not None else None
-                client = adapter.connect(self.target(take.role, transport))
-                try:
-                    if take.kind == "call":
-                        adapter.call(client, take.messages, {})
-                    elif take.kind == "stream":
-                        adapter.stream(client, take.messages, {})
-                    elif take.kind == "chain":
-                        adapter.chain(client, take.messages, take.tools, {})
-                    else:
-                        asyncio.run(_achain(adapter, client, take))
-                except LLMError:
-                    pass  # a scripted fault that the take ends on
-                finally:
-                    adapter.close(client)
+        try:
+            if take.kind == "call":
+                adapter.call(client, take.messages, {})
+            elif take.kind == "stream":
+                adapter.stream(client, take.messages, {})
+            elif take.kind == "chain":
+                adapter.chain(client, take.messages, take.tools, {})
+            else:
+                asyncio.run(_achain(adapter, client, take))
+        except LLMError as error:
+            if not isinstance(take.steps[-1], Fault):
+                raise RecordingFailed(
+                    f"take {take.role!r} ({take.kind}): {type(error).__name__}: {error}"
+                ) from error
 
     # --- checks and failures ---------------------------------------------------------
 

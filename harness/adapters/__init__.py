@@ -3,6 +3,22 @@
 ``ClientAdapter`` (in ``base``) is the protocol; ``ReferenceAdapter`` wraps ``harness.LM``.
 """
 
-from harness.adapters.base import FEATURES, ChainOutcome, ClientAdapter, StreamResult, Target
+from harness.adapters.base import (
+    FEATURES,
+    PARAM_KEYS,
+    ChainOutcome,
+    ClientAdapter,
+    StreamResult,
+    Target,
+    error_from_status,
+)
 
-__all__ = ["FEATURES", "ChainOutcome", "ClientAdapter", "StreamResult", "Target"]
+__all__ = [
+    "FEATURES",
+    "PARAM_KEYS",
+    "ChainOutcome",
+    "ClientAdapter",
+    "StreamResult",
+    "Target",
+    "error_from_status",
+]

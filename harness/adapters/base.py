@@ -1,21 +1,55 @@
-"""What the conformance suite needs from a client under test.
+"""What the conformance suite needs from a client under test: the adapter protocol.
 
 An adapter wraps one client library (the reference client, an official SDK, litellm,
-DSPy...) behind this small interface. Every result is converted to ``harness.types``
-values so that the suite compares every client, mode and provider the same way.
-A feature the client lacks is declared in ``supports``; the suite then reports
-"not supported" instead of a failure.
+DSPy...) behind this small interface. It only translates: requests from the suite's
+terms to the library's, results and errors from the library's to ``harness.types``. It
+never decides what is right; every expectation lives in the scenarios.
+
+**Features.** ``supports(feature, provider)`` declares what the client has (``FEATURES``).
+A case needing a feature the client lacks is reported "not supported", never failed, for
+any subset of features.
+
+**Calls.** ``messages`` is a sequence of ``harness.types.Message``. ``params`` holds only
+these keys, each present only when the scenario sets it (``PARAM_KEYS``):
+
+- ``temperature`` (float), ``top_p`` (float), ``max_tokens`` (int), ``stop`` (list of str);
+- ``tools``: a list of ``harness.types.ToolSpec`` (name, description, JSON-Schema
+  parameters) the model may call; ``call``/``stream`` return the calls, never run them;
+- ``tool_choice`` (feature ``tool_choice``): ``"auto"``, ``"none"``, ``"required"``, or a
+  tool's name (that tool must be called).
+
+Chains get the tools as plain Python callables (sync or async), the client derives their
+schemas and runs them.
+
+**Errors.** A provider error (an HTTP error status, an error event in a stream, a
+connection failure or a timeout) must leave the adapter as an ``harness.types.LLMError``
+subclass: ``error_from_status`` maps a status and the provider's own message to the right
+class, with ``retry_after`` for rate limits. Only ``LLMError`` is an outcome the suite
+compares; any other exception is a bug in the client (or the adapter) and fails the case
+with its traceback. Exceptions from the replay itself (``harness.cassettes.errors``) need
+no care: the cassette records them even when the client wraps them.
+
+**Recording.** ``Target.transport`` (feature ``transport``) is an httpx transport to send
+through; ``Target.base_url`` (feature ``base_url``) is a loopback server serving the
+provider's own paths, for clients with their own HTTP stack. Either lets the suite record
+against the built-in emulator (``--record-mode=rewrite --emulator``).
+
+**Threads.** ``submit`` and ``parallel`` run programs the way the library's users do: the
+library's own primitive where it has one (DSPy's ``ParallelExecutor``, ``harness.Parallel``),
+a plain ``concurrent.futures.ThreadPoolExecutor`` otherwise. Say which in the adapter's
+docstring: a bug may live in one and not the other.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from harness.types import Message, Response, StreamEvent
+from harness.providers.base import error_class_for_status, make_error
+from harness.types import LLMError, Message, Response, StreamEvent
 
 FEATURES = frozenset(
     {
@@ -31,8 +65,14 @@ FEATURES = frozenset(
         "parallel",  # run many programs in threads
         "deferred",  # create a stream now, consume it later (stream_later/astream_later)
         "transport",  # accepts Target.transport, an httpx transport
+        "base_url",  # accepts Target.base_url, a loopback server with the provider's paths
+        "tool_choice",  # honours params["tool_choice"]
+        "reasoning",  # reports the model's reasoning text apart from the answer
     }
 )
+
+PARAM_KEYS = frozenset({"temperature", "top_p", "max_tokens", "stop", "tools", "tool_choice"})
+"""The keys ``params`` may hold (see the module docstring)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +93,11 @@ class Target:
     """Retry without waiting (the suite counts attempts, it does not time backoff)."""
     transport: Any = None
     """An httpx transport to send through (the emulator when recording), or None."""
+    base_url: str | None = None
+    """The origin (``http://127.0.0.1:PORT``) of a server answering the provider's own
+    paths (``/v1/chat/completions``, ``/v1/messages``, ``/v1beta/models/...``,
+    ``/model/.../converse``) in place of the public API, or None. Append what the library
+    expects (the OpenAI SDK wants ``.../v1``)."""
 
 
 @dataclass(frozen=True)
@@ -74,10 +119,35 @@ class ChainOutcome:
 Tools = Sequence[Callable[..., Any]]
 
 
+def error_from_status(
+    status: int,
+    message: str,
+    *,
+    provider: str,
+    headers: Mapping[str, str] | None = None,
+    body: Any = None,
+) -> LLMError:
+    """The ``LLMError`` for an HTTP error ``status`` with the provider's own ``message``
+    (not a wrapper's text): ``RateLimitError`` with ``retry_after`` read from ``headers``
+    for 429, ``ServerError`` for 5xx, and so on (see ``harness.types``)."""
+    cls = error_class_for_status(status)
+    return make_error(
+        cls, message, provider=provider, status=status, headers=headers or {}, body=body
+    )
+
+
 class ClientAdapter(abc.ABC):
-    """The client-under-test protocol. Subclass it to hold another client to the suite."""
+    """The client-under-test protocol. Subclass it to hold another client to the suite,
+    and register it under the ``llm_parity.adapters`` entry-point group."""
 
     name: str = "client"
+    """The adapter's name in reports (and its entry-point name)."""
+    library: str | None = None
+    """The distribution the adapter holds to the suite (``openai``, ``litellm``...): the
+    parity report records its installed version."""
+    request_matching: str = "semantic"
+    """How replay matches the client's requests: ``semantic`` (what a request means, so
+    any client can replay the shipped cassettes) or ``strict`` (canonical JSON)."""
 
     @abc.abstractmethod
     def supports(self, feature: str, provider: str) -> bool:

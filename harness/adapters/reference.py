@@ -18,6 +18,7 @@ from harness.context import (
     context,
     settings,
 )
+from harness.emulator.shells import client_options
 from harness.lm import LM
 from harness.transport import RetryPolicy
 from harness.types import Message, Response
@@ -47,6 +48,8 @@ class ReferenceAdapter(ClientAdapter):
     """
 
     name = "reference"
+    library = "llm-parity"
+    request_matching = "strict"
     pool_class: ClassVar[type[ThreadPoolExecutor]] = ContextThreadPoolExecutor
     """The executor behind ``submit``."""
     _submit_pool: ThreadPoolExecutor | None = None
@@ -58,6 +61,8 @@ class ReferenceAdapter(ClientAdapter):
 
     def connect(self, target: Target) -> LM:
         options: dict[str, Any] = {"transport": target.transport}
+        if target.base_url is not None:
+            options.update(client_options(target.provider, target.base_url))
         if target.fast_retries:
             options["retry_policy"] = RetryPolicy(target.max_retries, 0.0, 0.0)
         else:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
@@ -27,7 +28,9 @@ from harness.cassettes.scrub import MASKED_ACCOUNT, PLACEHOLDER, SECRET_QUERY_PA
 __all__ = [
     "KEY_FIELDS",
     "MATCHERS",
+    "STRICT",
     "RequestKey",
+    "RequestMatcher",
     "body_excerpt",
     "canonical_body",
     "describe_difference",
@@ -126,6 +129,20 @@ MATCHERS: dict[str, Callable[[Any, Any], None]] = {
 """vcrpy matchers by name, in ``request_key`` order (register them on a ``vcr.VCR``)."""
 
 
+@dataclass(frozen=True)
+class RequestMatcher:
+    """How replay decides that a request is a recorded one.
+
+    ``key`` maps a vcrpy request to a tuple whose last item is the body (or what it
+    means) as bytes or text: two requests match when their keys are equal. ``describe``
+    names the first difference of two keys, for the error message.
+    """
+
+    name: str
+    key: Callable[[Any], tuple[Hashable, ...]]
+    describe: Callable[[Any, Any], tuple[str, str] | None]
+
+
 # --- describing requests and differences (error messages) -----------------------------
 
 EXCERPT = 200
@@ -207,3 +224,12 @@ def _json_difference(new: Any, old: Any, where: str) -> tuple[str, Any, Any]:
         if len(new) != len(old):
             return f"{where} length", len(old), len(new)
     return where, old, new
+
+
+STRICT = RequestMatcher(
+    "strict",
+    request_key,
+    describe_difference,
+)
+"""Canonical JSON bodies, method, host, path and query: the reference client's own
+matcher, under which an encoding regression fails replay."""

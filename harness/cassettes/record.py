@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import stat
 import threading
 import uuid
 from collections import Counter
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import vcr
 import yaml
@@ -35,16 +38,22 @@ from harness.cassettes.errors import CassetteError, CassetteNotFoundError, Unmat
 from harness.cassettes.match import (
     KEY_FIELDS,
     MATCHERS,
-    RequestKey,
+    STRICT,
+    RequestMatcher,
     body_excerpt,
-    describe_difference,
     display_uri,
-    request_key,
 )
 from harness.cassettes.scrub import Scrubber
 from harness.cassettes.serializer import CassetteSerializer
 
-__all__ = ["AtomicPersister", "IndexedCassette", "make_vcr", "unplayed", "use_cassette"]
+__all__ = [
+    "AtomicPersister",
+    "IndexedCassette",
+    "make_vcr",
+    "recording_transaction",
+    "unplayed",
+    "use_cassette",
+]
 
 SERIALIZER_NAME = "harness-yaml"
 
@@ -77,6 +86,10 @@ def _replay_aiohttp_raw_headers() -> None:
 _replay_aiohttp_raw_headers()
 
 
+Key = tuple[Any, ...]
+"""A request's key under the cassette's ``RequestMatcher``."""
+
+
 class IndexedCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
     """A ``vcr.cassette.Cassette`` whose request lookup is a dict access.
 
@@ -92,16 +105,28 @@ class IndexedCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
     missing cassette in ``none`` mode raises ``CassetteNotFoundError`` when loaded.
     """
 
-    def __init__(self, path: Any, *, record_command: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        path: Any,
+        *,
+        record_command: str | None = None,
+        request_matcher: RequestMatcher | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(path, **kwargs)
         self.record_command = record_command
-        self._indexed = tuple(self._match_on) == tuple(MATCHERS.values())
-        self._index: dict[RequestKey, list[int]] = {}
-        self._keys: list[RequestKey] = []
-        self._cursors: dict[RequestKey, int] = {}
+        self.matcher = request_matcher or STRICT
+        self._indexed = request_matcher is not None or tuple(self._match_on) == tuple(
+            MATCHERS.values()
+        )
+        self._index: dict[Key, list[int]] = {}
+        self._keys: list[Key] = []
+        self._cursors: dict[Key, int] = {}
         self._cursor_counts: Counter[int] = self.play_counts
-        self._last_key: tuple[Any, tuple[Any, Any, Any], RequestKey | None] | None = None
+        self._last_key: tuple[Any, tuple[Any, Any, Any], Key | None] | None = None
         self._lock = threading.RLock()  # threads replaying at once each get their own answer
+        self.unmatched: list[UnmatchedRequestError] = []
+        """Every ``UnmatchedRequestError`` raised, in order, even those a client caught."""
 
     # --- index ------------------------------------------------------------------------
 
@@ -116,11 +141,11 @@ class IndexedCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
             if len(self._keys) > len(self.data):
                 self._index, self._keys, self._cursors = {}, [], {}
             for index in range(len(self._keys), len(self.data)):
-                key = request_key(self.data[index][0])
+                key = self.matcher.key(self.data[index][0])
                 self._keys.append(key)
                 self._index.setdefault(key, []).append(index)
 
-    def _key(self, request: Any) -> RequestKey | None:
+    def _key(self, request: Any) -> Key | None:
         """The key of an incoming request after the recording hooks (None: ignored).
 
         vcrpy asks ``can_play_response_for`` then ``play_response`` about the same
@@ -131,11 +156,11 @@ class IndexedCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
         if last is not None and last[0] is request and _same(last[1], state):
             return last[2]
         filtered = self._before_record_request(request)
-        key = request_key(filtered) if filtered else None
+        key = self.matcher.key(filtered) if filtered else None
         self._last_key = (request, state, key)
         return key
 
-    def _playable(self, key: RequestKey) -> int | None:
+    def _playable(self, key: Key) -> int | None:
         """The interaction vcrpy would play for ``key``, or None."""
         with self._lock:
             self._sync_index()
@@ -199,14 +224,16 @@ class IndexedCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
         if not self.rewound and not self.data:
             raise self._not_found()
         filtered = self._before_record_request(request) or request
-        raise self._unmatched(filtered, key or request_key(filtered))
+        error = self._unmatched(filtered, key or self.matcher.key(filtered))
+        self.unmatched.append(error)
+        raise error
 
     # --- saving: vcrpy compares every new interaction with every old one --------------
 
     def _new_interactions(self) -> list[tuple[Any, Any]]:
         if not self._indexed:
             return list(super()._new_interactions())
-        old = {request_key(request) for request, _ in self._old_interactions}
+        old = {self.matcher.key(request) for request, _ in self._old_interactions}
         self._sync_index()
         return [item for key, item in zip(self._keys, self.data, strict=True) if key not in old]
 
@@ -246,14 +273,15 @@ class IndexedCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
             record_command=self.record_command,
         )
 
-    def _unmatched(self, request: Any, key: RequestKey) -> UnmatchedRequestError:
+    def _unmatched(self, request: Any, key: Key) -> UnmatchedRequestError:
         path = os.fspath(self._path)
-        described = f"{key[0]} {display_uri(request)}"
+        described = f"{request.method.upper()} {display_uri(request)}"
         played = sum(1 for count in self.play_counts.values() if count)
         lines = [
             f"no recorded interaction matches this request in {path}",
             f"  request:  {described}",
-            f"  body:     {body_excerpt(key[4])}",
+            f"  body:     {body_excerpt(_as_bytes(key[-1]))}",
+            f"  matcher:  {self.matcher.name}",
             f"  cassette: interactions: {len(self.data)} recorded, {played} played; "
             f"record_mode {getattr(self.record_mode, 'value', self.record_mode)!r}",
         ]
@@ -262,7 +290,7 @@ class IndexedCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
             recorded = self._keys[closest]
             shown = display_uri(self.data[closest][0])
             lines.append(f"  closest:  [{closest}] {recorded[0]} {shown}")
-            difference = describe_difference(key, recorded)
+            difference = self.matcher.describe(key, recorded)
             if difference is None:
                 lines.append(
                     "            identical, but already played: each recorded interaction "
@@ -276,7 +304,7 @@ class IndexedCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
             "\n".join(lines), cassette_path=path, request=described, closest=closest, field=field
         )
 
-    def _closest(self, key: RequestKey) -> int | None:
+    def _closest(self, key: Key) -> int | None:
         """The recorded request most like ``key``: an identical one, else most equal
         fields, then longest common body prefix, then first recorded."""
         self._sync_index()
@@ -284,8 +312,8 @@ class IndexedCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
             return self._index[key][0]
         best: tuple[int, int, int] | None = None
         for index, recorded in enumerate(self._keys):
-            equal = sum(1 for a, b in zip(key[:4], recorded[:4], strict=True) if a == b)
-            score = (equal, _common_prefix(key[4], recorded[4]), -index)
+            equal = sum(1 for a, b in zip(key[:-1], recorded[:-1], strict=True) if a == b)
+            score = (equal, _common_prefix(_as_bytes(key[-1]), _as_bytes(recorded[-1])), -index)
             if best is None or score > best:
                 best = score
         return None if best is None else -best[2]
@@ -294,6 +322,10 @@ class IndexedCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
 def _same(a: tuple[Any, Any, Any], b: tuple[Any, Any, Any]) -> bool:
     """Same method and URI, and the very same body object (a file body never is)."""
     return a[0] == b[0] and a[1] == b[1] and a[2] is b[2] and not hasattr(a[2], "read")
+
+
+def _as_bytes(value: Any) -> bytes:
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
 
 
 def _common_prefix(a: bytes, b: bytes) -> int:
@@ -358,15 +390,21 @@ class AtomicPersister:
             raise
 
 
-def make_vcr(scrubber: Scrubber | None = None, **options: Any) -> vcr.VCR:
+def make_vcr(
+    scrubber: Scrubber | None = None, origins: Mapping[str, str] | None = None, **options: Any
+) -> vcr.VCR:
     """A ``vcr.VCR`` with the harness serializer, persister, matchers, decompression and
-    scrubbing."""
+    scrubbing. ``origins`` maps a base URL (a loopback emulator's) to the public origin
+    requests to it are recorded and matched under; it may be filled in later."""
     scrubber = scrubber or Scrubber()
+    before_record_request: Callable[[Any], Any] = scrubber.request
+    if origins is not None:
+        before_record_request = _origin_rewriter(origins, scrubber.request)
     config: dict[str, Any] = {
         "serializer": SERIALIZER_NAME,
         "match_on": KEY_FIELDS,
         "decode_compressed_response": True,
-        "before_record_request": scrubber.request,
+        "before_record_request": before_record_request,
         "before_record_response": scrubber.response,
         **options,
     }
@@ -378,24 +416,69 @@ def make_vcr(scrubber: Scrubber | None = None, **options: Any) -> vcr.VCR:
     return recorder
 
 
+def _origin_rewriter(
+    origins: Mapping[str, str], then: Callable[[Any], Any]
+) -> Callable[[Any], Any]:
+    def rewrite(request: Any) -> Any:
+        for base, public in origins.items():
+            if request.uri.startswith(base):
+                request.uri = public + request.uri[len(base) :]
+                if "host" in {name.lower() for name in request.headers}:
+                    request.headers = {
+                        name: (urlsplit(public).netloc if name.lower() == "host" else value)
+                        for name, value in request.headers.items()
+                    }
+                break
+        return then(request)
+
+    return rewrite
+
+
 def use_cassette(
     path: str | os.PathLike[str],
     *,
     record_mode: str = "none",
     allow_playback_repeats: bool = False,
     record_command: str | None = None,
+    matcher: RequestMatcher = STRICT,
+    origins: Mapping[str, str] | None = None,
 ) -> AbstractContextManager[IndexedCassette]:
     """Replay (or record) ``path``: a context manager yielding the ``IndexedCassette``.
 
     ``record_mode`` is vcrpy's (``none``: replay only; ``once``: record a missing
-    cassette). ``record_command`` is shown in ``CassetteNotFoundError`` messages. If the
-    block raises, nothing is saved: a failed recording never passes for a complete one.
+    cassette). ``record_command`` is shown in ``CassetteNotFoundError`` messages.
+    ``matcher`` decides which recorded request a request is (``STRICT`` by default; see
+    ``harness.cassettes.semantic`` for the one other clients replay with). ``origins``
+    rewrites a loopback emulator's base URL to the provider's public origin before a
+    request is matched or recorded. If the block raises, nothing is saved: a failed
+    recording never passes for a complete one.
     """
-    config = make_vcr().get_merged_config(
+    config = make_vcr(origins=origins).get_merged_config(
         path=os.fspath(path),
         record_mode=record_mode,
         allow_playback_repeats=allow_playback_repeats,
         record_on_exception=False,
     )
     config["record_command"] = record_command
+    config["request_matcher"] = matcher
     return cast(AbstractContextManager[IndexedCassette], IndexedCassette.use(**config))
+
+
+@contextmanager
+def recording_transaction(path: Path, *, keep: bool) -> Iterator[Path]:
+    """Record as a transaction: yield a temporary cassette path beside ``path`` (a copy of
+    ``path`` when ``keep``, for modes that add to a cassette), which replaces ``path``
+    only if the block succeeds and the recording wrote it. Whatever fails or interrupts
+    the block (``KeyboardInterrupt`` included), the temporary file is removed and
+    ``path`` is left byte-identical."""
+    temporary = path.with_name(f".{path.stem}.recording-{uuid.uuid4().hex[:8]}{path.suffix}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if keep and path.exists():
+        shutil.copy2(path, temporary)
+    try:
+        yield temporary
+        if temporary.exists():
+            os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()

@@ -13,7 +13,8 @@ tests/test_emulator_shapes.py)::
 - ``Emulator``: the sans-I/O core (``handle`` -> ``EmulatedResponse``);
 - ``EmulatorTransport``: in-process, for ``httpx.Client`` and ``httpx.AsyncClient``
   (vcrpy records through it);
-- ``serve`` + ``client_options``: the same emulator on a loopback HTTP server.
+- ``serve`` + ``client_options``: the same emulator on a loopback HTTP server, serving
+  the providers' own paths (``public_origin`` is where they would have gone).
 
 Ids, timestamps and paddings are derived from the provider and the request's position in
 the script, never from randomness or the clock, so re-recording gives identical bodies.
@@ -22,7 +23,7 @@ the script, never from randomness or the clock, so re-recording gives identical 
 from harness.emulator.bedrock import encode_frame
 from harness.emulator.core import EmulatedRequest, EmulatedResponse, Emulator
 from harness.emulator.script import CutStream, Fault, Reply, Slow, Step
-from harness.emulator.shells import EmulatorTransport, client_options, serve
+from harness.emulator.shells import EmulatorTransport, client_options, public_origin, serve
 
 __all__ = [
     "CutStream",
@@ -36,5 +37,6 @@ __all__ = [
     "Step",
     "client_options",
     "encode_frame",
+    "public_origin",
     "serve",
 ]

@@ -164,3 +164,18 @@ def client_options(provider: str, base_url: str) -> dict[str, str]:
         known = ", ".join(options)
         raise ConfigurationError(f"unknown provider {provider!r}: choose one of {known}")
     return options[provider]
+
+
+def public_origin(provider: str, region: str = "us-east-1") -> str:
+    """The origin (scheme and host) of ``provider``'s public API: where a request sent to
+    an emulator's loopback server would have gone, and what its recording names."""
+    origins = {
+        "openai": "https://api.openai.com",
+        "anthropic": "https://api.anthropic.com",
+        "gemini": "https://generativelanguage.googleapis.com",
+        "bedrock": f"https://bedrock-runtime.{region}.amazonaws.com",
+    }
+    if provider not in origins:
+        known = ", ".join(origins)
+        raise ConfigurationError(f"unknown provider {provider!r}: choose one of {known}")
+    return origins[provider]
