@@ -294,6 +294,7 @@ class ParityCollector:
             "match": self.config.getoption("match")
             or self.config.stash[ADAPTER_KEY].request_matching,
             "python": platform.python_version(),
+            "cassettes": str(self.config.getoption("cassette_dir") or shipped_cassettes()),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "results": rows,
         }
