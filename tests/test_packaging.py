@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -18,6 +19,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
+BUILD_IGNORED = (".git", ".venv", ".tox", ".nox", "build", "dist", "*.egg-info", "__pycache__")
+BUILD_IGNORED += (".*_cache", ".hypothesis", "reports")
 
 
 def listed_packages() -> list[str]:
@@ -38,6 +41,10 @@ def test_every_package_directory_is_listed_for_the_wheel() -> None:
 def unpacked_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The built wheel, unpacked: what ``pip install`` puts in site-packages."""
     out = tmp_path_factory.mktemp("wheel")
+    # built from a copy: an in-tree build would leave build/ behind, whose stale files a
+    # later wheel would pick up
+    source = out / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*BUILD_IGNORED))
     subprocess.run(
         [
             sys.executable,
