@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import traceback
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -107,9 +108,13 @@ def answers(*roles: str, stream: bool = False) -> list[Take]:
 
 
 def capture(fn: Callable[[], T]) -> T | BaseException:
-    """``fn()``, or the exception it raised."""
+    """``fn()``, or the exception it raised (``asyncio.CancelledError`` included), for the
+    spec to report. ``KeyboardInterrupt``, ``SystemExit`` and ``GeneratorExit`` are never
+    caught: Ctrl-C stops the run at once."""
     try:
         return fn()
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
     except BaseException as exc:  # reported by the spec, never swallowed
         return exc
 
@@ -310,8 +315,8 @@ class Bench:
         if key not in self.suite.cache:
             try:
                 self._record(path, takes)
-            except (RecordingFailed, LLMError, OSError) as exc:
-                self.suite.cache[key] = f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # every spec of this cassette fails with the cause
+                self.suite.cache[key] = "".join(traceback.format_exception_only(exc)).strip()
             else:
                 self.suite.cache[key] = None
         failure = self.suite.cache[key]
