@@ -272,6 +272,9 @@ class ParityCollector:
             reason = reason.removeprefix("Skipped: ")
             row["outcome"] = "not supported" if reason.startswith("not supported") else "skipped"
             row["reason"] = reason
+        elif report.failed and props.get("parity_leaked"):
+            row["outcome"] = "leaked"  # another spec's leftovers, not this spec's failure
+            row["leaked_from"] = props["parity_leaked"]
         elif report.failed:
             row["outcome"] = "fail"
             if "differences" not in row:

@@ -42,6 +42,7 @@ def bench(case: Case, parity_suite: Suite, request: pytest.FixtureRequest) -> It
         where = case.provider if case.provider != "-" else "any selected provider"
         pytest.skip(f"not supported: {', '.join(missing)} for {where}")
     try:
+        bench.start()
         yield bench
     finally:
         bench.close()

@@ -216,6 +216,30 @@ class Bench:
                 best = missing
         return best or []
 
+    def start(self) -> None:
+        """Start from a known state and check it: ``reset()`` the adapter, then, with a
+        context store, ``configure`` the process default and read it back outside any
+        block. Anything else read back was left by an earlier spec: reported as leaked
+        from it, never as this spec's own failure."""
+        previous = self.suite.cache.get("previous spec")
+        self.suite.cache["previous spec"] = self.request.node.nodeid
+        self.adapter.reset()
+        if not self._supports("context", self.provider):
+            return
+        lost = self.lost()
+        self.adapter.configure(lost)
+        current = capture(self.adapter.current)
+        if current is not lost:
+            source = previous or "an earlier test"
+            got = describe(current) if isinstance(current, BaseException) else self.role_of(current)
+            self.request.node.user_properties.append(("parity_leaked", source))
+            pytest.fail(
+                f"{self.regression.scenario} / {self.case.provider} / mode {self.mode}: "
+                f"state leaked from {source}: right after configure(), current() gives "
+                f"{got!r}, not the configured client (the adapter's reset() did not clear it)",
+                pytrace=False,
+            )
+
     def close(self) -> None:
         self._stack.close()
 
