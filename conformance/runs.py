@@ -14,6 +14,7 @@ failed or interrupted recording leaves the committed cassette byte-identical.
 from __future__ import annotations
 
 import json
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -31,7 +32,7 @@ from harness.cassettes.errors import UnmatchedRequestError
 from harness.cassettes.record import RequestMatcher, recording_transaction, use_cassette
 from harness.emulator import Emulator, EmulatorTransport, Step, public_origin, serve
 from harness.pytest_plugin import Suite
-from harness.types import APIConnectionError, LLMError, RequestTimeoutError
+from harness.types import APIConnectionError, RequestTimeoutError
 
 FAMILY_MODES = {
     "sync": ("sync", "async", "thread_pool", "asyncify"),
@@ -193,8 +194,8 @@ def record_scenario(suite: Suite, case: Case, missing: Callable[[str], list[str]
     if key not in suite.cache:
         try:
             _record(suite, case, path, missing)
-        except (RecordingFailed, LLMError, OSError) as exc:
-            suite.cache[key] = f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # every case of this cassette fails with the cause
+            suite.cache[key] = "".join(traceback.format_exception_only(exc)).strip()
         else:
             suite.cache[key] = None
     failure = suite.cache[key]

@@ -272,6 +272,9 @@ class ParityCollector:
             reason = reason.removeprefix("Skipped: ")
             row["outcome"] = "not supported" if reason.startswith("not supported") else "skipped"
             row["reason"] = reason
+        elif report.failed and props.get("parity_leaked"):
+            row["outcome"] = "leaked"  # another spec's leftovers, not this spec's failure
+            row["leaked_from"] = props["parity_leaked"]
         elif report.failed:
             row["outcome"] = "fail"
             if "differences" not in row:
@@ -294,6 +297,7 @@ class ParityCollector:
             "match": self.config.getoption("match")
             or self.config.stash[ADAPTER_KEY].request_matching,
             "python": platform.python_version(),
+            "cassettes": str(self.config.getoption("cassette_dir") or shipped_cassettes()),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "results": rows,
         }

@@ -2,7 +2,8 @@
 
 ``test_<id>(bench)`` runs once per mode of catalogue entry ``<id>``, and per selected
 provider when the entry calls a model (provider ``-`` otherwise). The ``bench`` fixture
-adds the case's parity row and turns missing adapter features into "not supported".
+turns missing adapter features into "not supported" (``conformance/conftest.py`` gives
+each case its parity row).
 """
 
 from __future__ import annotations
@@ -35,13 +36,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture
 def bench(case: Case, parity_suite: Suite, request: pytest.FixtureRequest) -> Iterator[Bench]:
-    request.node.user_properties.append(("parity", case.row()))
     bench = Bench(parity_suite, case, request)
     missing = bench.missing_features()
     if missing:
         where = case.provider if case.provider != "-" else "any selected provider"
         pytest.skip(f"not supported: {', '.join(missing)} for {where}")
     try:
+        bench.start()
         yield bench
     finally:
         bench.close()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import traceback
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -107,9 +108,13 @@ def answers(*roles: str, stream: bool = False) -> list[Take]:
 
 
 def capture(fn: Callable[[], T]) -> T | BaseException:
-    """``fn()``, or the exception it raised."""
+    """``fn()``, or the exception it raised (``asyncio.CancelledError`` included), for the
+    spec to report. ``KeyboardInterrupt``, ``SystemExit`` and ``GeneratorExit`` are never
+    caught: Ctrl-C stops the run at once."""
     try:
         return fn()
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
     except BaseException as exc:  # reported by the spec, never swallowed
         return exc
 
@@ -211,6 +216,30 @@ class Bench:
                 best = missing
         return best or []
 
+    def start(self) -> None:
+        """Start from a known state and check it: ``reset()`` the adapter, then, with a
+        context store, ``configure`` the process default and read it back outside any
+        block. Anything else read back was left by an earlier spec: reported as leaked
+        from it, never as this spec's own failure."""
+        previous = self.suite.cache.get("previous spec")
+        self.suite.cache["previous spec"] = self.request.node.nodeid
+        self.adapter.reset()
+        if not self._supports("context", self.provider):
+            return
+        lost = self.lost()
+        self.adapter.configure(lost)
+        current = capture(self.adapter.current)
+        if current is not lost:
+            source = previous or "an earlier test"
+            got = describe(current) if isinstance(current, BaseException) else self.role_of(current)
+            self.request.node.user_properties.append(("parity_leaked", source))
+            pytest.fail(
+                f"{self.regression.scenario} / {self.case.provider} / mode {self.mode}: "
+                f"state leaked from {source}: right after configure(), current() gives "
+                f"{got!r}, not the configured client (the adapter's reset() did not clear it)",
+                pytrace=False,
+            )
+
     def close(self) -> None:
         self._stack.close()
 
@@ -310,8 +339,8 @@ class Bench:
         if key not in self.suite.cache:
             try:
                 self._record(path, takes)
-            except (RecordingFailed, LLMError, OSError) as exc:
-                self.suite.cache[key] = f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # every spec of this cassette fails with the cause
+                self.suite.cache[key] = "".join(traceback.format_exception_only(exc)).strip()
             else:
                 self.suite.cache[key] = None
         failure = self.suite.cache[key]

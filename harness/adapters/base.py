@@ -160,6 +160,12 @@ class ClientAdapter(abc.ABC):
     def close(self, client: Any) -> None:  # noqa: B027 (optional hook)
         """Release a client's connections (optional)."""
 
+    def reset(self) -> None:  # noqa: B027 (optional hook)
+        """Bring the library's global state back to what a fresh process has (optional):
+        called before every regression spec, so that no spec inherits another's leftovers
+        (a process default, an override a task left on the main thread). The suite then
+        checks the state and reports anything still left as leaked from the earlier spec."""
+
     # --- calls ------------------------------------------------------------------
 
     @abc.abstractmethod
