@@ -64,9 +64,7 @@ class Message:
 
     @staticmethod
     def tool(call: ToolCall, content: str, *, is_error: bool = False) -> Message:
-        return Message(
-            "tool", content, tool_call_id=call.id, name=call.name, is_error=is_error
-        )
+        return Message("tool", content, tool_call_id=call.id, name=call.name, is_error=is_error)
 
 
 @dataclass(frozen=True)
@@ -75,9 +73,7 @@ class ToolSpec:
 
     name: str
     description: str = ""
-    parameters: dict[str, Any] = field(
-        default_factory=lambda: {"type": "object", "properties": {}}
-    )
+    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
 
 
 @dataclass(frozen=True)
@@ -105,9 +101,7 @@ class Usage:
     reasoning_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            *(getattr(self, f.name) + getattr(other, f.name) for f in fields(Usage))
-        )
+        return Usage(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Usage)))
 
 
 @dataclass(frozen=True)
