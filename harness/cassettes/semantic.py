@@ -30,8 +30,9 @@ field and why, is listed per provider in docs/matching.md; the module's tests ch
 both directions, and tests/test_semantic_sdk_bodies.py checks real SDK bodies against the
 reference client's.
 
-Speed: the body is parsed once; keys are memoized on (method, URI, body, options), so the
-same request replayed in every mode is normalized once.
+Speed: the body is parsed once and the document serialized once; keys of bodies up to
+32 KB are memoized on (method, URI, body, options), so the same request replayed in every
+mode is normalized once.
 """
 
 from __future__ import annotations
@@ -46,13 +47,14 @@ from types import SimpleNamespace
 from typing import Any
 
 from harness.cassettes.bodies import raw_body
-from harness.cassettes.match import _json_difference, canonical_json, host_of, path_of, query_of
+from harness.cassettes.match import canonical_json, host_of, path_of, query_of
 
 __all__ = [
     "PARAMS",
     "SemanticIndex",
     "SemanticKey",
     "SemanticOptions",
+    "clear_memo",
     "describe_semantic_difference",
     "recorded_params",
     "semantic_key",
@@ -84,7 +86,10 @@ SemanticKey = tuple[str, str, str]
 """``(method, host, meaning)``: hashable; equal keys <=> the requests match."""
 
 _DEFAULT_OPTIONS = SemanticOptions()
-_CACHE_SIZE = 4096
+_MEMO_SIZE = 1024
+_MEMO_MAX_BODY = 32 * 1024
+"""Keys of bodies up to this size are memoized (at most ``_MEMO_SIZE`` of them: 32 MB of
+bodies held at worst); larger ones, rare, are normalized each time."""
 
 _GEMINI = re.compile(
     r"^(?P<prefix>.*?)/(?P<model>(?:tunedModels|models)/[^/:]+):"
@@ -108,13 +113,14 @@ def semantic_key(request: Any, options: SemanticOptions = _DEFAULT_OPTIONS) -> S
     ``request`` has ``method``, ``uri`` and ``body`` (bytes, str, None, or what vcrpy
     holds). Never raises on an odd body: what cannot be read as the provider's format
     is compared strictly."""
-    return _key(str(request.method).upper(), str(request.uri), raw_body(request), options)
+    body = raw_body(request)
+    build = _memo_key if len(body) <= _MEMO_MAX_BODY else _key
+    return build(str(request.method).upper(), str(request.uri), body, options)
 
 
 def recorded_params(request: Any) -> frozenset[str]:
     """The sampling parameters (harness names) that ``request`` sets."""
-    key = _key(str(request.method).upper(), str(request.uri), raw_body(request), _DEFAULT_OPTIONS)
-    return _params_of(key[2])
+    return _params_of(semantic_key(request)[2])
 
 
 def describe_semantic_difference(new: SemanticKey, recorded: SemanticKey) -> tuple[str, str] | None:
@@ -132,7 +138,7 @@ def describe_semantic_difference(new: SemanticKey, recorded: SemanticKey) -> tup
         new_doc, old_doc = json.loads(new[2]), json.loads(recorded[2])
     except ValueError:  # not a key this module built
         return "meaning", f"recorded {_clip(recorded[2])}, requested {_clip(new[2])}"
-    where, old, mine = _json_difference(new_doc, old_doc, "")
+    where, old, mine = _difference(new_doc, old_doc, "")
     field = where.lstrip(".") or "meaning"
     return field, f"recorded {_show(old)}, requested {_show(mine)}"
 
@@ -178,7 +184,6 @@ class SemanticIndex:
 # --- the key -------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
 def _key(method: str, uri: str, body: bytes, options: SemanticOptions) -> SemanticKey:
     shim = SimpleNamespace(uri=uri)
     path = path_of(shim)
@@ -191,6 +196,15 @@ def _key(method: str, uri: str, body: bytes, options: SemanticOptions) -> Semant
         else:
             del doc["params"]
     return method, host_of(shim), canonical_json(doc)
+
+
+_memo_key = lru_cache(maxsize=_MEMO_SIZE)(_key)
+"""``_key``, memoized: every mode of a scenario replays the same requests."""
+
+
+def clear_memo() -> None:
+    """Forget the memoized keys (benchmarks measure normalization from the bytes)."""
+    _memo_key.cache_clear()
 
 
 def _params_of(meaning: str) -> frozenset[str]:
@@ -497,10 +511,12 @@ def _type(value: Any) -> Any:
 
 
 def _tool_schema(schema: Any) -> Any:
-    """A tool's parameters: absent, null or {} is an object without properties."""
-    if not schema:
-        return {"type": "object"}
-    return _schema(schema)
+    """A tool's parameters, always an object: absent, null, {} and a schema without a
+    type are objects (every provider requires an object schema here)."""
+    normalized = _schema(schema) if schema else {}
+    if isinstance(normalized, dict) and "type" not in normalized:
+        normalized["type"] = "object"
+    return normalized
 
 
 def _function(name: Any, schema: Any, strict: Any = None) -> dict[str, Any]:
@@ -570,6 +586,10 @@ def _openai(data: dict[str, Any], head: dict[str, Any], opaque: frozenset[str]) 
             "frequency_penalty": data.get("frequency_penalty"),
             "presence_penalty": data.get("presence_penalty"),
             "logit_bias": data.get("logit_bias"),
+            # Legacy function calling is another request, not a spelling of tools:
+            # compared as sent.
+            "functions": data.get("functions") or None,
+            "function_call": data.get("function_call"),
         },
     )
     tools = [_openai_tool(tool) for tool in data.get("tools") or ()]
@@ -589,7 +609,12 @@ def _openai_messages(messages: list[Any], opaque: frozenset[str]) -> list[dict[s
             call_id = message.get("tool_call_id")
             text = _openai_content(message.get("content"), turn)
             turn.results.append(_result(call_id, names.get(str(call_id)), text, False, opaque))
+        elif role == "function":  # legacy function result: answers by name
+            text = _openai_content(message.get("content"), turn)
+            turn.results.append(_result(None, message.get("name"), text, False, opaque))
         else:
+            if message.get("function_call") is not None:  # legacy function call
+                turn.other.append({"function_call": _other(message["function_call"])})
             turn.text.append(_openai_content(message.get("content"), turn))
             for call in message.get("tool_calls") or ():
                 if call.get("type", "function") == "function":
@@ -975,6 +1000,32 @@ def _converse_choice(choice: Any) -> Any:
 # --- describing ---------------------------------------------------------------------------
 
 _LIMIT = 120
+_ABSENT: Any = object()
+
+
+def _difference(new: Any, old: Any, where: str) -> tuple[str, Any, Any]:
+    """The path to the first place two documents differ, and both values there. A field
+    present on one side only is followed down to its first leaf (``params.temperature``,
+    not ``params``)."""
+    if isinstance(new, dict) and isinstance(old, dict):
+        for name in sorted(set(new) | set(old)):
+            mine, theirs = new.get(name, _ABSENT), old.get(name, _ABSENT)
+            if mine is _ABSENT or theirs is _ABSENT or mine != theirs:
+                return _difference(mine, theirs, f"{where}.{name}")
+    if isinstance(new, list) and isinstance(old, list):
+        for index, (mine, theirs) in enumerate(zip(new, old, strict=False)):
+            if mine != theirs:
+                return _difference(mine, theirs, f"{where}[{index}]")
+        if len(new) != len(old):
+            return f"{where} length", len(old), len(new)
+    for present, absent_is_new in ((old, True), (new, False)):
+        other = new if absent_is_new else old
+        if other is _ABSENT and isinstance(present, dict) and present:
+            name = min(present)
+            if absent_is_new:
+                return _difference(_ABSENT, present[name], f"{where}.{name}")
+            return _difference(present[name], _ABSENT, f"{where}.{name}")
+    return where, old, new
 
 
 def _clip(text: str) -> str:
@@ -982,6 +1033,6 @@ def _clip(text: str) -> str:
 
 
 def _show(value: Any) -> str:
-    if value == "<absent>":
+    if value is _ABSENT:
         return "<absent>"
     return _clip(canonical_json(value))
