@@ -42,3 +42,15 @@ def get_weather(city: str) -> str:
         city: The city name.
     """
     return f"Sunny in {city}, 21 C"
+
+
+VARIANTS = {
+    "tool_choice_required_openapi_schema": "tool_choice_required",
+    "tool_result_function_schema": "tool_result",
+}
+"""Captured variants of a case (another spelling of the same call) -> the case."""
+
+
+def base_case(name: str) -> str:
+    """The case a captured file's ``case`` is a spelling of."""
+    return VARIANTS.get(name, name)
