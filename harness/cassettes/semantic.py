@@ -46,7 +46,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from harness.cassettes.bodies import raw_body
-from harness.cassettes.match import _json_difference, canonical_json, host_of, path_of, query_of
+from harness.cassettes.match import canonical_json, host_of, path_of, query_of
 
 __all__ = [
     "PARAMS",
@@ -132,7 +132,7 @@ def describe_semantic_difference(new: SemanticKey, recorded: SemanticKey) -> tup
         new_doc, old_doc = json.loads(new[2]), json.loads(recorded[2])
     except ValueError:  # not a key this module built
         return "meaning", f"recorded {_clip(recorded[2])}, requested {_clip(new[2])}"
-    where, old, mine = _json_difference(new_doc, old_doc, "")
+    where, old, mine = _difference(new_doc, old_doc, "")
     field = where.lstrip(".") or "meaning"
     return field, f"recorded {_show(old)}, requested {_show(mine)}"
 
@@ -497,10 +497,12 @@ def _type(value: Any) -> Any:
 
 
 def _tool_schema(schema: Any) -> Any:
-    """A tool's parameters: absent, null or {} is an object without properties."""
-    if not schema:
-        return {"type": "object"}
-    return _schema(schema)
+    """A tool's parameters, always an object: absent, null, {} and a schema without a
+    type are objects (every provider requires an object schema here)."""
+    normalized = _schema(schema) if schema else {}
+    if isinstance(normalized, dict) and "type" not in normalized:
+        normalized["type"] = "object"
+    return normalized
 
 
 def _function(name: Any, schema: Any, strict: Any = None) -> dict[str, Any]:
@@ -975,6 +977,32 @@ def _converse_choice(choice: Any) -> Any:
 # --- describing ---------------------------------------------------------------------------
 
 _LIMIT = 120
+_ABSENT: Any = object()
+
+
+def _difference(new: Any, old: Any, where: str) -> tuple[str, Any, Any]:
+    """The path to the first place two documents differ, and both values there. A field
+    present on one side only is followed down to its first leaf (``params.temperature``,
+    not ``params``)."""
+    if isinstance(new, dict) and isinstance(old, dict):
+        for name in sorted(set(new) | set(old)):
+            mine, theirs = new.get(name, _ABSENT), old.get(name, _ABSENT)
+            if mine is _ABSENT or theirs is _ABSENT or mine != theirs:
+                return _difference(mine, theirs, f"{where}.{name}")
+    if isinstance(new, list) and isinstance(old, list):
+        for index, (mine, theirs) in enumerate(zip(new, old, strict=False)):
+            if mine != theirs:
+                return _difference(mine, theirs, f"{where}[{index}]")
+        if len(new) != len(old):
+            return f"{where} length", len(old), len(new)
+    for present, absent_is_new in ((old, True), (new, False)):
+        other = new if absent_is_new else old
+        if other is _ABSENT and isinstance(present, dict) and present:
+            name = min(present)
+            if absent_is_new:
+                return _difference(_ABSENT, present[name], f"{where}.{name}")
+            return _difference(present[name], _ABSENT, f"{where}.{name}")
+    return where, old, new
 
 
 def _clip(text: str) -> str:
@@ -982,6 +1010,6 @@ def _clip(text: str) -> str:
 
 
 def _show(value: Any) -> str:
-    if value == "<absent>":
+    if value is _ABSENT:
         return "<absent>"
     return _clip(canonical_json(value))

@@ -58,9 +58,7 @@ Action = Callable[[str], Any]
 """Makes one case's call(s) against the emulator's base URL."""
 
 
-def capture(
-    client: str, provider: str, case: str, steps: Sequence[Step], action: Action
-) -> None:
+def capture(client: str, provider: str, case: str, steps: Sequence[Step], action: Action) -> None:
     """Serve ``steps``, run ``action``, and save the LAST request it sent."""
     emulator = Emulator(list(steps))
     with serve(emulator) as base_url:
@@ -192,7 +190,11 @@ def anthropic_sdk() -> None:
         return anthropic.Anthropic(api_key="sk-ant-test", base_url=base, max_retries=0)
 
     model = MODELS["anthropic"]
-    tool = {"name": "get_weather", "description": WEATHER_DESCRIPTION, "input_schema": WEATHER_SCHEMA}
+    tool = {
+        "name": "get_weather",
+        "description": WEATHER_DESCRIPTION,
+        "input_schema": WEATHER_SCHEMA,
+    }
 
     def user(case: str) -> list[dict[str, Any]]:
         return [{"role": "user", "content": PROMPTS[case]}]
@@ -353,7 +355,9 @@ def google_genai() -> None:
         content = first.candidates[0].content
         contents.append(content)
         responses = [
-            types.Part.from_function_response(name=part.function_call.name, response={"result": RESULT})
+            types.Part.from_function_response(
+                name=part.function_call.name, response={"result": RESULT}
+            )
             for part in content.parts
             if part.function_call
         ]
@@ -363,7 +367,9 @@ def google_genai() -> None:
     capture("google-genai", "gemini", "tool_result", [ASKS, HELLO], tool_result)
 
     def stream(base: str) -> None:
-        for _ in client(base).models.generate_content_stream(model=model, contents=PROMPTS["stream"]):
+        for _ in client(base).models.generate_content_stream(
+            model=model, contents=PROMPTS["stream"]
+        ):
             pass
 
     capture("google-genai", "gemini", "stream", [HELLO], stream)
