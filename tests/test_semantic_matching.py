@@ -923,6 +923,16 @@ DIFFERENCES: dict[str, list[tuple[str, Edit, str]]] = {
         ("stream", sets(("stream", True)), "stream"),
         ("n", sets(("n", 2)), "extra.n"),
         ("strict tool", sets(("tools.0.function.strict", True)), "tools[0].strict"),
+        (
+            "legacy functions",
+            sets(("functions", [{"name": "get_weather", "parameters": SCHEMA}])),
+            "extra.functions",
+        ),
+        (
+            "legacy function call",
+            sets(("messages.2.function_call", {"name": "f", "arguments": "{}"})),
+            "messages[2].parts",
+        ),
     ],
     "anthropic": [
         ("model", sets(("model", "claude-opus-4-1")), "model"),

@@ -572,6 +572,10 @@ def _openai(data: dict[str, Any], head: dict[str, Any], opaque: frozenset[str]) 
             "frequency_penalty": data.get("frequency_penalty"),
             "presence_penalty": data.get("presence_penalty"),
             "logit_bias": data.get("logit_bias"),
+            # Legacy function calling is another request, not a spelling of tools:
+            # compared as sent.
+            "functions": data.get("functions") or None,
+            "function_call": data.get("function_call"),
         },
     )
     tools = [_openai_tool(tool) for tool in data.get("tools") or ()]
@@ -591,7 +595,12 @@ def _openai_messages(messages: list[Any], opaque: frozenset[str]) -> list[dict[s
             call_id = message.get("tool_call_id")
             text = _openai_content(message.get("content"), turn)
             turn.results.append(_result(call_id, names.get(str(call_id)), text, False, opaque))
+        elif role == "function":  # legacy function result: answers by name
+            text = _openai_content(message.get("content"), turn)
+            turn.results.append(_result(None, message.get("name"), text, False, opaque))
         else:
+            if message.get("function_call") is not None:  # legacy function call
+                turn.other.append({"function_call": _other(message["function_call"])})
             turn.text.append(_openai_content(message.get("content"), turn))
             for call in message.get("tool_calls") or ():
                 if call.get("type", "function") == "function":
