@@ -6,6 +6,8 @@
 - ``scrub``: secret patterns and the recording hooks that remove them before writing;
 - ``serializer``: the readable YAML format the suite writes;
 - ``match``: request matching (strict canonical keys) and describing differences;
+- ``semantic``: request matching on what a request means (per-provider normalization,
+  docs/matching.md), for clients other than the reference;
 - ``record``: the vcrpy layer (record, replay in O(1) per request);
 - ``lint``: the secret linter over cassette files.
 
