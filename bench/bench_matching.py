@@ -24,9 +24,8 @@ from typing import Any
 from vcr.request import Request
 
 from harness.cassettes import load_cassette
-from harness.cassettes import semantic as semantic_module
 from harness.cassettes.match import request_key
-from harness.cassettes.semantic import semantic_key
+from harness.cassettes.semantic import clear_memo, semantic_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,7 +64,7 @@ def per_key(
         elapsed = 0.0
         for _ in range(loops):
             if cold:
-                semantic_module._key.cache_clear()
+                clear_memo()
             start = time.perf_counter()
             for request in requests:
                 build(request)

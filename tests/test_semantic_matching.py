@@ -26,6 +26,7 @@ from harness.cassettes.semantic import (
     SemanticIndex,
     SemanticKey,
     SemanticOptions,
+    clear_memo,
     describe_semantic_difference,
     recorded_params,
     semantic_key,
@@ -1242,6 +1243,18 @@ def test_opaque_results_are_found_by_the_name_of_the_call_they_answer() -> None:
     assert key(OPENAI_URI, other_tool, **OPAQUE) != key(OPENAI_URI, base, **OPAQUE)
     flagged = edit(ANTHROPIC, "messages.2.content.0.is_error", True)
     assert key(ANTHROPIC_URI, flagged, **OPAQUE) == key(ANTHROPIC_URI, ANTHROPIC, **OPAQUE)
+
+
+def test_memoized_and_large_bodies_get_the_same_keys() -> None:
+    long = edit(OPENAI, "messages.1.content", "x" * 40_000)  # past the memo's size limit
+    first = key(OPENAI_URI, long)
+    clear_memo()
+    assert key(OPENAI_URI, long) == first
+    assert key(OPENAI_URI, edit(long, "messages.1.content", "x" * 40_001)) != first
+    assert key(OPENAI_URI, OPENAI, **OPAQUE) != key(OPENAI_URI, edit(OPENAI, "messages.3"))
+    cached = key(OPENAI_URI, OPENAI)
+    clear_memo()
+    assert key(OPENAI_URI, OPENAI) == cached
 
 
 # --- what falls back to strict ------------------------------------------------------------

@@ -30,8 +30,9 @@ field and why, is listed per provider in docs/matching.md; the module's tests ch
 both directions, and tests/test_semantic_sdk_bodies.py checks real SDK bodies against the
 reference client's.
 
-Speed: the body is parsed once; keys are memoized on (method, URI, body, options), so the
-same request replayed in every mode is normalized once.
+Speed: the body is parsed once and the document serialized once; keys of bodies up to
+32 KB are memoized on (method, URI, body, options), so the same request replayed in every
+mode is normalized once.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ __all__ = [
     "SemanticIndex",
     "SemanticKey",
     "SemanticOptions",
+    "clear_memo",
     "describe_semantic_difference",
     "recorded_params",
     "semantic_key",
@@ -84,7 +86,10 @@ SemanticKey = tuple[str, str, str]
 """``(method, host, meaning)``: hashable; equal keys <=> the requests match."""
 
 _DEFAULT_OPTIONS = SemanticOptions()
-_CACHE_SIZE = 4096
+_MEMO_SIZE = 1024
+_MEMO_MAX_BODY = 32 * 1024
+"""Keys of bodies up to this size are memoized (at most ``_MEMO_SIZE`` of them: 32 MB of
+bodies held at worst); larger ones, rare, are normalized each time."""
 
 _GEMINI = re.compile(
     r"^(?P<prefix>.*?)/(?P<model>(?:tunedModels|models)/[^/:]+):"
@@ -108,13 +113,14 @@ def semantic_key(request: Any, options: SemanticOptions = _DEFAULT_OPTIONS) -> S
     ``request`` has ``method``, ``uri`` and ``body`` (bytes, str, None, or what vcrpy
     holds). Never raises on an odd body: what cannot be read as the provider's format
     is compared strictly."""
-    return _key(str(request.method).upper(), str(request.uri), raw_body(request), options)
+    body = raw_body(request)
+    build = _memo_key if len(body) <= _MEMO_MAX_BODY else _key
+    return build(str(request.method).upper(), str(request.uri), body, options)
 
 
 def recorded_params(request: Any) -> frozenset[str]:
     """The sampling parameters (harness names) that ``request`` sets."""
-    key = _key(str(request.method).upper(), str(request.uri), raw_body(request), _DEFAULT_OPTIONS)
-    return _params_of(key[2])
+    return _params_of(semantic_key(request)[2])
 
 
 def describe_semantic_difference(new: SemanticKey, recorded: SemanticKey) -> tuple[str, str] | None:
@@ -178,7 +184,6 @@ class SemanticIndex:
 # --- the key -------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
 def _key(method: str, uri: str, body: bytes, options: SemanticOptions) -> SemanticKey:
     shim = SimpleNamespace(uri=uri)
     path = path_of(shim)
@@ -191,6 +196,15 @@ def _key(method: str, uri: str, body: bytes, options: SemanticOptions) -> Semant
         else:
             del doc["params"]
     return method, host_of(shim), canonical_json(doc)
+
+
+_memo_key = lru_cache(maxsize=_MEMO_SIZE)(_key)
+"""``_key``, memoized: every mode of a scenario replays the same requests."""
+
+
+def clear_memo() -> None:
+    """Forget the memoized keys (benchmarks measure normalization from the bytes)."""
+    _memo_key.cache_clear()
 
 
 def _params_of(meaning: str) -> frozenset[str]:
