@@ -951,6 +951,7 @@ DIFFERENCES: dict[str, list[tuple[str, Edit, str]]] = {
             "messages[1].tool_calls[0].arguments.city",
         ),
         ("call id", sets(("messages.1.content.0.id", "call_1")), "messages[1].tool_calls[0].id"),
+        ("call name", sets(("messages.1.content.0.name", "f")), "messages[1].tool_calls[0].name"),
         (
             "result",
             sets(("messages.2.content.0.content", "Rainy")),
@@ -1050,6 +1051,11 @@ DIFFERENCES: dict[str, list[tuple[str, Edit, str]]] = {
             sets(("messages.2.content.0.toolResult.content.0.text", "Rainy")),
             "messages[2].tool_results[0].content",
         ),
+        (
+            "result id",
+            sets(("messages.2.content.0.toolResult.toolUseId", "x")),
+            "messages[2].tool_results[0].id",
+        ),
         ("tool name", sets(("toolConfig.tools.0.toolSpec.name", "f")), "tools[0].name"),
         (
             "schema property",
@@ -1102,22 +1108,26 @@ def test_a_meaningful_change_is_a_difference_named_by_its_field(
 
 
 @pytest.mark.parametrize(
-    ("recorded", "requested"),
+    ("provider", "requested", "field"),
     [
-        (GEMINI_URI, GEMINI_STREAM_URI),
-        (GEMINI_STREAM_URI, GEMINI_STREAM_URI.replace("?alt=sse", "")),
-        (CONVERSE_URI, CONVERSE_URI + "-stream"),
-        (INVOKE_URI, INVOKE_URI + "-with-response-stream"),
+        ("gemini", GEMINI_STREAM_URI, "query"),  # and the stream flag: framing differs first
+        ("gemini", GEMINI_STREAM_URI.replace("?alt=sse", ""), "stream"),
+        ("gemini", GEMINI_URI.replace("gemini-2.5-flash", "gemini-2.5-pro"), "model"),
+        ("converse", CONVERSE_URI + "-stream", "stream"),
+        ("converse", CONVERSE_URI.replace("nova-micro", "nova-pro"), "model"),
+        ("invoke", INVOKE_URI + "-with-response-stream", "stream"),
+        ("invoke", INVOKE_URI.replace("3-5-sonnet", "3-haiku"), "model"),
+        ("invoke", CONVERSE_URI, "api"),
+        ("openai", OPENAI_URI.replace("/v1/", "/v2/"), "endpoint"),
+        ("openai", OPENAI_URI + "?api-version=2024-10-21", "query"),
     ],
 )
-def test_the_stream_flag_and_framing_in_the_url_are_compared(recorded: str, requested: str) -> None:
-    body = BASES[
-        "gemini" if "googleapis" in recorded else "converse" if "converse" in recorded else "invoke"
-    ][1]
-    new, old = key(requested, body), key(recorded, body)
+def test_what_the_url_says_is_compared(provider: str, requested: str, field: str) -> None:
+    uri, body = BASES[provider]
+    new, old = key(requested, body), key(uri, body)
     described = describe_semantic_difference(new, old)
     assert described is not None
-    assert described[0] in ("stream", "query"), described
+    assert described[0] == field, described
 
 
 def test_method_and_host_are_compared() -> None:
