@@ -1306,6 +1306,15 @@ def test_every_shipped_and_corpus_request_is_recognized() -> None:
     assert seen > 500
 
 
+def test_no_two_requests_of_a_shipped_cassette_collapse_into_one_key() -> None:
+    """Within each cassette, the semantic key tells apart every pair of requests the
+    strict key tells apart: replay cannot serve one recorded turn for another."""
+    for path in (ROOT / "cassettes").rglob("*.yaml"):
+        requests = [interaction.request for interaction in load_cassette(path)]
+        strict = {request_key(r) for r in requests}
+        assert len({semantic_key(r) for r in requests}) == len(strict), path
+
+
 # --- properties ------------------------------------------------------------------------------
 
 
