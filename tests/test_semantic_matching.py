@@ -30,6 +30,7 @@ from harness.cassettes.semantic import (
     describe_semantic_difference,
     recorded_params,
     semantic_key,
+    semantic_matcher,
 )
 from tests.corpus import CORPUS
 
@@ -1192,6 +1193,19 @@ def test_with_params_none_a_key_holds_what_its_request_sets() -> None:
     assert semantic_key(extra) != semantic_key(recorded)
     compared = SemanticOptions(params=recorded_params(recorded))
     assert semantic_key(extra, compared) == semantic_key(recorded)
+
+
+def test_the_replay_matcher_is_the_semantic_key_and_its_description() -> None:
+    options = SemanticOptions(params=frozenset({"max_tokens"}))
+    matcher = semantic_matcher(options)
+    assert matcher.name == "semantic"
+    recorded, new = request(OPENAI_URI, OPENAI), request(OPENAI_URI, edit(OPENAI, "top_p", 0.1))
+    assert matcher.key(new) == matcher.key(recorded) == semantic_key(recorded, options)
+    other = request(OPENAI_URI, edit(OPENAI, "max_completion_tokens", 5))
+    assert matcher.describe(matcher.key(other), matcher.key(recorded)) == (
+        "params.max_tokens",
+        "recorded 64, requested 5",
+    )
 
 
 def test_the_index_compares_each_recorded_request_on_the_params_it_sets() -> None:

@@ -205,4 +205,3 @@ def _delta_events(delta: Any) -> list[StreamEvent]:
             )
         )
     return found
-

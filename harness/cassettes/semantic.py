@@ -42,12 +42,18 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from types import SimpleNamespace
 from typing import Any
 
 from harness.cassettes.bodies import raw_body
-from harness.cassettes.match import canonical_json, host_of, path_of, query_of
+from harness.cassettes.match import (
+    RequestMatcher,
+    canonical_json,
+    host_of,
+    path_of,
+    query_of,
+)
 
 __all__ = [
     "PARAMS",
@@ -58,6 +64,7 @@ __all__ = [
     "describe_semantic_difference",
     "recorded_params",
     "semantic_key",
+    "semantic_matcher",
 ]
 
 PARAMS = frozenset({"temperature", "top_p", "max_tokens", "stop"})
@@ -141,6 +148,16 @@ def describe_semantic_difference(new: SemanticKey, recorded: SemanticKey) -> tup
     where, old, mine = _difference(new_doc, old_doc, "")
     field = where.lstrip(".") or "meaning"
     return field, f"recorded {_show(old)}, requested {_show(mine)}"
+
+
+def semantic_matcher(options: SemanticOptions = _DEFAULT_OPTIONS) -> RequestMatcher:
+    """The replay layer's ``RequestMatcher`` for ``options``: ``semantic_key`` and
+    ``describe_semantic_difference``. Its key is built from each request alone, so with
+    ``options.params`` None it compares every sampling parameter either request sets
+    (``SemanticIndex`` compares only the recorded request's)."""
+    return RequestMatcher(
+        "semantic", partial(semantic_key, options=options), describe_semantic_difference
+    )
 
 
 class SemanticIndex:
