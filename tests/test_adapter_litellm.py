@@ -1,0 +1,269 @@
+"""The litellm adapter: its translation (options, requests, messages, errors) against the
+installed litellm, calls against the emulator on a loopback port, retries without
+waiting, and the conformance suite run on a small selection. Skipped when litellm is not
+installed (``pip install 'llm-parity[litellm]'``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # importorskip imports it
+litellm = pytest.importorskip("litellm")
+
+from harness.adapters import retry_wait  # noqa: E402
+from harness.adapters.base import Target  # noqa: E402
+from harness.adapters.litellm_adapter import (  # noqa: E402
+    LiteLLMAdapter,
+    connection_options,
+    provider_message,
+    request,
+)
+from harness.emulator import Emulator, Fault, Reply, Step, serve  # noqa: E402
+from harness.types import (  # noqa: E402
+    BadRequestError,
+    Message,
+    RateLimitError,
+    ServerError,
+    ToolSpec,
+    Usage,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = {
+    "openai": "gpt-4o-mini",
+    "anthropic": "claude-sonnet-4-5",
+    "gemini": "gemini-2.5-flash",
+    "bedrock": "us.amazon.nova-micro-v1:0",
+}
+HELLO = (Message.user("Say hello."),)
+
+
+def fake_credentials() -> Any:
+    from botocore.credentials import Credentials
+
+    return Credentials("AKIDEXAMPLE", "fake-secret", "fake-token")
+
+
+def target(provider: str, base_url: str | None = None, **extra: Any) -> Target:
+    return Target(
+        provider=provider,
+        model=MODELS[provider],
+        api_key="test-key",
+        region="us-east-1",
+        aws_credentials=fake_credentials() if provider == "bedrock" else None,
+        base_url=base_url,
+        **extra,
+    )
+
+
+@pytest.fixture
+def adapter() -> LiteLLMAdapter:
+    return LiteLLMAdapter()
+
+
+@pytest.fixture
+def emulated() -> Iterator[Any]:
+    """``emulated(provider, steps)``: a litellm client answered by the emulator."""
+    adapter = LiteLLMAdapter()
+    stack: list[Any] = []
+
+    def make(provider: str, steps: Sequence[Step], **extra: Any) -> Any:
+        server = serve(Emulator(steps))
+        stack.append(server)
+        return adapter.connect(target(provider, server.__enter__(), **extra))
+
+    yield make
+    for server in reversed(stack):
+        server.__exit__(None, None, None)
+
+
+# --- translation --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("litellm.BadRequestError: OpenAIException - max_tokens: must be positive", None),
+        ("litellm.RateLimitError: RateLimitError: OpenAIException - slow down", "slow down"),
+        (
+            'litellm.BadRequestError: GeminiException BadRequestError - {"error":{"code":400,'
+            '"message":"bad","status":"INVALID_ARGUMENT"}}',
+            "bad",
+        ),
+        (
+            'litellm.InternalServerError: AnthropicException - {"type":"error","error":'
+            '{"type":"api_error","message":"boom"}}. Handle with `litellm.InternalServerError`.',
+            "boom",
+        ),
+        ('litellm.BadRequestError: BedrockException - {"message":"no"}', "no"),
+        # litellm's bytes repr is what litellm gave: kept as it is
+        (
+            "litellm.MidStreamFallbackError: litellm.RateLimitError: litellm.RateLimitError: "
+            'Vertex_ai_betaException - b\'{"error":{"code":429}}\'',
+            'b\'{"error":{"code":429}}\'',
+        ),
+        ("something litellm wrote", "something litellm wrote"),
+    ],
+)
+def test_provider_message_strips_litellm_text_only(text: str, message: str | None) -> None:
+    assert provider_message(text) == (message or "max_tokens: must be positive")
+
+
+def test_connection_options_per_provider() -> None:
+    openai = connection_options(target("openai", "http://127.0.0.1:9/", max_retries=4))
+    assert openai == {"api_key": "test-key", "api_base": "http://127.0.0.1:9/v1", "max_retries": 4}
+    gemini = connection_options(target("gemini", "http://127.0.0.1:9"))
+    assert gemini["api_base"] == "http://127.0.0.1:9/v1beta"
+    assert gemini["num_retries"] == 2 and "max_retries" not in gemini
+    assert connection_options(target("anthropic", "http://h"))["api_base"] == "http://h"
+    bedrock = connection_options(target("bedrock"))
+    assert bedrock == {
+        "aws_region_name": "us-east-1",
+        "aws_access_key_id": "AKIDEXAMPLE",
+        "aws_secret_access_key": "fake-secret",
+        "aws_session_token": "fake-token",
+        "num_retries": 2,
+    }
+
+
+def test_request_carries_the_scenario_params(adapter: LiteLLMAdapter) -> None:
+    client = adapter.connect(target("anthropic"))
+    spec = ToolSpec("get_weather", "Weather.", {"type": "object", "properties": {}})
+    params = {"temperature": 0.2, "stop": ["4"], "tools": [spec], "tool_choice": "get_weather"}
+    kwargs = request(client, HELLO, params, stream=True)
+    assert kwargs["model"] == "anthropic/claude-sonnet-4-5"
+    assert kwargs["messages"] == [{"role": "user", "content": "Say hello."}]
+    assert (kwargs["temperature"], kwargs["stop"]) == (0.2, ["4"])
+    assert kwargs["tools"][0]["function"]["name"] == "get_weather"
+    assert kwargs["tool_choice"] == {"type": "function", "function": {"name": "get_weather"}}
+    assert kwargs["stream_options"] == {"include_usage": True}
+    assert "top_p" not in kwargs and "stream" not in request(client, HELLO, {})
+
+
+def test_features(adapter: LiteLLMAdapter) -> None:
+    for provider in MODELS:
+        assert adapter.supports("astream", provider)
+        assert adapter.supports("tool_choice", provider)
+        assert not adapter.supports("chain", provider)
+        assert not adapter.supports("context", provider)
+    assert adapter.connect(target("bedrock")).model == "bedrock/converse/us.amazon.nova-micro-v1:0"
+
+
+# --- against the emulator ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("provider", list(MODELS))
+def test_call_and_stream_agree(provider: str, emulated: Any, adapter: LiteLLMAdapter) -> None:
+    reply = Reply(text="Hello there!", usage=Usage(9, 10))
+    called = adapter.call(emulated(provider, [reply]), HELLO, {})
+    streamed = adapter.stream(emulated(provider, [reply]), HELLO, {})
+    assert called.text == streamed.response.text == "Hello there!"
+    assert called.finish_reason == streamed.response.finish_reason == "stop"
+    assert called.usage == streamed.response.usage == Usage(9, 10)
+    assert asyncio.run(adapter.acall(emulated(provider, [reply]), HELLO, {})) == called
+
+
+def test_errors_name_provider_status_and_message(emulated: Any, adapter: LiteLLMAdapter) -> None:
+    client = emulated("anthropic", [Fault(429, "slow down", retry_after=3)], max_retries=0)
+    with pytest.raises(RateLimitError) as caught:
+        adapter.call(client, HELLO, {})
+    error = caught.value
+    assert (error.provider, error.status, error.provider_message) == ("anthropic", 429, "slow down")
+    assert error.retry_after == 3
+    with pytest.raises(BadRequestError) as bad:
+        adapter.call(emulated("openai", [Fault(400, "no")]), HELLO, {})
+    assert (bad.value.provider, bad.value.provider_message) == ("openai", "no")
+
+
+def test_stream_errors_keep_what_litellm_gives(emulated: Any, adapter: LiteLLMAdapter) -> None:
+    """litellm 1.110.2: a streamed Gemini error names vertex_ai_beta, with a bytes repr."""
+    with pytest.raises(ServerError) as caught:
+        adapter.stream(emulated("gemini", [Fault(500, "boom")], max_retries=0), HELLO, {})
+    assert caught.value.status == 500
+    assert caught.value.provider in ("gemini", "vertex_ai_beta")
+    assert "boom" in caught.value.provider_message
+
+
+def test_fast_retries_do_not_wait(emulated: Any, adapter: LiteLLMAdapter) -> None:
+    """litellm's async retry of a 429 waits 1 s (tenacity.wait_exponential) unless the
+    target asks for fast retries."""
+    steps = [Fault(429, "slow down", retry_after=0), Reply(text="Hi.")]
+    asyncio.run(adapter.acall(emulated("gemini", [Reply(text="warm")]), HELLO, {}))
+    started = time.perf_counter()
+    response = asyncio.run(adapter.acall(emulated("gemini", steps), HELLO, {}))
+    assert response.text == "Hi."
+    assert time.perf_counter() - started < 0.8
+
+
+def test_no_wait_only_inside_the_block() -> None:
+    import tenacity
+    from openai import OpenAI
+
+    retry_wait.install()
+    retry_wait.install()  # idempotent
+    wait = tenacity.wait_exponential(multiplier=1, max=10)
+    state = type("State", (), {"attempt_number": 2})()
+    client = OpenAI(api_key="k", base_url="http://127.0.0.1:9")
+    options: Any = type("Options", (), {"get_max_retries": lambda self, default: 2})()
+    assert wait(state) == 2.0
+    assert client._calculate_retry_timeout(1, options) > 0
+    with retry_wait.no_wait():
+        assert wait(state) == 0.0
+        assert client._calculate_retry_timeout(1, options) == 0.0
+        with retry_wait.no_wait(False):
+            assert wait(state) == 2.0
+    assert wait(state) == 2.0
+
+
+# --- the suite ----------------------------------------------------------------------------
+
+
+def test_suite_finds_the_gemini_stream_differences(tmp_path: Path) -> None:
+    """On the shipped cassettes: plain text passes in every mode litellm has; the streamed
+    reasoning tokens and the unretried streamed 429 are the known real differences."""
+    out = tmp_path / "parity.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(ROOT / "conformance" / "test_scenarios.py"),
+            "--client=litellm",
+            "--provider=gemini",
+            "-k",
+            "plain_text or reasoning_text or retry_after_429",
+            f"--parity-json={out}",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    document = json.loads(out.read_text())
+    assert document["client"] == "litellm"
+    assert document["client_version"] == metadata.version("litellm")
+    outcomes = {(row["scenario"], row["mode"]): row["outcome"] for row in document["results"]}
+    failed = {case for case, outcome in outcomes.items() if outcome == "fail"}
+    assert failed == {
+        ("reasoning_text", "stream"),
+        ("reasoning_text", "astream"),
+        ("retry_after_429", "stream"),
+        ("retry_after_429", "astream"),
+    }, result.stdout[-3000:]
+    for mode in ("sync", "async", "stream", "astream"):
+        assert outcomes[("plain_text", mode)] == "pass"
+    assert outcomes[("plain_text", "thread_pool")] == "not supported"
