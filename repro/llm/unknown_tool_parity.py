@@ -21,9 +21,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import llm
 
-CALL = {"id": "call_1", "type": "function",
-        "function": {"name": "calculator", "arguments": '{"expression": "1+1"}'}}
-REPLIES = [{"role": "assistant", "content": None, "tool_calls": [CALL]},
+
+def tool_call(i, name, **arguments):
+    return {"id": f"call_{i}", "type": "function",
+            "function": {"name": name, "arguments": json.dumps(arguments)}}
+
+
+REPLIES = [{"role": "assistant", "content": None,
+            "tool_calls": [tool_call(1, "calculator", expression="1+1")]},
            {"role": "assistant", "content": "I have no calculator."}]
 
 
@@ -47,9 +52,9 @@ def serve(replies):
                            for i, c in enumerate(calls)]
                 chunks = [{"index": 0, "delta": d, "finish_reason": None} for d in deltas]
                 chunks.append({"index": 0, "delta": {}, "finish_reason": finish})
-                data = "".join(
-                    f"data: {json.dumps({**base, 'object': 'chat.completion.chunk', 'choices': [c]})}\n\n"
-                    for c in chunks) + "data: [DONE]\n\n"
+                events = [{**base, "object": "chat.completion.chunk", "choices": [c]}
+                          for c in chunks]
+                data = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
                 kind = "text/event-stream"
             else:
                 choice = {"index": 0, "message": message, "finish_reason": finish}
