@@ -10,7 +10,7 @@ return the refusal as the run's content instead).
 Mechanism checked: Agent on AwsBedrock (loopback Converse server) with the async tool
 `get_time`; the model asks for it. Exit 1 when a request went out and the tool's real
 result never reached the model, 0 when the tool ran or run() refused before any request
-naming the tool, 3 when the release has no AwsBedrock model.
+naming the tool, 3 when the release has no Bedrock model.
 """
 
 import json
@@ -74,9 +74,12 @@ def main():
 
     try:
         from agno.models.aws import AwsBedrock
-    except ImportError as exc:
-        print(f"no AwsBedrock model: {exc}")
-        return 3
+    except ImportError:  # the first releases had only the Converse-based Claude
+        try:
+            from agno.models.aws.claude import Claude as AwsBedrock
+        except ImportError as exc:
+            print(f"no Bedrock model: {exc}")
+            return 3
     agent = Agent(model=AwsBedrock(id="anthropic.claude-3-5-haiku-20241022-v1:0"),
                   tools=[get_time])
     try:

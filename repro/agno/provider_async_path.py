@@ -8,7 +8,7 @@ default). From 1.7.6 the async path goes through aioboto3.
 
 Mechanism checked: one Agent on AwsBedrock against a loopback Converse server; `run` and
 `await arun` must both answer "Hello from Bedrock.". Exit 1 when arun fails or differs,
-0 when it matches, 3 when the release has no AwsBedrock model.
+0 when it matches, 3 when the release has no Bedrock model.
 """
 
 import asyncio
@@ -57,9 +57,12 @@ def main():
 
     try:
         from agno.models.aws import AwsBedrock
-    except ImportError as exc:
-        print(f"no AwsBedrock model: {exc}")
-        return 3
+    except ImportError:  # the first releases had only the Converse-based Claude
+        try:
+            from agno.models.aws.claude import Claude as AwsBedrock
+        except ImportError as exc:
+            print(f"no Bedrock model: {exc}")
+            return 3
     agent = Agent(model=AwsBedrock(id="anthropic.claude-3-5-haiku-20241022-v1:0"))
     sync = agent.run("Say hi").content
     print(f"run : {sync!r} ({len(bodies)} request(s))")
