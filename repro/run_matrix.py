@@ -5,7 +5,8 @@
 For each release: a venv in <cache>/<library>-<release> (made with uv when it is on PATH,
 else venv + pip; reused when already installed), the release installed with the rules of
 compat/installs.toml, then each script of repro/<library>/ run in its own process with a
-timeout. Script exit codes: 0 pass, 1 FAIL (bug present), 3 n.a. (feature absent).
+timeout. Script exit codes: 0 pass, 1 FAIL (bug present), 3 n.a. (feature absent); a
+script that dies of an uncaught exception (exit 1 with a traceback) is an "error".
 Stdlib only.
 """
 
@@ -26,6 +27,8 @@ except ModuleNotFoundError:  # Python 3.10
 
 ROOT = Path(__file__).resolve().parent.parent
 VERDICTS = {0: "pass", 1: "FAIL", 3: "n.a."}
+_UNCAUGHT = re.compile(r"[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)(: |$)")
+"""The last stderr line of a script that died of an uncaught exception."""
 _VERSION = re.compile(r"(\d+(?:\.\d+)*)(?:\.?(a|b|rc)(\d+))?(?:\.?post(\d+))?$")
 
 
@@ -85,7 +88,11 @@ def run_script(python: Path, script: Path, timeout: float) -> tuple[str, str]:
     except subprocess.TimeoutExpired:
         return "timeout", ""
     lines = (done.stdout + done.stderr).strip().splitlines()
-    return VERDICTS.get(done.returncode, f"error({done.returncode})"), lines[-1] if lines else ""
+    last = lines[-1] if lines else ""
+    errors = done.stderr.strip().splitlines()
+    if done.returncode == 1 and errors and _UNCAUGHT.match(errors[-1]):
+        return "error", errors[-1]  # the script crashed: no verdict, not a FAIL
+    return VERDICTS.get(done.returncode, f"error({done.returncode})"), last
 
 
 def main() -> int:

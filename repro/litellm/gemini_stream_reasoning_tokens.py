@@ -7,8 +7,8 @@ response of the same reply reports none.
 
 Mechanism checked: a loopback Gemini API answers the same reply (thoughts "17 * 3 = 51.",
 answer "51", 15 prompt / 30 candidate tokens) as JSON and as SSE; the usage of
-`completion` and of the built stream must have equal reasoning_tokens. Exit 1 when they
-differ, 0 when equal, 3 when the release has no gemini/ provider.
+`completion` and of the built stream must have equal reasoning_tokens (None counts as
+0). Exit 1 when they differ, 0 when equal, 3 when the release has no gemini/ provider.
 """
 
 import json
@@ -81,7 +81,7 @@ def main():
           f"reasoning_tokens={reasoning_tokens(plain.usage)}")
     print(f"stream built: {streamed.choices[0].message.content!r}, "
           f"reasoning_tokens={reasoning_tokens(streamed.usage)}")
-    if reasoning_tokens(plain.usage) != reasoning_tokens(streamed.usage):
+    if (reasoning_tokens(plain.usage) or 0) != (reasoning_tokens(streamed.usage) or 0):
         print("BUG: the same reply reports different reasoning tokens streamed and not")
         return 1
     return 0
