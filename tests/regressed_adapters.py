@@ -295,6 +295,12 @@ class ThreadLocalOverrides(ReferenceAdapter):
         overrides: dict[str, Any] = getattr(self._local, "overrides", {})
         return overrides
 
+    def reset(self) -> None:
+        """What an adapter for such a library must do between specs: the overrides a task
+        left on the main thread's ``threading.local`` outlive it."""
+        self._local = threading.local()
+        self._main_overrides = {}
+
     def _set(self, overrides: dict[str, Any]) -> None:
         self._local.overrides = overrides
         if threading.current_thread() is MAIN:
