@@ -1,18 +1,18 @@
-"""litellm: a Gemini 429 or 5xx before a streamed answer is not retried (MidStreamFallbackError).
+"""litellm: a Gemini 500 before a streamed answer is not retried (MidStreamFallbackError).
 
-Found by the llm-parity conformance suite (retry_after_429 and retry_after_5xx on Gemini,
-modes stream and astream), no upstream issue known. With `num_retries=2` (litellm's
-retries need the `tenacity` package), an HTTP 429 (or 500) followed by an answer is
-retried by `completion()` and the answer returned; `completion(stream=True)` sends one
-request and raises `MidStreamFallbackError` (with status 429, or 500), though no byte of
+Found by the llm-parity conformance suite (retry_after_5xx on Gemini, modes stream and
+astream), no upstream issue known; the companion of gemini_stream_429_retry.py. With
+`num_retries=2` (litellm's retries need the `tenacity` package), an HTTP 500 followed by
+an answer is retried by `completion()` and the answer returned; `completion(stream=True)`
+sends one request and raises `MidStreamFallbackError` (status 500), though no byte of
 the stream had arrived.
 
-Mechanism checked: a loopback Gemini API answers the first request of each call with the
-error and the next with "Hi."; all calls must return "Hi." after two requests. Exit 1 when
-a streamed call does not, 0 when all do, 3 when the non-streamed call does not retry
-either (no baseline: is tenacity installed?).
+Mechanism checked: a loopback Gemini API answers the first request of each call with
+HTTP 500 INTERNAL and the next with "Hi."; both calls must return "Hi." after two
+requests. Exit 1 when the streamed call does not, 0 when it does, 3 when the
+non-streamed call does not retry either (no baseline: is tenacity installed?).
 
-    python repro/litellm/gemini_stream_not_retried.py   # litellm 1.110.2: exit 1
+    python repro/litellm/gemini_stream_5xx_retry.py   # litellm 1.110.2: exit 1
 """
 
 import json
@@ -24,10 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no price-list download
 import litellm
 
-FAULTS = {
-    429: {"error": {"code": 429, "message": "slow down", "status": "RESOURCE_EXHAUSTED"}},
-    500: {"error": {"code": 500, "message": "internal failure", "status": "INTERNAL"}},
-}
+FAULTS = {500: {"error": {"code": 500, "message": "internal failure", "status": "INTERNAL"}}}
 ANSWER = {
     "candidates": [
         {
@@ -58,8 +55,6 @@ def serve(status):
                 code, data, kind = 200, json.dumps(ANSWER), "application/json"
             self.send_response(code)
             self.send_header("Content-Type", kind)
-            if code == 429:
-                self.send_header("Retry-After", "0")
             self.send_header("Content-Length", str(len(data.encode())))
             self.end_headers()
             self.wfile.write(data.encode())
