@@ -45,14 +45,8 @@ def version_key(text: str) -> tuple:
 
 def contains(specifier: str, version: str) -> bool:
     """Whether `version` satisfies every clause of a PEP 440 specifier like '>=1.0,<2'."""
-    ops = {
-        "<": lambda a, b: a < b,
-        "<=": lambda a, b: a <= b,
-        ">": lambda a, b: a > b,
-        ">=": lambda a, b: a >= b,
-        "==": lambda a, b: a == b,
-        "!=": lambda a, b: a != b,
-    }
+    ops = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+           ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
     for clause in filter(None, (c.strip() for c in specifier.split(","))):
         op, bound = re.match(r"(<=|>=|==|!=|<|>)\s*(\S+)", clause).groups()
         if not ops[op](version_key(version), version_key(bound)):
@@ -89,13 +83,8 @@ def prepare(venv: Path, args: list[str], python: str) -> float:
 def run_script(python: Path, script: Path, timeout: float) -> tuple[str, str]:
     """Run one script; its verdict and the last line it printed."""
     try:
-        done = subprocess.run(
-            [str(python), str(script)],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            cwd=script.parent,
-        )
+        done = subprocess.run([str(python), str(script)], capture_output=True, text=True,
+                              timeout=timeout, cwd=script.parent)
     except subprocess.TimeoutExpired:
         return "timeout", ""
     lines = (done.stdout + done.stderr).strip().splitlines()
@@ -137,10 +126,8 @@ def main() -> int:
             table[script.stem][version] = verdict
             if options.verbose:
                 print(f"  {version} {script.stem}: {verdict}: {last}", file=sys.stderr)
-        print(
-            f"{version}: install {spent:.1f} s, scripts {time.perf_counter() - run_start:.1f} s",
-            file=sys.stderr,
-        )
+        print(f"{version}: install {spent:.1f} s, scripts {time.perf_counter() - run_start:.1f} s",
+              file=sys.stderr)
     width = max(len(name) for name in table)
     print(f"| {options.library:<{width}} | " + " | ".join(options.versions) + " |")
     print(f"|{'-' * (width + 2)}|" + "|".join("-" * (len(v) + 2) for v in options.versions) + "|")

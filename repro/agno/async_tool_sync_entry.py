@@ -31,14 +31,11 @@ def serve():
         def do_POST(self):
             bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
             content, stop = REPLIES[min(len(bodies), len(REPLIES)) - 1]
-            data = json.dumps(
-                {
-                    "output": {"message": {"role": "assistant", "content": content}},
-                    "stopReason": stop,
-                    "usage": {"inputTokens": 5, "outputTokens": 4, "totalTokens": 9},
-                    "metrics": {"latencyMs": 1},
-                }
-            ).encode()
+            data = json.dumps({
+                "output": {"message": {"role": "assistant", "content": content}},
+                "stopReason": stop,
+                "usage": {"inputTokens": 5, "outputTokens": 4, "totalTokens": 9},
+                "metrics": {"latencyMs": 1}}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -63,26 +60,16 @@ async def get_time(city: str) -> str:
 
 
 def tool_results(bodies):
-    return [
-        block["toolResult"]["content"]
-        for body in bodies
-        for message in body["messages"]
-        for block in message["content"]
-        if "toolResult" in block
-    ]
+    return [block["toolResult"]["content"] for body in bodies for message in body["messages"]
+            for block in message["content"] if "toolResult" in block]
 
 
 def main():
     url, bodies = serve()
     os.environ.update(
-        AWS_ENDPOINT_URL_BEDROCK_RUNTIME=url,
-        AWS_EC2_METADATA_DISABLED="true",
-        AWS_ACCESS_KEY_ID="AKIDEXAMPLE",
-        AWS_SECRET_ACCESS_KEY="secret",
-        AWS_REGION="us-east-1",
-        AGNO_TELEMETRY="false",
-        AGNO_MONITOR="false",
-    )
+        AWS_ENDPOINT_URL_BEDROCK_RUNTIME=url, AWS_EC2_METADATA_DISABLED="true",
+        AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="secret", AWS_REGION="us-east-1",
+        AGNO_TELEMETRY="false", AGNO_MONITOR="false")
     from agno.agent import Agent
 
     try:
@@ -93,7 +80,8 @@ def main():
         except ImportError as exc:
             print(f"no Bedrock model: {exc}")
             return 3
-    agent = Agent(model=AwsBedrock(id="anthropic.claude-3-5-haiku-20241022-v1:0"), tools=[get_time])
+    agent = Agent(model=AwsBedrock(id="anthropic.claude-3-5-haiku-20241022-v1:0"),
+                  tools=[get_time])
     try:
         answer = agent.run("What time is it in Oslo?").content
     except Exception as exc:

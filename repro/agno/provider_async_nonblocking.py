@@ -32,14 +32,11 @@ def serve():
         def do_POST(self):
             bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
             time.sleep(0.3)
-            data = json.dumps(
-                {
-                    "output": {"message": {"role": "assistant", "content": [{"text": ANSWER}]}},
-                    "stopReason": "end_turn",
-                    "usage": {"inputTokens": 5, "outputTokens": 4, "totalTokens": 9},
-                    "metrics": {"latencyMs": 1},
-                }
-            ).encode()
+            data = json.dumps({
+                "output": {"message": {"role": "assistant", "content": [{"text": ANSWER}]}},
+                "stopReason": "end_turn",
+                "usage": {"inputTokens": 5, "outputTokens": 4, "totalTokens": 9},
+                "metrics": {"latencyMs": 1}}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -77,14 +74,9 @@ async def probe(agent):
 def main():
     url, _ = serve()
     os.environ.update(
-        AWS_ENDPOINT_URL_BEDROCK_RUNTIME=url,
-        AWS_EC2_METADATA_DISABLED="true",
-        AWS_ACCESS_KEY_ID="AKIDEXAMPLE",
-        AWS_SECRET_ACCESS_KEY="secret",
-        AWS_REGION="us-east-1",
-        AGNO_TELEMETRY="false",
-        AGNO_MONITOR="false",
-    )
+        AWS_ENDPOINT_URL_BEDROCK_RUNTIME=url, AWS_EC2_METADATA_DISABLED="true",
+        AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="secret", AWS_REGION="us-east-1",
+        AGNO_TELEMETRY="false", AGNO_MONITOR="false")
     from agno.agent import Agent
 
     try:

@@ -28,14 +28,11 @@ def serve():
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            data = json.dumps(
-                {
-                    "output": {"message": {"role": "assistant", "content": [{"text": ANSWER}]}},
-                    "stopReason": "end_turn",
-                    "usage": {"inputTokens": 5, "outputTokens": 4, "totalTokens": 9},
-                    "metrics": {"latencyMs": 1},
-                }
-            ).encode()
+            data = json.dumps({
+                "output": {"message": {"role": "assistant", "content": [{"text": ANSWER}]}},
+                "stopReason": "end_turn",
+                "usage": {"inputTokens": 5, "outputTokens": 4, "totalTokens": 9},
+                "metrics": {"latencyMs": 1}}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -53,14 +50,9 @@ def serve():
 def main():
     url, bodies = serve()
     os.environ.update(
-        AWS_ENDPOINT_URL_BEDROCK_RUNTIME=url,
-        AWS_EC2_METADATA_DISABLED="true",
-        AWS_ACCESS_KEY_ID="AKIDEXAMPLE",
-        AWS_SECRET_ACCESS_KEY="secret",
-        AWS_REGION="us-east-1",
-        AGNO_TELEMETRY="false",
-        AGNO_MONITOR="false",
-    )
+        AWS_ENDPOINT_URL_BEDROCK_RUNTIME=url, AWS_EC2_METADATA_DISABLED="true",
+        AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="secret", AWS_REGION="us-east-1",
+        AGNO_TELEMETRY="false", AGNO_MONITOR="false")
     from agno.agent import Agent
 
     try:

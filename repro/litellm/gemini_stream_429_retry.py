@@ -22,18 +22,10 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no cost-map dow
 import litellm
 
 LIMITED = {"error": {"code": 429, "message": "Resource exhausted", "status": "RESOURCE_EXHAUSTED"}}
-ANSWER = {
-    "candidates": [
-        {
-            "content": {"parts": [{"text": "Hi."}], "role": "model"},
-            "finishReason": "STOP",
-            "index": 0,
-        }
-    ],
-    "usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 2, "totalTokenCount": 7},
-    "modelVersion": "gemini-2.5-flash",
-    "responseId": "r1",
-}
+ANSWER = {"candidates": [{"content": {"parts": [{"text": "Hi."}], "role": "model"},
+                          "finishReason": "STOP", "index": 0}],
+          "usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 2, "totalTokenCount": 7},
+          "modelVersion": "gemini-2.5-flash", "responseId": "r1"}
 
 
 def serve():
@@ -68,18 +60,12 @@ def serve():
 
 def ask(stream):
     url, requests = serve()
-    args = {
-        "model": "gemini/gemini-2.5-flash",
-        "api_base": url,
-        "api_key": "test",
-        "messages": [{"role": "user", "content": "Hi"}],
-        "num_retries": 2,
-    }
+    args = {"model": "gemini/gemini-2.5-flash", "api_base": url, "api_key": "test",
+            "messages": [{"role": "user", "content": "Hi"}], "num_retries": 2}
     try:
         if stream:
-            text = "".join(
-                c.choices[0].delta.content or "" for c in litellm.completion(stream=True, **args)
-            )
+            text = "".join(c.choices[0].delta.content or "" for c in
+                           litellm.completion(stream=True, **args))
         else:
             text = litellm.completion(**args).choices[0].message.content
     except Exception as exc:

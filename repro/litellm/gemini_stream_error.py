@@ -19,9 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no cost-map download
 import litellm
 
-ERROR = {
-    "error": {"code": 400, "message": "Invalid value at 'contents'", "status": "INVALID_ARGUMENT"}
-}
+ERROR = {"error": {"code": 400, "message": "Invalid value at 'contents'",
+                   "status": "INVALID_ARGUMENT"}}
 
 
 def serve():
@@ -59,12 +58,8 @@ def main():
     if "gemini" not in litellm.provider_list:
         print("this release has no gemini/ provider")
         return 3
-    args = {
-        "model": "gemini/gemini-2.5-flash",
-        "api_base": serve(),
-        "api_key": "test",
-        "messages": [{"role": "user", "content": "Hi"}],
-    }
+    args = {"model": "gemini/gemini-2.5-flash", "api_base": serve(), "api_key": "test",
+            "messages": [{"role": "user", "content": "Hi"}]}
     plain = error_of(lambda: litellm.completion(**args))
     streamed = error_of(lambda: list(litellm.completion(stream=True, **args)))
     print(f"completion            : {plain}")

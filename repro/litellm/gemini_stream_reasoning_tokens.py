@@ -28,12 +28,8 @@ def reply(parts, usage, finish=None):
     candidate = {"content": {"parts": parts, "role": "model"}, "index": 0}
     if finish:
         candidate["finishReason"] = finish
-    return {
-        "candidates": [candidate],
-        "usageMetadata": usage,
-        "modelVersion": "gemini-2.5-flash",
-        "responseId": "r1",
-    }
+    return {"candidates": [candidate], "usageMetadata": usage,
+            "modelVersion": "gemini-2.5-flash", "responseId": "r1"}
 
 
 def serve():
@@ -76,23 +72,15 @@ def main():
     if "gemini" not in litellm.provider_list:
         print("this release has no gemini/ provider")
         return 3
-    args = {
-        "model": "gemini/gemini-2.5-flash",
-        "api_base": serve(),
-        "api_key": "test",
-        "messages": [{"role": "user", "content": "What is 17 * 3?"}],
-    }
+    args = {"model": "gemini/gemini-2.5-flash", "api_base": serve(), "api_key": "test",
+            "messages": [{"role": "user", "content": "What is 17 * 3?"}]}
     plain = litellm.completion(**args)
     chunks = list(litellm.completion(stream=True, stream_options={"include_usage": True}, **args))
     streamed = litellm.stream_chunk_builder(chunks)
-    print(
-        f"completion  : {plain.choices[0].message.content!r}, "
-        f"reasoning_tokens={reasoning_tokens(plain.usage)}"
-    )
-    print(
-        f"stream built: {streamed.choices[0].message.content!r}, "
-        f"reasoning_tokens={reasoning_tokens(streamed.usage)}"
-    )
+    print(f"completion  : {plain.choices[0].message.content!r}, "
+          f"reasoning_tokens={reasoning_tokens(plain.usage)}")
+    print(f"stream built: {streamed.choices[0].message.content!r}, "
+          f"reasoning_tokens={reasoning_tokens(streamed.usage)}")
     if (reasoning_tokens(plain.usage) or 0) != (reasoning_tokens(streamed.usage) or 0):
         print("BUG: the same reply reports different reasoning tokens streamed and not")
         return 1

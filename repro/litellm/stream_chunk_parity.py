@@ -16,12 +16,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no cost-map dow
 import litellm
 
 TEXT = "The quick brown fox jumps over the lazy dog."
-ARGS = {
-    "model": "gpt-3.5-turbo",
-    "messages": [{"role": "user", "content": "Say something"}],
-    "mock_response": TEXT,
-    "stream": True,
-}
+ARGS = {"model": "gpt-3.5-turbo", "messages": [{"role": "user", "content": "Say something"}],
+        "mock_response": TEXT, "stream": True}
 
 
 def deltas(chunks):

@@ -19,18 +19,13 @@ import llm
 
 
 def tool_call(i, name, **arguments):
-    return {
-        "id": f"call_{i}",
-        "type": "function",
-        "function": {"name": name, "arguments": json.dumps(arguments)},
-    }
+    return {"id": f"call_{i}", "type": "function",
+            "function": {"name": name, "arguments": json.dumps(arguments)}}
 
 
 CALLS = [tool_call(1, "slow_lookup", key="a"), tool_call(2, "failing_lookup", key="b")]
-REPLIES = [
-    {"role": "assistant", "content": None, "tool_calls": CALLS},
-    {"role": "assistant", "content": "One of two lookups worked."},
-]
+REPLIES = [{"role": "assistant", "content": None, "tool_calls": CALLS},
+           {"role": "assistant", "content": "One of two lookups worked."}]
 
 
 def serve(replies):
@@ -46,26 +41,15 @@ def serve(replies):
             base = {"id": "c1", "created": 0, "model": body["model"]}
             if body.get("stream"):  # as OpenAI streams: the call first, its arguments after
                 calls = message.get("tool_calls", [])
-                deltas = [
-                    {
-                        "role": "assistant",
-                        "content": message["content"],
-                        "tool_calls": [
-                            {**c, "index": i, "function": {**c["function"], "arguments": ""}}
-                            for i, c in enumerate(calls)
-                        ]
-                        or None,
-                    }
-                ]
-                deltas += [
-                    {"tool_calls": [{"index": i, "function": c["function"]}]}
-                    for i, c in enumerate(calls)
-                ]
+                deltas = [{"role": "assistant", "content": message["content"], "tool_calls": [
+                    {**c, "index": i, "function": {**c["function"], "arguments": ""}}
+                    for i, c in enumerate(calls)] or None}]
+                deltas += [{"tool_calls": [{"index": i, "function": c["function"]}]}
+                           for i, c in enumerate(calls)]
                 chunks = [{"index": 0, "delta": d, "finish_reason": None} for d in deltas]
                 chunks.append({"index": 0, "delta": {}, "finish_reason": finish})
-                events = [
-                    {**base, "object": "chat.completion.chunk", "choices": [c]} for c in chunks
-                ]
+                events = [{**base, "object": "chat.completion.chunk", "choices": [c]}
+                          for c in chunks]
                 data = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
                 kind = "text/event-stream"
             else:
@@ -84,6 +68,7 @@ def serve(replies):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_port}/v1", bodies
+
 
 
 async def slow_lookup(key: str) -> str:

@@ -23,21 +23,13 @@ import llm
 
 
 def tool_call(i, name, **arguments):
-    return {
-        "id": f"call_{i}",
-        "type": "function",
-        "function": {"name": name, "arguments": json.dumps(arguments)},
-    }
+    return {"id": f"call_{i}", "type": "function",
+            "function": {"name": name, "arguments": json.dumps(arguments)}}
 
 
-REPLIES = [
-    {
-        "role": "assistant",
-        "content": None,
-        "tool_calls": [tool_call(1, "calculator", expression="1+1")],
-    },
-    {"role": "assistant", "content": "I have no calculator."},
-]
+REPLIES = [{"role": "assistant", "content": None,
+            "tool_calls": [tool_call(1, "calculator", expression="1+1")]},
+           {"role": "assistant", "content": "I have no calculator."}]
 
 
 def serve(replies):
@@ -53,26 +45,15 @@ def serve(replies):
             base = {"id": "c1", "created": 0, "model": body["model"]}
             if body.get("stream"):  # as OpenAI streams: the call first, its arguments after
                 calls = message.get("tool_calls", [])
-                deltas = [
-                    {
-                        "role": "assistant",
-                        "content": message["content"],
-                        "tool_calls": [
-                            {**c, "index": i, "function": {**c["function"], "arguments": ""}}
-                            for i, c in enumerate(calls)
-                        ]
-                        or None,
-                    }
-                ]
-                deltas += [
-                    {"tool_calls": [{"index": i, "function": c["function"]}]}
-                    for i, c in enumerate(calls)
-                ]
+                deltas = [{"role": "assistant", "content": message["content"], "tool_calls": [
+                    {**c, "index": i, "function": {**c["function"], "arguments": ""}}
+                    for i, c in enumerate(calls)] or None}]
+                deltas += [{"tool_calls": [{"index": i, "function": c["function"]}]}
+                           for i, c in enumerate(calls)]
                 chunks = [{"index": 0, "delta": d, "finish_reason": None} for d in deltas]
                 chunks.append({"index": 0, "delta": {}, "finish_reason": finish})
-                events = [
-                    {**base, "object": "chat.completion.chunk", "choices": [c]} for c in chunks
-                ]
+                events = [{**base, "object": "chat.completion.chunk", "choices": [c]}
+                          for c in chunks]
                 data = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
                 kind = "text/event-stream"
             else:
@@ -110,13 +91,8 @@ def main():
     os.environ["OPENAI_BASE_URL"], sync_bodies = serve(REPLIES)
     model = llm.get_model("gpt-4o-mini")
     sync_text = model.chain("Use the calculator: 1+1.", tools=[get_weather]).text()
-    print(
-        "sync  tool results:",
-        tool_messages(sync_bodies),
-        "answer:",
-        repr(sync_text),
-        f"({len(sync_bodies)} request(s))",
-    )
+    print("sync  tool results:", tool_messages(sync_bodies), "answer:", repr(sync_text),
+          f"({len(sync_bodies)} request(s))")
 
     os.environ["OPENAI_BASE_URL"], async_bodies = serve(REPLIES)
     amodel = llm.get_async_model("gpt-4o-mini")
@@ -129,13 +105,8 @@ def main():
     except Exception as exc:
         print(f"async chain raised {type(exc).__name__}: {exc}")
         return 1
-    print(
-        "async tool results:",
-        tool_messages(async_bodies),
-        "answer:",
-        repr(async_text),
-        f"({len(async_bodies)} request(s))",
-    )
+    print("async tool results:", tool_messages(async_bodies), "answer:", repr(async_text),
+          f"({len(async_bodies)} request(s))")
     same = tool_messages(async_bodies) == tool_messages(sync_bodies) and async_text == sync_text
     print("same as sync" if same else "DIFFERENT from sync: the unknown tool call got no result")
     return 0 if same else 1

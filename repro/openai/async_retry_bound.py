@@ -19,15 +19,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import openai
 
-ANSWER = {
-    "id": "c1",
-    "object": "chat.completion",
-    "created": 0,
-    "model": "gpt-4o-mini",
-    "choices": [
-        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Hello."}}
-    ],
-}
+ANSWER = {"id": "c1", "object": "chat.completion", "created": 0, "model": "gpt-4o-mini",
+          "choices": [{"index": 0, "finish_reason": "stop",
+                       "message": {"role": "assistant", "content": "Hello."}}]}
 STEPS = [500, "drop", "drop", 200]
 FAILURES = 2
 
@@ -63,8 +57,7 @@ def serve():
 
 def ask(client):
     return client.chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "Say hi"}]
-    )
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "Say hi"}])
 
 
 def outcome(call):
@@ -76,22 +69,14 @@ def outcome(call):
 
 def main():
     url, sync_attempts = serve()
-    client = openai.OpenAI(
-        base_url=url,
-        api_key="sk-test",
-        max_retries=FAILURES,
-        http_client=openai.DefaultHttpxClient(),
-    )
+    client = openai.OpenAI(base_url=url, api_key="sk-test", max_retries=FAILURES,
+                           http_client=openai.DefaultHttpxClient())
     sync = outcome(lambda: ask(client))
     print(f"sync : {len(sync_attempts)} attempt(s) -> {sync}")
 
     url, async_attempts = serve()
-    aclient = openai.AsyncOpenAI(
-        base_url=url,
-        api_key="sk-test",
-        max_retries=FAILURES,
-        http_client=openai.DefaultAsyncHttpxClient(),
-    )
+    aclient = openai.AsyncOpenAI(base_url=url, api_key="sk-test", max_retries=FAILURES,
+                                 http_client=openai.DefaultAsyncHttpxClient())
     asynced = outcome(lambda: asyncio.run(ask(aclient)))
     print(f"async: {len(async_attempts)} attempt(s) -> {asynced}")
     if len(async_attempts) > FAILURES + 1:
