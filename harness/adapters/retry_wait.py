@@ -73,7 +73,7 @@ def _wrap_tenacity() -> None:
 
     wait_exponential.__qualname__ = original.__qualname__
     wait_exponential.__module__ = original.__module__
-    tenacity.wait_exponential = wait_exponential  # type: ignore[misc]
+    setattr(tenacity, "wait_exponential", wait_exponential)  # noqa: B010 (typed either way)
 
 
 def _wrap_openai() -> None:
@@ -87,4 +87,4 @@ def _wrap_openai() -> None:
         return float(original(self, *args, **kwargs)) if waiting() else 0.0
 
     _calculate_retry_timeout.__wrapped__ = original  # type: ignore[attr-defined]
-    BaseClient._calculate_retry_timeout = _calculate_retry_timeout  # type: ignore[method-assign]
+    setattr(BaseClient, "_calculate_retry_timeout", _calculate_retry_timeout)  # noqa: B010
