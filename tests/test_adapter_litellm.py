@@ -23,19 +23,13 @@ litellm = pytest.importorskip("litellm")
 
 from harness.adapters import retry_wait  # noqa: E402
 from harness.adapters.base import Target  # noqa: E402
-from harness.adapters.litellm_adapter import (  # noqa: E402
-    LiteLLMAdapter,
-    connection_options,
-    provider_message,
-    request,
-)
+from harness.adapters.litellm_adapter import LiteLLMAdapter  # noqa: E402
 from harness.emulator import Emulator, Fault, Reply, Step, serve  # noqa: E402
 from harness.types import (  # noqa: E402
     BadRequestError,
     Message,
     RateLimitError,
     ServerError,
-    ToolSpec,
     Usage,
 )
 
@@ -89,66 +83,6 @@ def emulated() -> Iterator[Any]:
 
 
 # --- translation --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("litellm.BadRequestError: OpenAIException - max_tokens: must be positive", None),
-        ("litellm.RateLimitError: RateLimitError: OpenAIException - slow down", "slow down"),
-        (
-            'litellm.BadRequestError: GeminiException BadRequestError - {"error":{"code":400,'
-            '"message":"bad","status":"INVALID_ARGUMENT"}}',
-            "bad",
-        ),
-        (
-            'litellm.InternalServerError: AnthropicException - {"type":"error","error":'
-            '{"type":"api_error","message":"boom"}}. Handle with `litellm.InternalServerError`.',
-            "boom",
-        ),
-        ('litellm.BadRequestError: BedrockException - {"message":"no"}', "no"),
-        # litellm's bytes repr is what litellm gave: kept as it is
-        (
-            "litellm.MidStreamFallbackError: litellm.RateLimitError: litellm.RateLimitError: "
-            'Vertex_ai_betaException - b\'{"error":{"code":429}}\'',
-            'b\'{"error":{"code":429}}\'',
-        ),
-        ("something litellm wrote", "something litellm wrote"),
-    ],
-)
-def test_provider_message_strips_litellm_text_only(text: str, message: str | None) -> None:
-    assert provider_message(text) == (message or "max_tokens: must be positive")
-
-
-def test_connection_options_per_provider() -> None:
-    openai = connection_options(target("openai", "http://127.0.0.1:9/", max_retries=4))
-    assert openai == {"api_key": "test-key", "api_base": "http://127.0.0.1:9/v1", "max_retries": 4}
-    gemini = connection_options(target("gemini", "http://127.0.0.1:9"))
-    assert gemini["api_base"] == "http://127.0.0.1:9/v1beta"
-    assert gemini["num_retries"] == 2 and "max_retries" not in gemini
-    assert connection_options(target("anthropic", "http://h"))["api_base"] == "http://h"
-    bedrock = connection_options(target("bedrock"))
-    assert bedrock == {
-        "aws_region_name": "us-east-1",
-        "aws_access_key_id": "AKIDEXAMPLE",
-        "aws_secret_access_key": "fake-secret",
-        "aws_session_token": "fake-token",
-        "num_retries": 2,
-    }
-
-
-def test_request_carries_the_scenario_params(adapter: LiteLLMAdapter) -> None:
-    client = adapter.connect(target("anthropic"))
-    spec = ToolSpec("get_weather", "Weather.", {"type": "object", "properties": {}})
-    params = {"temperature": 0.2, "stop": ["4"], "tools": [spec], "tool_choice": "get_weather"}
-    kwargs = request(client, HELLO, params, stream=True)
-    assert kwargs["model"] == "anthropic/claude-sonnet-4-5"
-    assert kwargs["messages"] == [{"role": "user", "content": "Say hello."}]
-    assert (kwargs["temperature"], kwargs["stop"]) == (0.2, ["4"])
-    assert kwargs["tools"][0]["function"]["name"] == "get_weather"
-    assert kwargs["tool_choice"] == {"type": "function", "function": {"name": "get_weather"}}
-    assert kwargs["stream_options"] == {"include_usage": True}
-    assert "top_p" not in kwargs and "stream" not in request(client, HELLO, {})
 
 
 def test_features(adapter: LiteLLMAdapter) -> None:

@@ -12,7 +12,6 @@ import sys
 from collections.abc import Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -22,10 +21,7 @@ llm = pytest.importorskip("llm")
 from conformance.scenarios import broken_tool, get_time, get_weather  # noqa: E402
 from harness.adapters.base import Target  # noqa: E402
 from harness.adapters.llm_adapter import (  # noqa: E402
-    EventTranslator,
     LLMAdapter,
-    chain_outcome,
-    options,
     prompt_kwargs,
     to_llm_error,
 )
@@ -38,7 +34,6 @@ from harness.types import (  # noqa: E402
     RateLimitError,
     TextDelta,
     ToolCall,
-    ToolCallDelta,
     ToolSpec,
     Usage,
     UsageUpdate,
@@ -114,57 +109,6 @@ def test_prompt_arguments(adapter: LLMAdapter) -> None:
     assert [m.role for m in several["messages"]] == ["user", "assistant", "tool", "user"]
     assert several["messages"][1].parts[0].arguments == {"city": "Oslo"}
     assert several["messages"][2].parts[0].tool_call_id == "c1"
-
-
-def test_stop_is_one_string_in_llm() -> None:
-    assert options({"stop": ["4"], "max_tokens": 64, "top_p": 0.9}) == {
-        "stop": "4",
-        "max_tokens": 64,
-        "top_p": 0.9,
-    }
-
-
-def test_events_index_tool_calls_by_id() -> None:
-    translator = EventTranslator()
-    kinds = [
-        ("text", "Hi", None),
-        ("tool_call_name", "f", "a"),
-        ("tool_call_args", '{"x":', "a"),
-        ("tool_call_name", "g", "b"),
-        ("tool_call_args", "1}", "a"),
-        ("reasoning", "", None),  # llm's redacted-reasoning marker: nothing to show
-    ]
-    events = [
-        e
-        for kind, chunk, call_id in kinds
-        for e in translator.events(SimpleNamespace(type=kind, chunk=chunk, tool_call_id=call_id))
-    ]
-    assert events == [
-        TextDelta("Hi"),
-        ToolCallDelta(0, id="a", name="f"),
-        ToolCallDelta(0, arguments='{"x":'),
-        ToolCallDelta(1, id="b", name="g"),
-        ToolCallDelta(0, arguments="1}"),
-    ]
-
-
-def test_chain_outcome_marks_failed_tools() -> None:
-    def response(results: list[Any]) -> Any:
-        return SimpleNamespace(prompt=SimpleNamespace(tool_results=results))
-
-    ok = llm.ToolResult(name="get_weather", output="Sunny", tool_call_id="c0")
-    failed = llm.ToolResult(
-        name="broken_tool", output="Error: down", tool_call_id="c1", exception=RuntimeError()
-    )
-    last = response([ok, failed])
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("harness.adapters.llm_adapter.to_response", lambda r: "final")
-        outcome = chain_outcome([response([]), last])
-    assert outcome.response == "final"
-    assert outcome.tool_results == (
-        Message("tool", "Sunny", tool_call_id="c0", name="get_weather"),
-        Message("tool", "Error: down", tool_call_id="c1", name="broken_tool", is_error=True),
-    )
 
 
 def test_only_openai_errors_are_translated() -> None:
