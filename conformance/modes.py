@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from conformance.scenarios import ERROR, Expected, Scenario
 from harness.adapters.base import ChainOutcome, ClientAdapter, StreamResult
-from harness.types import LLMError, Message, Response, StreamEvent
+from harness.types import LLMError, Message, Response, StreamEvent, ToolCallDelta
 
 CALL_MODES = ("sync", "async", "stream", "astream", "thread_pool", "asyncify", "parallel")
 MODES = (*CALL_MODES, "tasks")
@@ -253,8 +253,32 @@ def _tool_results_match(
     )
 
 
-def differences(expected: Outcome, got: Outcome) -> list[tuple[str, Any, Any]]:
-    """(field, expected, got) for every normalized field that differs."""
+def without_call_ids(outcome: Outcome) -> Outcome:
+    """``outcome`` with every tool-call id blanked: for providers whose wire carries none
+    (``PROVIDERS_WITHOUT_CALL_IDS``), the ids are the client's own invention."""
+    response = outcome.response
+    if response is not None:
+        calls = tuple(replace(call, id="") for call in response.tool_calls)
+        response = replace(response, tool_calls=calls)
+    events = outcome.events
+    if events is not None:
+        events = tuple(
+            replace(event, id=None) if isinstance(event, ToolCallDelta) else event
+            for event in events
+        )
+    results = outcome.tool_results
+    if results is not None:
+        results = tuple(replace(message, tool_call_id=None) for message in results)
+    return replace(outcome, response=response, events=events, tool_results=results)
+
+
+def differences(
+    expected: Outcome, got: Outcome, *, call_ids: bool = True
+) -> list[tuple[str, Any, Any]]:
+    """(field, expected, got) for every normalized field that differs (tool-call ids
+    left out unless ``call_ids``)."""
+    if not call_ids:
+        expected, got = without_call_ids(expected), without_call_ids(got)
     found: list[tuple[str, Any, Any]] = []
     if type(expected.error) is not type(got.error) or expected.error != got.error:
         found.append(("error", expected.error, got.error))

@@ -37,6 +37,9 @@ from harness.types import (
 
 Kind = Literal["call", "chain", "tasks"]
 PROVIDERS = ("openai", "anthropic", "gemini", "bedrock")
+PROVIDERS_WITHOUT_CALL_IDS = frozenset({"gemini"})
+"""Providers whose wire format carries no tool-call ids: a client makes its own, and modes
+are not compared on them."""
 SAMPLING_PARAMS = frozenset({"temperature", "top_p", "max_tokens", "stop"})
 """The ``params`` keys that are sampling parameters (compared by the semantic matcher)."""
 

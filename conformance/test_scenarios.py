@@ -39,6 +39,7 @@ from conformance.modes import (
     unmet,
 )
 from conformance.runs import record_scenario, replay, streamed_indices
+from conformance.scenarios import PROVIDERS_WITHOUT_CALL_IDS
 from harness.pytest_plugin import Suite, selected_providers
 
 
@@ -162,7 +163,11 @@ def test_scenario(case: Case, parity_suite: Suite, request: pytest.FixtureReques
         return
     family = baseline_of(case.mode)
     for index, outcome in enumerate(played.outcomes):
-        problems = differences(reference[index if scenario.kind == "tasks" else 0], outcome)
+        problems = differences(
+            reference[index if scenario.kind == "tasks" else 0],
+            outcome,
+            call_ids=case.provider not in PROVIDERS_WITHOUT_CALL_IDS,
+        )
         if problems:
             label = f"result #{index + 1}" if len(played.outcomes) > 1 else "result"
             fail_with(request, case, f"{label} differs from the {family} baseline", problems)

@@ -94,6 +94,9 @@ class Take:
     kind: Literal["call", "stream", "chain", "achain"] = "call"
     tools: tuple[Callable[..., Any], ...] = ()
     messages: tuple[Message, ...] = QUESTION
+    error_tools: frozenset[str] = frozenset()
+    """Tools whose results are error results: their wording is each client's own, so the
+    requests carrying them match whatever the text (``SemanticOptions.opaque_tool_results``)."""
 
 
 def answers(*roles: str, stream: bool = False) -> list[Take]:
@@ -328,7 +331,9 @@ class Bench:
             record_mode="none",
             allow_playback_repeats=not ordered,
             record_command=self.record_command(),
-            matcher=self.suite.matcher(),
+            matcher=self.suite.matcher(
+                opaque_tool_results=frozenset().union(*(take.error_tools for take in takes))
+            ),
         ) as cassette:
             yield cassette
 

@@ -37,7 +37,14 @@ def test_unknown_tool_parity(bench: Bench) -> None:
     adapter = bench.adapter
     tools = (get_weather,)
     script = (asks(("calculator", {"expression": "1+1"})), answer("I have no calculator."))
-    take = Take("scoped", script, kind="chain", tools=tools, messages=USE_CALCULATOR)
+    take = Take(
+        "scoped",
+        script,
+        kind="chain",
+        tools=tools,
+        messages=USE_CALCULATOR,
+        error_tools=frozenset({"calculator"}),
+    )
     with bench.replay([take]), bench.using("scoped") as scoped:
         sync = capture(lambda: adapter.chain(scoped(), USE_CALCULATOR, tools, {}))
         if not isinstance(sync, ChainOutcome):
@@ -141,7 +148,14 @@ def test_async_tools_concurrent(bench: Bench) -> None:
         ),
         answer("Two of three lookups worked."),
     )
-    take = Take("scoped", script, kind="achain", tools=LOOKUPS, messages=THREE_LOOKUPS)
+    take = Take(
+        "scoped",
+        script,
+        kind="achain",
+        tools=LOOKUPS,
+        messages=THREE_LOOKUPS,
+        error_tools=frozenset({"failing_lookup"}),
+    )
     with bench.replay([take]), bench.using("scoped") as scoped:
         PROBE.reset()
         got = run_async(lambda: adapter.achain(scoped(), THREE_LOOKUPS, LOOKUPS, {}))
