@@ -60,7 +60,8 @@ from harness.types import (
 PROVIDER = "anthropic"
 DEFAULT_MAX_TOKENS = 1024
 SUPPORTED = frozenset(
-    {"call", "acall", "stream", "astream", "chain", "achain", "tool_choice", "reasoning", "base_url"}
+    {"call", "acall", "stream", "astream", "chain", "achain"}
+    | {"tool_choice", "reasoning", "base_url"}
 )
 
 STOP_REASONS: dict[str, FinishReason] = {
@@ -100,7 +101,7 @@ class AnthropicSDKAdapter(ClientAdapter):
             options["base_url"] = target.base_url.rstrip("/")
         sync_class = client_class(target, anthropic.Anthropic)
         async_class = client_class(target, anthropic.AsyncAnthropic)
-        return SDKConnection(target, sync_class(**options), lambda: async_class(**options))
+        return SDKConnection(target, lambda: sync_class(**options), lambda: async_class(**options))
 
     def close(self, client: SDKConnection) -> None:
         client.close()
@@ -124,11 +125,10 @@ class AnthropicSDKAdapter(ClientAdapter):
         self, client: SDKConnection, messages: Sequence[Message], params: dict[str, Any]
     ) -> StreamResult:
         translator = EventTranslator()
-        with _errors():
-            with client.sync.messages.stream(**request(client, messages, params)) as stream:
-                for event in stream:
-                    translator.add(event)
-                final = stream.get_final_message()
+        with _errors(), client.sync.messages.stream(**request(client, messages, params)) as stream:
+            for event in stream:
+                translator.add(event)
+            final = stream.get_final_message()
         return StreamResult(tuple(translator.events), response(final))
 
     async def astream(
@@ -145,7 +145,11 @@ class AnthropicSDKAdapter(ClientAdapter):
         return StreamResult(tuple(translator.events), response(final))
 
     def chain(
-        self, client: SDKConnection, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+        self,
+        client: SDKConnection,
+        messages: Sequence[Message],
+        tools: Tools,
+        params: dict[str, Any],
     ) -> ChainOutcome:
         results: list[Message] = []
         last: Any = None
@@ -159,7 +163,11 @@ class AnthropicSDKAdapter(ClientAdapter):
         return ChainOutcome(response(last), tuple(results))
 
     async def achain(
-        self, client: SDKConnection, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+        self,
+        client: SDKConnection,
+        messages: Sequence[Message],
+        tools: Tools,
+        params: dict[str, Any],
     ) -> ChainOutcome:
         results: list[Message] = []
         last: Any = None

@@ -84,7 +84,7 @@ class OpenAISDKAdapter(ClientAdapter):
             options["base_url"] = target.base_url.rstrip("/") + "/v1"
         sync_class = client_class(target, openai.OpenAI)
         async_class = client_class(target, openai.AsyncOpenAI)
-        return SDKConnection(target, sync_class(**options), lambda: async_class(**options))
+        return SDKConnection(target, lambda: sync_class(**options), lambda: async_class(**options))
 
     def close(self, client: SDKConnection) -> None:
         client.close()

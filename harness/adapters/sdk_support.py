@@ -19,7 +19,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -66,25 +65,39 @@ def client_class(target: Target, sdk_class: type[Any]) -> type[Any]:
     return fast_retry_class(sdk_class) if target.fast_retries else sdk_class
 
 
-@dataclass
 class SDKConnection:
-    """A connected SDK: the sync client, and a factory of async clients.
+    """A connected SDK: a sync client, made on first use, and async clients, one per call.
 
     The suite runs every async mode under its own ``asyncio.run``, and an SDK's async
     client holds a connection pool tied to the loop that opened it, so each async call
-    uses a fresh async client inside ``async with`` (closed in its own loop).
+    uses a fresh async client inside ``async with`` (closed in its own loop). Clients are
+    made only when used (building one loads the CA bundle, tens of milliseconds), so a
+    connection that only serves async calls never builds the sync client.
     """
 
-    target: Target
-    sync: Any
-    make_async: Callable[[], Any]
-    closed: bool = field(default=False)
+    def __init__(
+        self, target: Target, make_sync: Callable[[], Any], make_async: Callable[[], Any]
+    ) -> None:
+        self.target = target
+        self.make_async = make_async
+        self._make_sync = make_sync
+        self._sync: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def sync(self) -> Any:
+        """The sync client (made on first use)."""
+        with self._lock:
+            if self._sync is None:
+                self._sync = self._make_sync()
+            return self._sync
 
     def close(self) -> None:
-        """Close the sync client's connections."""
-        if not self.closed:
-            self.closed = True
-            self.sync.close()
+        """Close the sync client's connections, if it was made."""
+        with self._lock:
+            client, self._sync = self._sync, None
+        if client is not None:
+            client.close()
 
 
 # --- errors ----------------------------------------------------------------------------
