@@ -38,7 +38,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from harness.adapters.base import ChainOutcome, ClientAdapter, StreamResult, Target, Tools
-from harness.adapters.sdk_support import SDKConnection, client_class, translated_errors
+from harness.adapters.sdk_support import (
+    SDKConnection,
+    client_class,
+    require,
+    translated_errors,
+)
 from harness.providers.anthropic import ERROR_TYPES
 from harness.providers.base import compact_json, parse_arguments
 from harness.types import (
@@ -90,6 +95,9 @@ class AnthropicSDKAdapter(ClientAdapter):
 
     name = "anthropic-sdk"
     library = "anthropic"
+
+    def __init__(self) -> None:
+        require(self.library, self.name)
 
     def supports(self, feature: str, provider: str) -> bool:
         return provider == PROVIDER and feature in SUPPORTED

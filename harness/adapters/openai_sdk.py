@@ -32,7 +32,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from harness.adapters.base import ClientAdapter, StreamResult, Target
-from harness.adapters.sdk_support import SDKConnection, client_class, translated_errors
+from harness.adapters.sdk_support import (
+    SDKConnection,
+    client_class,
+    require,
+    translated_errors,
+)
 from harness.providers.base import compact_json, parse_arguments
 from harness.types import (
     Finish,
@@ -73,6 +78,9 @@ class OpenAISDKAdapter(ClientAdapter):
 
     name = "openai-sdk"
     library = "openai"
+
+    def __init__(self) -> None:
+        require(self.library, self.name)
 
     def supports(self, feature: str, provider: str) -> bool:
         return provider == PROVIDER and feature in SUPPORTED

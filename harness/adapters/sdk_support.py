@@ -16,6 +16,7 @@ retry loops ask how long to sleep) to return 0: which errors are retried, how of
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -32,6 +33,16 @@ from harness.types import (
     RequestTimeoutError,
     ServerError,
 )
+
+
+def require(library: str, extra: str) -> None:
+    """Raise ``ImportError`` naming the extra to install when ``library`` is missing
+    (found without importing it, so the adapter stays cheap to construct)."""
+    if importlib.util.find_spec(library) is None:
+        raise ImportError(
+            f"the {library!r} package is not installed: pip install 'llm-parity[{extra}]'"
+        )
+
 
 _fast_classes: dict[type[Any], type[Any]] = {}
 _fast_lock = threading.Lock()

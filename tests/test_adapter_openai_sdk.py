@@ -1,0 +1,318 @@
+"""The openai-sdk adapter: translation of requests, results, stream events and errors.
+
+Runs against the real ``openai`` SDK pointed at the project's emulator over loopback (the
+adapter's ``base_url`` feature); every test that needs the SDK skips when it is not
+installed (the project's default test run does not install it). The last test runs the
+conformance suite itself for the adapter on a small selection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.adapters.base import FEATURES, Target
+from harness.adapters.openai_sdk import OpenAISDKAdapter, finish_reason
+from harness.emulator import Emulator, Fault, Reply, Step, client_options, serve
+from harness.lm import LM
+from harness.types import (
+    APIConnectionError,
+    BadRequestError,
+    Finish,
+    Message,
+    ModelName,
+    RateLimitError,
+    RequestTimeoutError,
+    ServerError,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolSpec,
+    Usage,
+    UsageUpdate,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = "gpt-4o-mini"
+ASK = (Message.user("Say hello."),)
+WEATHER = ToolSpec(
+    "get_weather",
+    "Current weather for a city.",
+    {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+)
+
+
+@pytest.fixture
+def sdk() -> Any:
+    return pytest.importorskip("openai")
+
+
+@pytest.fixture
+def adapter(sdk: Any) -> OpenAISDKAdapter:
+    return OpenAISDKAdapter()
+
+
+class Served:
+    """An emulator on loopback, and connections to it through the adapter."""
+
+    def __init__(self, adapter: OpenAISDKAdapter, base_url: str, emulator: Emulator) -> None:
+        self.adapter, self.base_url, self.emulator = adapter, base_url, emulator
+
+    def connect(self, **options: Any) -> Any:
+        return self.adapter.connect(
+            Target("openai", MODEL, api_key="sk-test", base_url=self.base_url, **options)
+        )
+
+
+@pytest.fixture
+def served(sdk: Any, adapter: OpenAISDKAdapter) -> Iterator[Any]:
+    """``served(steps)`` -> a ``Served`` for a fresh emulator answering ``steps``."""
+    with ExitStack() as servers:
+
+        def start(steps: Sequence[Step]) -> Served:
+            emulator = Emulator(steps)
+            return Served(adapter, servers.enter_context(serve(emulator)), emulator)
+
+        yield start
+
+
+def reference(base_url: str, messages: Sequence[Message], **params: Any) -> Any:
+    """The reference client's answer from the same kind of emulator script."""
+    options: dict[str, Any] = dict(client_options("openai", base_url))
+    lm = LM(f"openai/{MODEL}", api_key="sk-test", **options)
+    try:
+        return lm(messages, **params)
+    finally:
+        lm.close()
+
+
+# --- features, imports -----------------------------------------------------------------
+
+
+def test_features_are_declared_for_openai_only(adapter: OpenAISDKAdapter) -> None:
+    supported = {f for f in FEATURES if adapter.supports(f, "openai")}
+    assert supported == {"call", "acall", "stream", "astream", "tool_choice", "base_url"}
+    assert not any(adapter.supports(f, "anthropic") for f in FEATURES)
+    assert adapter.name == "openai-sdk" and adapter.library == "openai"
+
+
+def test_without_the_sdk_the_adapter_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "openai" else real(name, *a)
+    )
+    with pytest.raises(ImportError, match=r"pip install 'llm-parity\[openai-sdk\]'"):
+        OpenAISDKAdapter()
+
+
+def test_the_module_does_not_import_the_sdk() -> None:
+    code = "import sys, harness.adapters.openai_sdk; print('openai' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("sdk_reason", "expected"),
+    [
+        ("stop", "stop"),
+        ("length", "length"),
+        ("tool_calls", "tool_calls"),
+        ("function_call", "tool_calls"),
+        ("content_filter", "content_filter"),
+        ("something_new", "other"),
+        (None, None),
+    ],
+)
+def test_finish_reasons(sdk_reason: str | None, expected: str | None) -> None:
+    assert finish_reason(sdk_reason) == expected
+
+
+# --- results ---------------------------------------------------------------------------
+
+
+def test_a_call_equals_the_reference_clients(served: Any, adapter: OpenAISDKAdapter) -> None:
+    reply = Reply("Hello!", usage=Usage(1200, 8, cached_tokens=1024, reasoning_tokens=5))
+    server = served([reply, reply])
+    got = adapter.call(server.connect(), ASK, {})
+    assert got == reference(server.base_url, ASK)
+    assert (got.text, got.finish_reason, got.model) == ("Hello!", "stop", MODEL)
+    assert got.usage == Usage(1200, 8, cached_tokens=1024, reasoning_tokens=5)
+
+
+def test_tool_calls_and_tool_choice(served: Any, adapter: OpenAISDKAdapter) -> None:
+    calls = (ToolCall("call_0", "get_weather", {"city": "Paris"}), ToolCall("", "get_date"))
+    server = served([Reply(tool_calls=calls)])
+    params = {"tools": [WEATHER], "tool_choice": "get_weather", "max_tokens": 50}
+    got = adapter.call(server.connect(), ASK, params)
+    assert got.finish_reason == "tool_calls"
+    assert [(c.name, c.arguments, c.arguments_json) for c in got.tool_calls] == [
+        ("get_weather", {"city": "Paris"}, None),
+        ("get_date", {}, None),
+    ]
+    assert got.tool_calls[0].id == "call_0" and got.tool_calls[1].id
+    sent = server.emulator.requests[0].json()
+    assert sent["tool_choice"] == {"type": "function", "function": {"name": "get_weather"}}
+    assert sent["max_completion_tokens"] == 50 and "max_tokens" not in sent
+    assert sent["tools"][0]["function"]["parameters"] == WEATHER.parameters
+
+
+def test_arguments_that_are_not_json_are_kept_raw(served: Any, adapter: OpenAISDKAdapter) -> None:
+    call = ToolCall("call_0", "get_weather", {}, arguments_json='{"city": "Par')
+    server = served([Reply(tool_calls=(call,))])
+    got = adapter.call(server.connect(), ASK, {"tools": [WEATHER]})
+    assert (got.tool_calls[0].arguments, got.tool_calls[0].arguments_json) == ({}, '{"city": "Par')
+
+
+def test_a_tool_turn_goes_back_in_the_sdks_format(served: Any, adapter: OpenAISDKAdapter) -> None:
+    call = ToolCall("call_0", "get_weather", {"city": "Paris"})
+    history = (*ASK, Message.assistant("", (call,)), Message.tool(call, "Sunny"))
+    server = served([Reply("It is sunny.")])
+    adapter.call(server.connect(), history, {"tools": [WEATHER]})
+    sent = server.emulator.requests[0].json()["messages"]
+    assert sent[1]["tool_calls"][0]["function"] == {
+        "name": "get_weather",
+        "arguments": '{"city":"Paris"}',
+    }
+    assert sent[2] == {"role": "tool", "tool_call_id": "call_0", "content": "Sunny"}
+
+
+def test_stream_events_and_the_final_response(served: Any, adapter: OpenAISDKAdapter) -> None:
+    calls = (ToolCall("call_0", "get_weather", {"city": "Oslo"}),)
+    reply = Reply("Let me check.", tool_calls=calls, usage=Usage(20, 9, cached_tokens=4))
+    server = served([reply, reply, reply])
+    client = server.connect()
+    result = adapter.stream(client, ASK, {"tools": [WEATHER]})
+    assert result.response == adapter.call(client, ASK, {"tools": [WEATHER]})
+    assert result.response == reference(server.base_url, ASK, tools=[WEATHER])
+    kinds = [type(event) for event in result.events]
+    assert kinds[0] is ModelName and Finish(reason="tool_calls") in result.events
+    assert "".join(e.text for e in result.events if isinstance(e, TextDelta)) == "Let me check."
+    deltas = [e for e in result.events if isinstance(e, ToolCallDelta)]
+    assert (deltas[0].index, deltas[0].id, deltas[0].name) == (0, "call_0", "get_weather")
+    assert "".join(d.arguments for d in deltas) == '{"city": "Oslo"}'
+    assert result.events[-1] == UsageUpdate(Usage(20, 9, cached_tokens=4))
+    sent = server.emulator.requests[0].json()
+    assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
+
+
+def test_a_stream_cut_by_the_token_limit(served: Any, adapter: OpenAISDKAdapter) -> None:
+    """The SDK's own accumulator would raise here (repro/openai/stream_state_length.py)."""
+    server = served([Reply("Once upon a", finish_reason="length")])
+    result = adapter.stream(server.connect(), ASK, {"max_tokens": 3})
+    assert (result.response.text, result.response.finish_reason) == ("Once upon a", "length")
+
+
+def test_async_call_and_stream_equal_sync(served: Any, adapter: OpenAISDKAdapter) -> None:
+    server = served([Reply("Hi there.")] * 4)
+    client = server.connect()
+    assert asyncio.run(adapter.acall(client, ASK, {})) == adapter.call(client, ASK, {})
+    streamed = adapter.stream(client, ASK, {})
+    assert asyncio.run(adapter.astream(client, ASK, {})) == streamed
+
+
+# --- errors ----------------------------------------------------------------------------
+
+
+def test_a_rate_limit_carries_retry_after_and_the_providers_message(
+    served: Any, adapter: OpenAISDKAdapter
+) -> None:
+    server = served([Fault(429, "slow down", retry_after=7)])
+    with pytest.raises(RateLimitError) as raised:
+        adapter.call(server.connect(max_retries=0), ASK, {})
+    error = raised.value
+    assert (error.provider, error.status, error.provider_message) == ("openai", 429, "slow down")
+    assert error.retry_after == 7.0
+
+
+@pytest.mark.parametrize("mode", ["call", "acall", "stream", "astream"])
+def test_errors_are_the_same_in_every_mode(
+    served: Any, adapter: OpenAISDKAdapter, mode: str
+) -> None:
+    server = served([Fault(400, "max_tokens: must be positive")])
+    client = server.connect(max_retries=0)
+    run = getattr(adapter, mode)
+    with pytest.raises(BadRequestError) as raised:
+        result = run(client, ASK, {"max_tokens": 1})
+        if asyncio.iscoroutine(result):
+            asyncio.run(result)
+    assert raised.value.provider_message == "max_tokens: must be positive"
+
+
+def test_fast_retries_make_every_attempt_without_waiting(
+    served: Any, adapter: OpenAISDKAdapter
+) -> None:
+    server = served([Fault(500, "internal failure")] * 3)
+    started = time.monotonic()
+    with pytest.raises(ServerError):
+        adapter.call(server.connect(max_retries=2), ASK, {})
+    assert len(server.emulator.requests) == 3
+    assert time.monotonic() - started < 0.4  # the SDK's own backoff sleeps 0.5 s and more
+    assert type(server.connect().sync).__name__ == "FastRetryOpenAI"
+    assert type(server.connect(fast_retries=False).sync).__name__ == "OpenAI"
+
+
+def test_connection_errors_and_timeouts(sdk: Any, adapter: OpenAISDKAdapter) -> None:
+    import httpx2
+
+    from harness.adapters.sdk_support import sdk_error
+
+    target = Target("openai", MODEL, api_key="k", base_url="http://127.0.0.1:9", max_retries=0)
+    with pytest.raises(APIConnectionError):
+        adapter.call(adapter.connect(target), ASK, {})
+    request = httpx2.Request("POST", "https://api.openai.com/v1/chat/completions")
+    timeout = sdk_error(sdk.APITimeoutError(request=request), sdk, "openai")
+    assert isinstance(timeout, RequestTimeoutError) and timeout.provider == "openai"
+    assert sdk_error(ValueError("a bug"), sdk, "openai") is None
+
+
+def test_an_error_inside_a_stream(sdk: Any) -> None:
+    import httpx2
+
+    from harness.adapters.sdk_support import sdk_error
+
+    request = httpx2.Request("POST", "https://api.openai.com/v1/chat/completions")
+    body = {"message": "too many", "type": "requests", "code": "rate_limit_exceeded"}
+    error = sdk_error(sdk.APIError("too many", request, body=body), sdk, "openai")
+    assert isinstance(error, RateLimitError) and error.provider_message == "too many"
+
+
+# --- the suite -------------------------------------------------------------------------
+
+
+def test_the_suite_passes_a_selection(sdk: Any, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(ROOT / "conformance"),
+            "--client=openai-sdk",
+            "--provider=openai",
+            f"--rootdir={ROOT}",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "-k",
+            "plain_text or tool_call_parallel or tool_choice_required or retry_after_429 "
+            "or error_rate_limit_exhausted",
+            f"--parity-json={tmp_path / 'parity.json'}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    tail = result.stdout[-3000:]
+    assert result.returncode == 0, tail
+    assert " passed" in tail and "failed" not in tail, tail
