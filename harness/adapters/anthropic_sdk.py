@@ -16,12 +16,13 @@ What it does, in the SDK's terms:
   (``get_final_message()``).
 - ``chain``/``achain``: the SDK's tool runner, ``client.beta.messages.tool_runner``, with
   each callable made a tool by the SDK's own ``beta_tool`` (a sync function) or
-  ``beta_async_tool`` (a coroutine function), which derive the schemas. ``thread=False``:
-  by default the runner keeps the conversation on the server (a message thread, sending
-  only new messages each turn); the suite's scenarios are the stateless Messages API,
-  where every turn carries the whole history. The runner's loop, tool dispatch, error
-  results and ordering are the SDK's; the adapter only collects the tool results it sent
-  (``generate_tool_call_response()``, cached by the SDK) and the final message.
+  ``beta_async_tool`` (a coroutine function), which derive the schemas. ``thread=False``
+  where the release has message threads: there the runner by default keeps the
+  conversation on the server (sending only new messages each turn), while the suite's
+  scenarios are the stateless Messages API, where every turn carries the whole history.
+  The runner's loop, tool dispatch, error results and ordering are the SDK's; the adapter
+  only collects the tool results it sent (``generate_tool_call_response()``, cached by
+  the SDK) and the final message.
 - ``Target.max_retries`` is the SDK's ``max_retries``; ``Target.fast_retries`` uses a
   subclass whose only change is a zero retry delay (``sdk_support``).
 - ``Target.base_url`` is the SDK's ``base_url`` as it is.
@@ -162,8 +163,8 @@ class AnthropicSDKAdapter(ClientAdapter):
         results: list[Message] = []
         last: Any = None
         with _errors():
-            runner = client.sync.beta.messages.tool_runner(
-                **runner_request(client, messages, tools, params)
+            runner = start_runner(
+                client.sync.beta.messages, runner_request(client, messages, tools, params)
             )
             for message in runner:
                 last = message
@@ -181,8 +182,8 @@ class AnthropicSDKAdapter(ClientAdapter):
         last: Any = None
         with _errors():
             async with client.make_async() as sdk_client:
-                runner = sdk_client.beta.messages.tool_runner(
-                    **runner_request(client, messages, tools, params)
+                runner = start_runner(
+                    sdk_client.beta.messages, runner_request(client, messages, tools, params)
                 )
                 async for message in runner:
                     last = message
@@ -229,8 +230,16 @@ def runner_request(
     kwargs["tools"] = [
         beta_async_tool(fn) if inspect.iscoroutinefunction(fn) else beta_tool(fn) for fn in tools
     ]
-    kwargs["thread"] = False
     return kwargs
+
+
+def start_runner(messages_resource: Any, kwargs: dict[str, Any]) -> Any:
+    """``messages_resource.tool_runner(**kwargs)``, stateless: ``thread=False`` where the
+    release has message threads (the runner's default there), nothing to add before."""
+    runner = messages_resource.tool_runner
+    if "thread" in inspect.signature(runner).parameters:
+        kwargs = {**kwargs, "thread": False}
+    return runner(**kwargs)
 
 
 def message_params(messages: Sequence[Message]) -> tuple[str, list[dict[str, Any]]]:
