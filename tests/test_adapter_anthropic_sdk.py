@@ -17,20 +17,32 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from harness.adapters.anthropic_sdk import AnthropicSDKAdapter, finish_reason
+from harness.adapters.anthropic_sdk import (
+    AnthropicSDKAdapter,
+    EventTranslator,
+    finish_reason,
+    message_params,
+    request,
+    response,
+    tool_results,
+)
 from harness.adapters.base import FEATURES, Target
+from harness.adapters.sdk_support import sdk_error
 from harness.emulator import Emulator, Fault, Reply, Step, client_options, serve
 from harness.lm import LM
+from harness.providers.anthropic import ERROR_TYPES
 from harness.types import (
     APIConnectionError,
     Finish,
     Message,
     ModelName,
     NotFoundError,
+    PermissionDeniedError,
     RateLimitError,
     ReasoningDelta,
     ServerError,
@@ -153,6 +165,160 @@ def test_the_module_does_not_import_the_sdk() -> None:
 )
 def test_finish_reasons(sdk_reason: str | None, expected: str | None) -> None:
     assert finish_reason(sdk_reason) == expected
+
+
+# --- translation, without the SDK (stand-ins with the SDK objects' attributes) --------
+
+
+def ns(**fields: Any) -> SimpleNamespace:
+    return SimpleNamespace(**fields)
+
+
+def test_messages_become_the_sdks_turns() -> None:
+    calls = (ToolCall("toolu_0", "get_weather", {"city": "Paris"}), ToolCall("toolu_1", "x"))
+    system, turns = message_params(
+        (
+            Message.system("Be brief."),
+            Message.system("Answer in French."),
+            *ASK,
+            Message.assistant("Checking.", calls),
+            Message.tool(calls[0], "Sunny"),
+            Message.tool(calls[1], "boom", is_error=True),
+        )
+    )
+    assert system == "Be brief.\n\nAnswer in French."
+    assert [turn["role"] for turn in turns] == ["user", "assistant", "user"]
+    assert [b["type"] for b in turns[1]["content"]] == ["text", "tool_use", "tool_use"]
+    assert turns[2]["content"][1] == {
+        "type": "tool_result",
+        "tool_use_id": "toolu_1",
+        "content": "boom",
+        "is_error": True,
+    }
+    client: Any = ns(target=Target("anthropic", MODEL))
+    assert request(client, ASK, {})["max_tokens"] == 1024
+    kwargs = request(client, ASK, {"tools": [WEATHER], "tool_choice": "none", "top_p": 0.5})
+    assert kwargs["tool_choice"] == {"type": "none"} and kwargs["extra_body"] == {"top_p": 0.5}
+    assert "system" not in kwargs
+
+
+def test_a_message_becomes_a_response() -> None:
+    message = ns(
+        content=[
+            ns(type="thinking", thinking="Hmm."),
+            ns(type="text", text="Let me check."),
+            ns(type="tool_use", id="toolu_0", name="get_weather", input={"city": "Oslo"}),
+            ns(type="tool_use", id="toolu_1", name="odd", input=[1]),
+            ns(type="server_tool_use", id="srvtoolu_0", name="web_search", input={}),
+        ],
+        stop_reason="tool_use",
+        usage=ns(
+            input_tokens=10,
+            output_tokens=9,
+            cache_read_input_tokens=1024,
+            cache_creation_input_tokens=6,
+        ),
+        model=MODEL,
+    )
+    got = response(message)
+    assert (got.text, got.reasoning, got.finish_reason) == ("Let me check.", "Hmm.", "tool_calls")
+    assert got.tool_calls == (
+        ToolCall("toolu_0", "get_weather", {"city": "Oslo"}),
+        ToolCall("toolu_1", "odd", {}),
+    )
+    assert got.tool_calls[1].arguments_json == "[1]"
+    assert got.usage == Usage(1040, 9, cached_tokens=1024)
+
+
+def test_raw_events_become_stream_events() -> None:
+    translator = EventTranslator()
+    start_usage = ns(input_tokens=12, output_tokens=1, cache_read_input_tokens=None)
+    for event in (
+        ns(type="message_start", message=ns(model=MODEL, usage=start_usage)),
+        ns(type="content_block_start", index=0, content_block=ns(type="thinking", thinking="")),
+        ns(type="content_block_delta", index=0, delta=ns(type="thinking_delta", thinking="Hm")),
+        ns(type="content_block_delta", index=0, delta=ns(type="signature_delta")),
+        ns(type="content_block_start", index=1, content_block=ns(type="text", text="Hi")),
+        ns(type="text", text="Hi", snapshot="Hi"),  # the helper's own event: skipped
+        ns(type="content_block_delta", index=1, delta=ns(type="text_delta", text="!")),
+        ns(
+            type="content_block_start",
+            index=2,
+            content_block=ns(type="tool_use", id="toolu_0", name="get_weather", input={}),
+        ),
+        ns(
+            type="content_block_delta",
+            index=2,
+            delta=ns(type="input_json_delta", partial_json='{"city": "Oslo"}'),
+        ),
+        ns(type="content_block_stop", index=2),
+        ns(type="message_delta", delta=ns(stop_reason="tool_use"), usage=ns(output_tokens=9)),
+        ns(type="message_stop"),
+    ):
+        translator.add(event)
+    assert translator.events == [
+        ModelName(MODEL),
+        UsageUpdate(Usage(12, 1)),
+        ReasoningDelta("Hm"),
+        TextDelta("Hi"),
+        TextDelta("!"),
+        ToolCallDelta(0, "toolu_0", "get_weather", ""),
+        ToolCallDelta(0, None, None, '{"city": "Oslo"}'),
+        Finish("tool_calls"),
+        UsageUpdate(Usage(output_tokens=9)),
+    ]
+
+
+def test_the_runners_tool_results_become_messages() -> None:
+    message = ns(content=[ns(type="tool_use", id="toolu_0", name="lookup")])
+    reply = {
+        "role": "user",
+        "content": [
+            {
+                "type": "tool_result",
+                "tool_use_id": "toolu_0",
+                "content": [{"type": "text", "text": "a"}],
+            },
+            {"type": "tool_result", "tool_use_id": "toolu_9", "content": None, "is_error": True},
+        ],
+    }
+    assert tool_results(message, reply) == [
+        Message("tool", "a", tool_call_id="toolu_0", name="lookup"),
+        Message("tool", "", tool_call_id="toolu_9", is_error=True),
+    ]
+    assert tool_results(message, None) == []
+
+
+def test_error_types_decide_the_class() -> None:
+    class SDKError(Exception):
+        def __init__(self, message: str, body: Any = None) -> None:
+            super().__init__(message)
+            self.message, self.body = message, body
+
+    class SDKStatusError(SDKError):
+        def __init__(self, status: int, body: Any) -> None:
+            super().__init__(f"Error code: {status}", body)
+            self.status_code = status
+            self.response = ns(headers={"retry-after": "4"}, text="")
+
+    sdk: Any = ns(
+        APIError=SDKError,
+        APIStatusError=SDKStatusError,
+        APIConnectionError=type("SDKConnectionError", (SDKError,), {}),
+        APITimeoutError=type("SDKTimeoutError", (SDKError,), {}),
+    )
+    billing = {"type": "error", "error": {"type": "billing_error", "message": "no credit"}}
+    error = sdk_error(SDKStatusError(402, billing), sdk, "anthropic", ERROR_TYPES)
+    assert isinstance(error, PermissionDeniedError) and error.status == 402
+    limited = {"type": "error", "error": {"type": "rate_limit_error", "message": "slow"}}
+    error = sdk_error(SDKStatusError(429, limited), sdk, "anthropic", ERROR_TYPES)
+    assert isinstance(error, RateLimitError) and error.retry_after == 4.0
+    overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}
+    error = sdk_error(SDKStatusError(200, overloaded), sdk, "anthropic", ERROR_TYPES)
+    assert isinstance(error, ServerError) and (error.status, error.provider_message) == (
+        None,
+        "busy",
+    )
 
 
 # --- results ---------------------------------------------------------------------------
@@ -337,8 +503,6 @@ def test_fast_retries_make_every_attempt_without_waiting(
 
 def test_an_error_event_inside_a_stream(sdk: Any) -> None:
     import httpx2
-
-    from harness.adapters.sdk_support import sdk_error
 
     request = httpx2.Request("POST", "https://api.anthropic.com/v1/messages")
     response = httpx2.Response(200, request=request)

@@ -16,12 +16,20 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from harness.adapters.base import FEATURES, Target
-from harness.adapters.openai_sdk import OpenAISDKAdapter, finish_reason
+from harness.adapters.openai_sdk import (
+    ChunkTranslator,
+    OpenAISDKAdapter,
+    finish_reason,
+    request,
+    response,
+)
+from harness.adapters.sdk_support import sdk_error
 from harness.emulator import Emulator, Fault, Reply, Step, client_options, serve
 from harness.lm import LM
 from harness.types import (
@@ -136,6 +144,160 @@ def test_the_module_does_not_import_the_sdk() -> None:
 )
 def test_finish_reasons(sdk_reason: str | None, expected: str | None) -> None:
     assert finish_reason(sdk_reason) == expected
+
+
+# --- translation, without the SDK (stand-ins with the SDK objects' attributes) --------
+
+
+def ns(**fields: Any) -> SimpleNamespace:
+    return SimpleNamespace(**fields)
+
+
+def sdk_usage(prompt: int, completion: int, cached: int = 0, reasoning: int = 0) -> Any:
+    return ns(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        prompt_tokens_details=ns(cached_tokens=cached),
+        completion_tokens_details=ns(reasoning_tokens=reasoning),
+    )
+
+
+def function_call(call_id: str, name: str, arguments: str) -> Any:
+    return ns(id=call_id, type="function", function=ns(name=name, arguments=arguments))
+
+
+def test_request_keywords() -> None:
+    client: Any = ns(target=Target("openai", MODEL))
+    call = ToolCall("call_0", "get_weather", {"city": "Paris"})
+    messages = (
+        Message.system("Be brief."),
+        *ASK,
+        Message.assistant("", (call,)),
+        Message.tool(call, "Sunny"),
+    )
+    params = {"temperature": 0.2, "top_p": 0.9, "max_tokens": 64, "stop": ["4"]}
+    kwargs = request(client, messages, {**params, "tools": [WEATHER], "tool_choice": "required"})
+    assert kwargs["model"] == MODEL and kwargs["max_completion_tokens"] == 64
+    assert (kwargs["temperature"], kwargs["top_p"], kwargs["stop"]) == (0.2, 0.9, ["4"])
+    assert kwargs["tool_choice"] == "required" and "stream" not in kwargs
+    assert [m["role"] for m in kwargs["messages"]] == ["system", "user", "assistant", "tool"]
+    assert kwargs["messages"][2]["content"] is None
+    streamed = request(client, ASK, {}, stream=True)
+    assert streamed["stream"] is True and streamed["stream_options"] == {"include_usage": True}
+
+
+def test_a_completion_becomes_a_response() -> None:
+    message = ns(
+        content=None,
+        refusal=None,
+        tool_calls=[
+            function_call("call_0", "get_weather", '{"city": "Paris"}'),
+            function_call("call_1", "get_weather", '{"city": "Par'),
+            ns(id="call_2", type="custom", custom=ns(name="grammar", input="x")),
+        ],
+    )
+    completion = ns(
+        choices=[ns(message=message, finish_reason="tool_calls")],
+        usage=sdk_usage(20, 9, cached=4, reasoning=3),
+        model=MODEL,
+    )
+    got = response(completion)
+    assert got.tool_calls == (
+        ToolCall("call_0", "get_weather", {"city": "Paris"}),
+        ToolCall("call_1", "get_weather", {}),
+    )
+    assert got.tool_calls[1].arguments_json == '{"city": "Par'
+    assert (got.text, got.finish_reason, got.model) == ("", "tool_calls", MODEL)
+    assert got.usage == Usage(20, 9, cached_tokens=4, reasoning_tokens=3)
+    refused = ns(content=None, refusal="I can't.", tool_calls=None)
+    completion = ns(choices=[ns(message=refused, finish_reason="stop")], usage=None, model="")
+    assert (response(completion).text, response(completion).usage) == ("I can't.", Usage())
+
+
+class StandInState:
+    """The SDK's accumulator, reduced to what the adapter uses."""
+
+    def __init__(self) -> None:
+        self.chunks: list[Any] = []
+        self.current_completion_snapshot = ns(choices=[], usage=None, model=MODEL)
+
+    def handle_chunk(self, chunk: Any) -> None:
+        self.chunks.append(chunk)
+
+
+def chunk(*choices: Any, usage: Any = None, model: str = MODEL) -> Any:
+    return ns(model=model, choices=list(choices), usage=usage)
+
+
+def choice(index: int = 0, finish: str | None = None, **delta: Any) -> Any:
+    fields = {"content": None, "refusal": None, "tool_calls": None, **delta}
+    return ns(index=index, delta=ns(**fields), finish_reason=finish)
+
+
+def test_chunks_become_stream_events() -> None:
+    state = StandInState()
+    translator = ChunkTranslator(state)
+    first_call = ns(index=0, id="call_0", function=ns(name="get_weather", arguments=""))
+    more = ns(index=0, id=None, function=ns(name=None, arguments='{"city": "Oslo"}'))
+    for piece in (
+        chunk(choice(content="Let me")),
+        chunk(choice(content=" check."), choice(index=1, content="ignored")),
+        chunk(choice(tool_calls=[first_call])),
+        chunk(choice(tool_calls=[more])),
+        chunk(choice(finish="tool_calls")),
+        chunk(usage=sdk_usage(20, 9)),
+    ):
+        translator.add(piece)
+    assert translator.events == [
+        ModelName(MODEL),
+        TextDelta("Let me"),
+        TextDelta(" check."),
+        ToolCallDelta(0, "call_0", "get_weather", ""),
+        ToolCallDelta(0, None, None, '{"city": "Oslo"}'),
+        Finish("tool_calls"),
+        UsageUpdate(Usage(20, 9)),
+    ]
+    assert len(state.chunks) == 6
+    assert translator.result().response.model == MODEL
+
+
+def test_sdk_errors_become_llm_errors() -> None:
+    class SDKError(Exception):
+        def __init__(self, message: str, body: Any = None) -> None:
+            super().__init__(message)
+            self.message, self.body = message, body
+
+    class SDKStatusError(SDKError):
+        def __init__(self, status: int, body: Any, headers: dict[str, str]) -> None:
+            super().__init__(f"Error code: {status} - {body}", body)
+            self.status_code = status
+            self.response = ns(headers=headers, text="")
+
+    class SDKConnectionError(SDKError):
+        pass
+
+    class SDKTimeoutError(SDKConnectionError):
+        pass
+
+    sdk: Any = ns(
+        APIError=SDKError,
+        APIStatusError=SDKStatusError,
+        APIConnectionError=SDKConnectionError,
+        APITimeoutError=SDKTimeoutError,
+    )
+    limited = sdk_error(
+        SDKStatusError(429, {"message": "slow down"}, {"retry-after": "2"}), sdk, "openai"
+    )
+    assert isinstance(limited, RateLimitError) and limited.retry_after == 2.0
+    assert (limited.status, limited.provider_message) == (429, "slow down")
+    failed = sdk_error(SDKStatusError(503, "overloaded", {}), sdk, "openai")
+    assert isinstance(failed, ServerError) and failed.provider_message == "overloaded"
+    assert isinstance(sdk_error(SDKTimeoutError("slow"), sdk, "openai"), RequestTimeoutError)
+    assert isinstance(sdk_error(SDKConnectionError("down"), sdk, "openai"), APIConnectionError)
+    bad = sdk_error(SDKError("no", {"type": "invalid_request_error"}), sdk, "openai")
+    assert isinstance(bad, BadRequestError)
+    assert isinstance(sdk_error(SDKError("boom", None), sdk, "openai"), ServerError)
+    assert sdk_error(KeyError("a bug"), sdk, "openai") is None
 
 
 # --- results ---------------------------------------------------------------------------
@@ -265,8 +427,6 @@ def test_fast_retries_make_every_attempt_without_waiting(
 def test_connection_errors_and_timeouts(sdk: Any, adapter: OpenAISDKAdapter) -> None:
     import httpx2
 
-    from harness.adapters.sdk_support import sdk_error
-
     target = Target("openai", MODEL, api_key="k", base_url="http://127.0.0.1:9", max_retries=0)
     with pytest.raises(APIConnectionError):
         adapter.call(adapter.connect(target), ASK, {})
@@ -278,8 +438,6 @@ def test_connection_errors_and_timeouts(sdk: Any, adapter: OpenAISDKAdapter) -> 
 
 def test_an_error_inside_a_stream(sdk: Any) -> None:
     import httpx2
-
-    from harness.adapters.sdk_support import sdk_error
 
     request = httpx2.Request("POST", "https://api.openai.com/v1/chat/completions")
     body = {"message": "too many", "type": "requests", "code": "rate_limit_exceeded"}

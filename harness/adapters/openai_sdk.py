@@ -267,11 +267,15 @@ class ChunkTranslator:
     """Turns ``ChatCompletionChunk`` objects into stream events, and lets the SDK's own
     ``ChatCompletionStreamState`` accumulate them into the final completion."""
 
-    def __init__(self) -> None:
-        from openai.lib.streaming.chat import ChatCompletionStreamState
+    def __init__(self, state: Any = None) -> None:
+        if state is None:
+            from openai.lib.streaming.chat import ChatCompletionStreamState
 
+            state = ChatCompletionStreamState()
         self.events: list[StreamEvent] = []
-        self.state = ChatCompletionStreamState()
+        self.state = state
+        """The SDK's accumulator (anything with ``handle_chunk`` and
+        ``current_completion_snapshot``)."""
         self._model = ""
 
     def add(self, chunk: Any) -> None:
