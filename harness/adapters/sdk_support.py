@@ -10,7 +10,8 @@ imports an SDK.
 sleeping between them. The least invasive way is a subclass of the SDK's client class
 that overrides only ``_calculate_retry_timeout`` (the method both SDKs' sync and async
 retry loops ask how long to sleep) to return 0: which errors are retried, how often, and
-``Retry-After`` parsing for the error itself all stay the SDK's own. Without
+``Retry-After`` parsing for the error itself all stay the SDK's own. The subclass keeps
+the SDK class's name, which both SDKs send in the ``User-Agent`` header. Without
 ``fast_retries`` the SDK's own classes are used unchanged.
 """
 
@@ -58,13 +59,15 @@ def fast_retry_class(client_class: type[Any]) -> type[Any]:
             def _calculate_retry_timeout(self: Any, *args: Any, **kwargs: Any) -> float:
                 return 0.0
 
+            # the SDK's own name: the SDKs put the class name in the User-Agent header
             made = type(
-                f"FastRetry{client_class.__name__}",
+                client_class.__name__,
                 (client_class,),
                 {
                     "_calculate_retry_timeout": _calculate_retry_timeout,
                     "__doc__": f"{client_class.__name__} that retries without sleeping.",
                     "__module__": __name__,
+                    "__qualname__": client_class.__qualname__,
                 },
             )
             _fast_classes[client_class] = made
