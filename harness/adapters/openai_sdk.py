@@ -1,0 +1,322 @@
+"""The official ``openai`` SDK (Chat Completions) as a client under test: ``openai-sdk``.
+
+Install with ``pip install 'llm-parity[openai-sdk]'``; ``openai`` is imported only when a
+client is connected.
+
+What it does, in the SDK's terms:
+
+- ``call``/``acall``: ``OpenAI().chat.completions.create(...)`` (``AsyncOpenAI`` for
+  async, one per call: see ``SDKConnection``). ``max_tokens`` is sent as
+  ``max_completion_tokens`` (the SDK's ``max_tokens`` is deprecated for the OpenAI API),
+  tools as ``{"type": "function", "function": {...}}``, ``tool_choice`` as the SDK's
+  ``"auto" | "none" | "required" | {"type": "function", "function": {"name"}}``.
+- ``stream``/``astream``: ``create(stream=True, stream_options={"include_usage": True})``;
+  each ``ChatCompletionChunk`` becomes stream events, and the final ``Response`` is the
+  SDK's own accumulation of the chunks (``ChatCompletionStreamState``). The SDK's
+  ``chat.completions.stream()`` helper is not used: it refuses tools that are not
+  ``strict``.
+- ``Target.max_retries`` is the SDK's ``max_retries``; ``Target.fast_retries`` uses a
+  subclass whose only change is a zero retry delay (``sdk_support``).
+- ``Target.base_url``: the SDK's ``base_url`` is that origin plus ``/v1``.
+
+Not supported: ``chain``/``achain`` (this release's tool runners drive the Responses and
+Decisions APIs, not Chat Completions, and an adapter never writes the loop itself);
+``reasoning`` (Chat Completions returns no reasoning text); and, having no context store,
+``context``, ``thread_pool``, ``asyncify``, ``parallel``, ``deferred``; ``transport`` (the
+SDK sends through ``httpx2``, not an httpx transport).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from harness.adapters.base import ClientAdapter, StreamResult, Target
+from harness.adapters.sdk_support import (
+    SDKConnection,
+    client_class,
+    require,
+    translated_errors,
+)
+from harness.providers.base import compact_json, parse_arguments
+from harness.types import (
+    Finish,
+    FinishReason,
+    Message,
+    ModelName,
+    Response,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolSpec,
+    Usage,
+    UsageUpdate,
+)
+
+PROVIDER = "openai"
+SUPPORTED = frozenset({"call", "acall", "stream", "astream", "tool_choice", "base_url"})
+
+FINISH_REASONS: dict[str, FinishReason] = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "content_filter": "content_filter",
+}
+"""The SDK's ``finish_reason`` -> the harness's; anything else is ``"other"``."""
+
+
+def _sdk() -> Any:
+    import openai
+
+    return openai
+
+
+class OpenAISDKAdapter(ClientAdapter):
+    """Holds the official ``openai`` SDK to the suite, for the ``openai`` provider."""
+
+    name = "openai-sdk"
+    library = "openai"
+
+    def __init__(self) -> None:
+        require(self.library, self.name)
+
+    def supports(self, feature: str, provider: str) -> bool:
+        return provider == PROVIDER and feature in SUPPORTED
+
+    def connect(self, target: Target) -> SDKConnection:
+        openai = _sdk()
+        options: dict[str, Any] = {"api_key": target.api_key, "max_retries": target.max_retries}
+        if target.base_url is not None:
+            options["base_url"] = target.base_url.rstrip("/") + "/v1"
+        sync_class = client_class(target, openai.OpenAI)
+        async_class = client_class(target, openai.AsyncOpenAI)
+        return SDKConnection(target, lambda: sync_class(**options), lambda: async_class(**options))
+
+    def close(self, client: SDKConnection) -> None:
+        client.close()
+
+    def call(
+        self, client: SDKConnection, messages: Sequence[Message], params: dict[str, Any]
+    ) -> Response:
+        with translated_errors(_sdk(), PROVIDER):
+            completion = client.sync.chat.completions.create(**request(client, messages, params))
+        return response(completion)
+
+    async def acall(
+        self, client: SDKConnection, messages: Sequence[Message], params: dict[str, Any]
+    ) -> Response:
+        with translated_errors(_sdk(), PROVIDER):
+            async with client.make_async() as sdk_client:
+                completion = await sdk_client.chat.completions.create(
+                    **request(client, messages, params)
+                )
+        return response(completion)
+
+    def stream(
+        self, client: SDKConnection, messages: Sequence[Message], params: dict[str, Any]
+    ) -> StreamResult:
+        folded = ChunkTranslator()
+        with translated_errors(_sdk(), PROVIDER):
+            chunks = client.sync.chat.completions.create(
+                **request(client, messages, params, stream=True)
+            )
+            with chunks:
+                for chunk in chunks:
+                    folded.add(chunk)
+        return folded.result()
+
+    async def astream(
+        self, client: SDKConnection, messages: Sequence[Message], params: dict[str, Any]
+    ) -> StreamResult:
+        folded = ChunkTranslator()
+        with translated_errors(_sdk(), PROVIDER):
+            async with client.make_async() as sdk_client:
+                chunks = await sdk_client.chat.completions.create(
+                    **request(client, messages, params, stream=True)
+                )
+                async with chunks:
+                    async for chunk in chunks:
+                        folded.add(chunk)
+        return folded.result()
+
+
+# --- requests --------------------------------------------------------------------------
+
+
+def request(
+    client: SDKConnection,
+    messages: Sequence[Message],
+    params: dict[str, Any],
+    *,
+    stream: bool = False,
+) -> dict[str, Any]:
+    """The keyword arguments of ``chat.completions.create`` for one call."""
+    kwargs: dict[str, Any] = {
+        "model": client.target.model,
+        "messages": [message_param(message) for message in messages],
+    }
+    for key in ("temperature", "top_p", "stop"):
+        if key in params:
+            kwargs[key] = params[key]
+    if "max_tokens" in params:
+        kwargs["max_completion_tokens"] = params["max_tokens"]
+    if "tools" in params:
+        kwargs["tools"] = [tool_param(tool) for tool in params["tools"]]
+    if "tool_choice" in params:
+        kwargs["tool_choice"] = tool_choice_param(params["tool_choice"])
+    if stream:
+        kwargs["stream"] = True
+        kwargs["stream_options"] = {"include_usage": True}
+    return kwargs
+
+
+def message_param(message: Message) -> dict[str, Any]:
+    """A harness message as a ``ChatCompletionMessageParam``."""
+    if message.role == "tool":
+        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+    if message.role == "assistant" and message.tool_calls:
+        return {
+            "role": "assistant",
+            "content": message.content or None,
+            "tool_calls": [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {
+                        "name": call.name,
+                        "arguments": call.arguments_json or compact_json(call.arguments),
+                    },
+                }
+                for call in message.tool_calls
+            ],
+        }
+    return {"role": message.role, "content": message.content}
+
+
+def tool_param(tool: ToolSpec) -> dict[str, Any]:
+    """A harness tool spec as a ``ChatCompletionFunctionToolParam``."""
+    return {
+        "type": "function",
+        "function": {
+            "name": tool.name,
+            "description": tool.description,
+            "parameters": tool.parameters,
+        },
+    }
+
+
+def tool_choice_param(choice: str) -> Any:
+    """``auto``/``none``/``required``, or a tool's name as a named tool choice."""
+    if choice in ("auto", "none", "required"):
+        return choice
+    return {"type": "function", "function": {"name": choice}}
+
+
+# --- results ---------------------------------------------------------------------------
+
+
+def finish_reason(reason: str | None) -> FinishReason | None:
+    """The SDK's finish reason, normalized."""
+    if not reason:
+        return None
+    return FINISH_REASONS.get(reason, "other")
+
+
+def usage(value: Any) -> Usage:
+    """A ``CompletionUsage`` (or None) as harness ``Usage``."""
+    if value is None:
+        return Usage()
+    prompt = getattr(value, "prompt_tokens_details", None)
+    completion = getattr(value, "completion_tokens_details", None)
+    return Usage(
+        input_tokens=value.prompt_tokens or 0,
+        output_tokens=value.completion_tokens or 0,
+        cached_tokens=(getattr(prompt, "cached_tokens", None) or 0),
+        reasoning_tokens=(getattr(completion, "reasoning_tokens", None) or 0),
+    )
+
+
+def tool_call(call: Any) -> ToolCall | None:
+    """A function tool call (None for other kinds, such as custom tools)."""
+    function = getattr(call, "function", None)
+    if function is None:
+        return None
+    arguments, bad = parse_arguments(function.arguments or "")
+    return ToolCall(call.id or "", function.name or "", arguments, bad)
+
+
+def response(completion: Any) -> Response:
+    """A ``ChatCompletion`` as a harness ``Response`` (first choice)."""
+    choice = completion.choices[0] if completion.choices else None
+    message = choice.message if choice is not None else None
+    calls = [tool_call(call) for call in (getattr(message, "tool_calls", None) or ())]
+    text = (message.content or getattr(message, "refusal", None) or "") if message else ""
+    return Response(
+        text=text,
+        tool_calls=tuple(call for call in calls if call is not None),
+        finish_reason=finish_reason(choice.finish_reason if choice is not None else None),
+        usage=usage(completion.usage),
+        model=completion.model or "",
+        raw=completion,
+    )
+
+
+class ChunkTranslator:
+    """Turns ``ChatCompletionChunk`` objects into stream events, and lets the SDK's own
+    ``ChatCompletionStreamState`` accumulate them into the final completion."""
+
+    def __init__(self, state: Any = None) -> None:
+        if state is None:
+            from openai.lib.streaming.chat import ChatCompletionStreamState
+
+            state = ChatCompletionStreamState()
+        self.events: list[StreamEvent] = []
+        self.state = state
+        """The SDK's accumulator (anything with ``handle_chunk`` and
+        ``current_completion_snapshot``)."""
+        self._model = ""
+
+    def add(self, chunk: Any) -> None:
+        """Translate and accumulate one chunk."""
+        self.state.handle_chunk(chunk)
+        self.events.extend(self.translate(chunk))
+
+    def translate(self, chunk: Any) -> list[StreamEvent]:
+        """The stream events of one chunk (first choice only)."""
+        events: list[StreamEvent] = []
+        if chunk.model and chunk.model != self._model:
+            self._model = chunk.model
+            events.append(ModelName(chunk.model))
+        for choice in chunk.choices or ():
+            if choice.index != 0:
+                continue
+            delta = choice.delta
+            text = delta.content or getattr(delta, "refusal", None)
+            if text:
+                events.append(TextDelta(text))
+            for position, call in enumerate(delta.tool_calls or ()):
+                function = call.function
+                events.append(
+                    ToolCallDelta(
+                        index=call.index if call.index is not None else position,
+                        id=call.id,
+                        name=function.name if function else None,
+                        arguments=(function.arguments if function else None) or "",
+                    )
+                )
+            reason = finish_reason(choice.finish_reason)
+            if reason is not None:
+                events.append(Finish(reason))
+        if chunk.usage is not None:
+            events.append(UsageUpdate(usage(chunk.usage)))
+        return events
+
+    def result(self) -> StreamResult:
+        """The events so far and the SDK's accumulated completion as a ``Response``.
+
+        The snapshot, not ``get_final_completion()``: that one parses the completion for
+        structured outputs and raises ``LengthFinishReasonError`` for any answer cut by
+        the token limit, even with nothing to parse (docs/compat/openai-sdk.md)."""
+        return StreamResult(tuple(self.events), response(self.state.current_completion_snapshot))
