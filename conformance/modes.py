@@ -8,6 +8,7 @@ therefore sends a request that the cassette does not hold, and fails on it.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -63,7 +64,11 @@ def features_needed(scenario: Scenario, mode: str) -> list[str]:
     if mode == "tasks":
         needed.append("acall")
     if scenario.kind == "chain":
-        needed.append("achain" if mode == "async" else "chain")
+        kinds = {inspect.iscoroutinefunction(tool) for tool in scenario.tools}
+        if mode == "async":
+            needed += ["achain", *(["achain_sync_tools"] if False in kinds else [])]
+        else:
+            needed += ["chain", *(["chain_async_tools"] if True in kinds else [])]
     return list(dict.fromkeys(needed))
 
 

@@ -186,7 +186,7 @@ REGRESSIONS: tuple[Regression, ...] = (
         framework="simonw/llm",
         versions="0.26-0.32a2",
         issue="simonw/llm#1483",
-        modes={"achain": ("chain", "achain")},
+        modes={"achain": ("chain", "achain", "achain_sync_tools")},
         calls_model=True,
         mechanism="the async executor silently dropped calls to unknown tools, so the next "
         "request carried a tool call without its result",
@@ -209,7 +209,7 @@ REGRESSIONS: tuple[Regression, ...] = (
         versions="sync chains with async tools (versions not pinned)",
         issue="no upstream issue number known ('asyncio.run() cannot be called from a "
         "running event loop')",
-        modes={"chain_in_loop": ("chain",)},
+        modes={"chain_in_loop": ("chain", "chain_async_tools")},
         calls_model=True,
         mechanism="the sync chain ran async tools with asyncio.run() on the caller's thread",
     ),

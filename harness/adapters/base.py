@@ -68,6 +68,8 @@ FEATURES = frozenset(
         "base_url",  # accepts Target.base_url, a loopback server with the provider's paths
         "tool_choice",  # honours params["tool_choice"]
         "reasoning",  # reports the model's reasoning text apart from the answer
+        "chain_async_tools",  # the sync chain runs async tools (coroutine functions)
+        "achain_sync_tools",  # the async chain runs plain (sync) tools
     }
 )
 

@@ -66,7 +66,10 @@ from harness.types import (
     UsageUpdate,
 )
 
-SUPPORTED = frozenset({"call", "acall", "stream", "astream", "chain", "achain", "base_url"})
+SUPPORTED = frozenset(
+    {"call", "acall", "stream", "astream", "chain", "achain", "base_url"}
+    | {"chain_async_tools", "achain_sync_tools"}
+)
 """Features llm has for OpenAI (see the module docstring for the others)."""
 PROVIDER = "openai"
 _STATUS_PREFIX = re.compile(r"^Error code: \d+ - ")
