@@ -58,8 +58,11 @@ def encode_frame(headers: Mapping[str, str], payload: bytes) -> bytes:
     """One AWS eventstream message: prelude (total length, headers length, CRC32),
     string-valued headers, payload, CRC32 of everything before it."""
     encoded = b"".join(
-        struct.pack(">B", len(name.encode())) + name.encode() + b"\x07"
-        + struct.pack(">H", len(value.encode())) + value.encode()
+        struct.pack(">B", len(name.encode()))
+        + name.encode()
+        + b"\x07"
+        + struct.pack(">H", len(value.encode()))
+        + value.encode()
         for name, value in headers.items()
     )
     prelude = struct.pack(">II", 12 + len(encoded) + len(payload) + 4, len(encoded))

@@ -176,9 +176,7 @@ def _recognize(
     model = str(options.get("model") or "")
     if parts.path.endswith("/chat/completions"):
         usage = bool((options.get("stream_options") or {}).get("include_usage"))
-        return body, lambda i: Call(
-            "openai", "chat", model, stream, i, include_usage=usage
-        )
+        return body, lambda i: Call("openai", "chat", model, stream, i, include_usage=usage)
     if parts.path.endswith("/messages"):
         return body, lambda i: Call("anthropic", "messages", model, stream, i)
     return None
