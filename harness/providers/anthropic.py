@@ -197,12 +197,12 @@ class AnthropicStreamDecoder(SSEStreamDecoder):
         """Content block index of each client ``tool_use`` block -> tool call index."""
 
     def event(self, name: str, data: str) -> list[StreamEvent]:
-        payload = load_json(PROVIDER, data.encode())
+        payload = load_json(PROVIDER, data)
         self.raw.append(payload)
         try:
             return self._event(payload.get("type") or name, payload)
         except (LookupError, TypeError, AttributeError) as exc:
-            raise malformed(PROVIDER, f"unexpected event ({exc!r})", data.encode()) from None
+            raise malformed(PROVIDER, f"unexpected event ({exc!r})", data) from None
 
     def _event(self, kind: str, payload: Any) -> list[StreamEvent]:
         if kind == "message_start":

@@ -105,6 +105,8 @@ _ERRORS: dict[str, type[LLMError]] = {
 """AWS exception names, lower-cased (stream frames spell them ``throttlingException``)."""
 
 _STATUS_FALLBACK: dict[int, type[LLMError]] = {408: RequestTimeoutError, 424: ServerError}
+_PRELUDE = 12
+"""Bytes of an eventstream prelude: total length, headers length, prelude CRC."""
 
 
 class BedrockCodec:
@@ -435,7 +437,9 @@ class EventStreamDecoder:
 
         self.raw: list[Any] = []
         self._frames = EventStreamBuffer()
-        self._pending = 0  # bytes fed but not yet part of a complete frame
+        self._buffer = bytearray()  # bytes fed and not handed to botocore yet
+        self._start = 0  # where they begin in ``_buffer``
+        self._frame_length = 0  # of the frame whose prelude botocore holds, else 0
         self._messages = anthropic.AnthropicStreamDecoder()
         self._messages.raw = self.raw  # one list of decoded payloads, in stream order
         self._chunks = False  # an InvokeModel stream
@@ -444,28 +448,61 @@ class EventStreamDecoder:
         """Content block index of each Converse ``toolUse`` block -> tool call index."""
 
     def feed(self, data: bytes) -> list[StreamEvent]:
-        """Take the next bytes, return the events of the frames they complete."""
+        """Take the next bytes, return the events of the frames they complete.
+
+        botocore's ``EventStreamBuffer`` appends every chunk to one ``bytes`` object
+        (quadratic for a large frame arriving in many chunks), so the bytes wait here in
+        a ``bytearray`` and botocore gets each frame in two pieces: its prelude as soon
+        as it is here (botocore checks its CRC and lengths at once, so garbage fails
+        early), the rest once the whole frame has arrived."""
         from botocore.eventstream import ParserError
 
-        self._frames.add_data(data)
-        self._pending += len(data)
+        self._buffer += data
         events: list[StreamEvent] = []
         try:
-            for frame in self._frames:
-                self._pending -= frame.prelude.total_length
-                events.extend(self._frame(frame.headers, frame.payload))
+            while self._frame_complete():
+                for message in self._frames:
+                    events.extend(self._frame(message.headers, message.payload))
         except ParserError as exc:
             raise MalformedResponseError(
                 f"bad eventstream frame: {exc}", provider=PROVIDER
             ) from None
+        if self._start > len(self._buffer) // 2:  # amortized: each byte moves O(1) times
+            del self._buffer[: self._start]
+            self._start = 0
         return events
+
+    def _frame_complete(self) -> bool:
+        """Hand botocore the next prelude and frame as far as they have arrived; whether
+        it now holds a whole frame."""
+        from botocore.eventstream import ParserError
+
+        available = len(self._buffer) - self._start
+        if not self._frame_length:
+            if available < _PRELUDE:
+                return False
+            prelude = bytes(self._buffer[self._start : self._start + _PRELUDE])
+            self._start += _PRELUDE
+            available -= _PRELUDE
+            self._frames.add_data(prelude)
+            for _ in self._frames:  # parses (and checks) the prelude; a frame is longer
+                raise ParserError("eventstream frame shorter than its prelude")
+            self._frame_length = int.from_bytes(prelude[:4], "big")
+        rest = self._frame_length - _PRELUDE
+        if available < rest:
+            return False
+        self._frames.add_data(bytes(self._buffer[self._start : self._start + rest]))
+        self._start += rest
+        self._frame_length = 0
+        return True
 
     def close(self) -> list[StreamEvent]:
         """Raise ``MalformedResponseError`` if the stream stopped inside a frame or
         before the end of the message."""
-        if self._pending:
+        pending = len(self._buffer) - self._start + (_PRELUDE if self._frame_length else 0)
+        if pending:
             raise MalformedResponseError(
-                f"stream ended inside an eventstream frame ({self._pending} bytes left)",
+                f"stream ended inside an eventstream frame ({pending} bytes left)",
                 provider=PROVIDER,
             )
         if not (self._stopped or self._messages.finished):

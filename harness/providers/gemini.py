@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -382,7 +383,7 @@ class SSEDecoder(SSEStreamDecoder):
     def event(self, name: str, data: str) -> list[StreamEvent]:
         if not data.strip():
             return []
-        chunk = load_json(PROVIDER, data.encode())
+        chunk = load_json(PROVIDER, data)
         self.raw.append(chunk)
         return self._chunks(chunk)
 
@@ -453,14 +454,17 @@ _WHITESPACE = frozenset(b" \t\r\n")
 _OPENERS = frozenset(b"{[")
 _CLOSERS = frozenset(b"}]")
 _QUOTE, _BACKSLASH, _COMMA = ord('"'), ord("\\"), ord(",")
+_STRUCTURE = re.compile(rb'["{}\[\]]')
+"""Inside an element, outside strings: quotes and brackets."""
 
 
 class JSONArrayParser:
     """Splits a streamed JSON array of objects into the bytes of each element.
 
     Scans bytes once, tracking strings, escapes and bracket depth (UTF-8 continuation
-    bytes never look like ASCII, so a character split across feeds is harmless). A stream
-    of bare objects without the enclosing ``[...]`` is accepted too.
+    bytes never look like ASCII, so a character split across feeds is harmless), jumping
+    from one quote or bracket to the next with C-level searches. A stream of bare objects
+    without the enclosing ``[...]`` is accepted too.
     """
 
     def __init__(self) -> None:
@@ -469,7 +473,6 @@ class JSONArrayParser:
         self._start = -1  # offset of the element being read, -1 between elements
         self._depth = 0
         self._in_string = False
-        self._escaped = False
         self._opened = False
         self._closed = False
 
@@ -478,28 +481,34 @@ class JSONArrayParser:
         buffer = self._buffer
         buffer += data
         elements: list[bytes] = []
-        for pos in range(self._pos, len(buffer)):
-            byte = buffer[pos]
+        pos, end = self._pos, len(buffer)
+        while pos < end:
             if self._start < 0:
+                byte = buffer[pos]
                 self._between(byte)
                 if byte == ord("{"):
                     self._start, self._depth = pos, 1
-            elif self._in_string:
-                if self._escaped:
-                    self._escaped = False
-                elif byte == _BACKSLASH:
-                    self._escaped = True
-                elif byte == _QUOTE:
-                    self._in_string = False
-            elif byte == _QUOTE:
-                self._in_string = True
-            elif byte in _OPENERS:
-                self._depth += 1
-            elif byte in _CLOSERS:
-                self._depth -= 1
-                if self._depth == 0:
-                    elements.append(bytes(buffer[self._start : pos + 1]))
-                    self._start = -1
+            elif self._in_string:  # jump to the closing quote: one not escaped
+                pos = buffer.find(b'"', pos)
+                if pos < 0:
+                    break
+                self._in_string = _escaped(buffer, pos)
+            else:  # jump to the next quote or bracket (the regex scans in C)
+                found = _STRUCTURE.search(buffer, pos)
+                if found is None:
+                    break
+                pos = found.start()
+                byte = buffer[pos]
+                if byte == _QUOTE:
+                    self._in_string = True
+                elif byte in _OPENERS:
+                    self._depth += 1
+                else:
+                    self._depth -= 1
+                    if self._depth == 0:
+                        elements.append(bytes(buffer[self._start : pos + 1]))
+                        self._start = -1
+            pos += 1
         keep = self._start if self._start >= 0 else len(buffer)
         del buffer[:keep]
         self._pos = len(buffer)
@@ -530,6 +539,16 @@ class JSONArrayParser:
         else:
             return
         raise MalformedResponseError(f"stream ended {problem}", provider=PROVIDER)
+
+
+def _escaped(buffer: bytearray, quote: int) -> bool:
+    """Whether the quote at ``quote`` (inside a string) is escaped: preceded by an odd
+    number of backslashes. The buffer holds the whole string so far, opening quote
+    included, so the count never runs past the string's start."""
+    before = quote
+    while buffer[before - 1] == _BACKSLASH:
+        before -= 1
+    return (quote - before) % 2 == 1
 
 
 # --- errors --------------------------------------------------------------------------

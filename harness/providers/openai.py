@@ -186,12 +186,12 @@ class OpenAIStreamDecoder(SSEStreamDecoder):
         if data.strip() == "[DONE]":
             self.finished = True
             return []
-        chunk = load_json(PROVIDER, data.encode())
+        chunk = load_json(PROVIDER, data)
         self.raw.append(chunk)
         try:
             return self._chunk(chunk)
         except (LookupError, TypeError, AttributeError) as exc:
-            raise malformed(PROVIDER, f"unexpected chunk ({exc!r})", data.encode()) from None
+            raise malformed(PROVIDER, f"unexpected chunk ({exc!r})", data) from None
 
     def _chunk(self, chunk: Any) -> list[StreamEvent]:
         if chunk.get("error"):
