@@ -182,7 +182,7 @@ class AnthropicCodec:
 
     def stream_decoder(self, content_type: str) -> AnthropicStreamDecoder:
         """A decoder for a ``text/event-stream`` answer."""
-        return AnthropicStreamDecoder()
+        return AnthropicStreamDecoder(content_type)
 
 
 class AnthropicStreamDecoder(SSEStreamDecoder):
@@ -191,8 +191,8 @@ class AnthropicStreamDecoder(SSEStreamDecoder):
     provider = PROVIDER
     end = "message_stop"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, content_type: str = "") -> None:
+        super().__init__(content_type)
         self._calls: dict[int, int] = {}
         """Content block index of each client ``tool_use`` block -> tool call index."""
 

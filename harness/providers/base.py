@@ -288,30 +288,65 @@ class SSEParser:
             self._data.append(line[start:])
 
 
+class BodyStart:
+    """The content type, size and first bytes of a streamed body, for the error that
+    says what was received when the body is not the stream expected (a proxy's HTML
+    error page sent with status 200, a JSON error...)."""
+
+    KEEP = 200
+
+    def __init__(self, content_type: str = "") -> None:
+        self.content_type = content_type
+        self.size = 0
+        self._head = bytearray()
+
+    def add(self, data: bytes) -> None:
+        """Count the next bytes (the first ``KEEP`` are kept)."""
+        if len(self._head) < self.KEEP:
+            self._head += data[: self.KEEP - len(self._head)]
+        self.size += len(data)
+
+    def __str__(self) -> str:
+        kind = self.content_type or "no content type"
+        if not self.size:
+            return f"received an empty body ({kind})"
+        snippet = bytes(self._head).decode("utf-8", "replace")
+        more = "..." if self.size > len(self._head) else ""
+        return f"received {kind} ({self.size} bytes) starting {snippet!r}{more}"
+
+
 class SSEStreamDecoder:
     """The frame of an SSE stream decoder: subclasses turn each event into stream events.
 
     ``end`` names the event that must close the stream (``None``: any end is fine); a
     subclass sets ``self.finished`` when it sees it, and events after it are ignored.
+    ``content_type`` (of the response) only serves the error raised when the body held
+    no event at all, which says what it held instead.
     """
 
     provider = ""
     end: str | None = None
 
-    def __init__(self) -> None:
+    def __init__(self, content_type: str = "") -> None:
         self.raw: list[Any] = []
         self.finished = False
         self._sse = SSEParser()
+        self._body = BodyStart(content_type)
+        self._events = 0  # server-sent events received
 
     def feed(self, data: bytes) -> list[StreamEvent]:
         """Take the next bytes, return the events they complete."""
+        self._body.add(data)
         return self._decode(data)
 
     def close(self) -> list[StreamEvent]:
         """End of stream: the last events, or ``MalformedResponseError`` if it ended early."""
         events = self._decode(None)
         if self.end is not None and not self.finished:
-            raise MalformedResponseError(f"stream ended before {self.end}", provider=self.provider)
+            problem = f"stream ended before {self.end}"
+            if not self._events:
+                problem += f" and no server-sent event arrived: {self._body}"
+            raise MalformedResponseError(problem, provider=self.provider)
         return events
 
     def event(self, name: str, data: str) -> list[StreamEvent]:
@@ -322,9 +357,11 @@ class SSEStreamDecoder:
         try:
             pairs = self._sse.close() if data is None else self._sse.feed(data)
         except UnicodeDecodeError as exc:
-            raise MalformedResponseError(
-                f"stream is not UTF-8: {exc}", provider=self.provider
-            ) from None
+            problem = f"stream is not UTF-8: {exc}"
+            if not self._events:
+                problem += f"; {self._body}"
+            raise MalformedResponseError(problem, provider=self.provider) from None
+        self._events += len(pairs)
         events: list[StreamEvent] = []
         for name, text in pairs:
             if not self.finished:

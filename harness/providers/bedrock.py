@@ -29,6 +29,7 @@ from urllib.parse import quote
 
 from harness.providers import anthropic
 from harness.providers.base import (
+    BodyStart,
     HttpRequest,
     error_class_for_status,
     load_json,
@@ -195,8 +196,9 @@ class BedrockCodec:
         )
 
     def stream_decoder(self, content_type: str) -> EventStreamDecoder:
-        """An AWS eventstream decoder, whatever the content type says."""
-        return EventStreamDecoder()
+        """An AWS eventstream decoder, whatever the content type says (an error says it
+        when the body was no eventstream)."""
+        return EventStreamDecoder(content_type)
 
 
 def _converse_response(data: dict[str, Any]) -> Response:
@@ -432,10 +434,12 @@ class EventStreamDecoder:
     The stream must reach the end of the message: Converse ``messageStop`` (the
     ``metadata`` frame after it is optional) or Anthropic ``message_stop``."""
 
-    def __init__(self) -> None:
+    def __init__(self, content_type: str = "") -> None:
         from botocore.eventstream import EventStreamBuffer
 
         self.raw: list[Any] = []
+        self._body = BodyStart(content_type)  # what arrived, for errors before any frame
+        self._decoded = 0  # frames
         self._frames = EventStreamBuffer()
         self._buffer = bytearray()  # bytes fed and not handed to botocore yet
         self._start = 0  # where they begin in ``_buffer``
@@ -457,13 +461,20 @@ class EventStreamDecoder:
         early), the rest once the whole frame has arrived."""
         from botocore.eventstream import ParserError
 
+        self._body.add(data)
         self._buffer += data
         events: list[StreamEvent] = []
         try:
             while self._frame_complete():
                 for message in self._frames:
+                    self._decoded += 1
                     events.extend(self._frame(message.headers, message.payload))
         except ParserError as exc:
+            if not self._decoded:
+                raise MalformedResponseError(
+                    f"the stream is not an AWS eventstream ({exc}): {self._body}",
+                    provider=PROVIDER,
+                ) from None
             raise MalformedResponseError(
                 f"bad eventstream frame: {exc}", provider=PROVIDER
             ) from None
@@ -501,14 +512,20 @@ class EventStreamDecoder:
         before the end of the message."""
         pending = len(self._buffer) - self._start + (_PRELUDE if self._frame_length else 0)
         if pending:
-            raise MalformedResponseError(
-                f"stream ended inside an eventstream frame ({pending} bytes left)",
-                provider=PROVIDER,
+            raise self._malformed(
+                f"stream ended inside an eventstream frame ({pending} bytes left)"
             )
         if not (self._stopped or self._messages.finished):
             end = "message_stop" if self._chunks else "messageStop"
-            raise MalformedResponseError(f"stream ended before {end}", provider=PROVIDER)
+            raise self._malformed(f"stream ended before {end}")
         return []
+
+    def _malformed(self, problem: str) -> MalformedResponseError:
+        """The error for a stream that cannot be decoded; before any frame, it also
+        says what the body held (a proxy's HTML page, a JSON error...)."""
+        if not self._decoded:
+            problem += f" and no eventstream frame arrived: {self._body}"
+        return MalformedResponseError(problem, provider=PROVIDER)
 
     def _frame(self, headers: dict[str, Any], payload: bytes) -> list[StreamEvent]:
         kind = headers.get(":message-type")

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 from harness.providers.base import (
+    BodyStart,
     HttpRequest,
     SSEStreamDecoder,
     StreamAccumulator,
@@ -143,10 +144,10 @@ class GeminiCodec:
         ``application/json``; without a content type, whichever the body starts as."""
         kind = content_type.lower()
         if "event-stream" in kind:
-            return SSEDecoder()
+            return SSEDecoder(content_type)
         if "json" in kind:
-            return JSONArrayDecoder()
-        return SniffingDecoder()
+            return JSONArrayDecoder(content_type)
+        return SniffingDecoder(content_type)
 
 
 # --- request -------------------------------------------------------------------------
@@ -376,8 +377,8 @@ class SSEDecoder(SSEStreamDecoder):
     provider = PROVIDER
     end = "a finishReason"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, content_type: str = "") -> None:
+        super().__init__(content_type)
         self._chunks = ChunkEvents()
 
     def event(self, name: str, data: str) -> list[StreamEvent]:
@@ -399,10 +400,11 @@ class SniffingDecoder:
     """Picks the decoder from the body's first non-blank byte (``[``: a JSON array, else
     SSE), for responses whose content type was lost (some recorders and proxies drop it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, content_type: str = "") -> None:
         self.raw: list[Any] = []
         self._decoder: StreamDecoder | None = None
         self._held = b""
+        self._content_type = content_type
 
     def feed(self, data: bytes) -> list[StreamEvent]:
         """Take the next bytes, return the events they complete."""
@@ -411,7 +413,8 @@ class SniffingDecoder:
             start = self._held.lstrip()
             if not start:
                 return []
-            self._decoder = JSONArrayDecoder() if start[:1] == b"[" else SSEDecoder()
+            kind = JSONArrayDecoder if start[:1] == b"[" else SSEDecoder
+            self._decoder = kind(self._content_type)
             self._decoder.raw = self.raw  # one list: what the chosen decoder decodes
             data, self._held = self._held, b""
         return self._decoder.feed(data)
@@ -419,23 +422,35 @@ class SniffingDecoder:
     def close(self) -> list[StreamEvent]:
         """End of stream (an empty body is a malformed stream)."""
         if self._decoder is None:
-            raise MalformedResponseError("the stream ended before any data", provider=PROVIDER)
+            body = BodyStart(self._content_type)
+            body.add(self._held)
+            raise MalformedResponseError(
+                f"the stream ended before any data: {body}", provider=PROVIDER
+            )
         return self._decoder.close()
 
 
 class JSONArrayDecoder:
     """``streamGenerateContent`` without ``alt=sse``: one JSON array sent in pieces
-    (``[{...}\\n,\\r\\n{...}\\n]``); each element is decoded as soon as it is complete."""
+    (``[{...}\\n,\\r\\n{...}\\n]``); each element is decoded as soon as it is complete.
 
-    def __init__(self) -> None:
+    While no element has arrived, an error also says what the body held instead."""
+
+    def __init__(self, content_type: str = "") -> None:
         self.raw: list[Any] = []
         self._parser = JSONArrayParser()
         self._chunks = ChunkEvents()
+        self._body = BodyStart(content_type)
 
     def feed(self, data: bytes) -> list[StreamEvent]:
         """Take the next bytes, return the events they complete."""
+        self._body.add(data)
+        try:
+            elements = self._parser.feed(data)
+        except MalformedResponseError as exc:
+            raise self._explained(exc.provider_message) from None
         events: list[StreamEvent] = []
-        for element in self._parser.feed(data):
+        for element in elements:
             chunk = load_json(PROVIDER, element)
             self.raw.append(chunk)
             events.extend(self._chunks(chunk))
@@ -444,10 +459,18 @@ class JSONArrayDecoder:
     def close(self) -> list[StreamEvent]:
         """Raise ``MalformedResponseError`` unless the array was complete and carried a
         finish reason."""
-        self._parser.close()
+        try:
+            self._parser.close()
+        except MalformedResponseError as exc:
+            raise self._explained(exc.provider_message) from None
         if not self._chunks.finished:
-            raise MalformedResponseError("stream ended before a finishReason", provider=PROVIDER)
+            raise self._explained("stream ended before a finishReason")
         return []
+
+    def _explained(self, problem: str) -> MalformedResponseError:
+        if not self.raw:
+            problem += f" and no element arrived: {self._body}"
+        return MalformedResponseError(problem, provider=PROVIDER)
 
 
 _WHITESPACE = frozenset(b" \t\r\n")

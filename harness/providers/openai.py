@@ -169,7 +169,7 @@ class OpenAICodec:
 
     def stream_decoder(self, content_type: str) -> OpenAIStreamDecoder:
         """A decoder for a ``text/event-stream`` answer."""
-        return OpenAIStreamDecoder()
+        return OpenAIStreamDecoder(content_type)
 
 
 class OpenAIStreamDecoder(SSEStreamDecoder):
@@ -178,8 +178,8 @@ class OpenAIStreamDecoder(SSEStreamDecoder):
     provider = PROVIDER
     end = "data: [DONE]"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, content_type: str = "") -> None:
+        super().__init__(content_type)
         self._model = ""
 
     def event(self, name: str, data: str) -> list[StreamEvent]:
