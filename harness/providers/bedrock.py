@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
-from harness.providers import anthropic
+from harness.providers import anthropic, aws
 from harness.providers.base import (
     BodyStart,
     HttpRequest,
@@ -122,11 +122,17 @@ class BedrockCodec:
         endpoint_url: str | None = None,
         credentials: Any = None,
         profile: str | None = None,
+        signing_time: datetime | None = None,
     ) -> None:
         if api not in ("converse", "invoke"):
             raise ConfigurationError(f"Bedrock api must be 'converse' or 'invoke', not {api!r}")
+        if signing_time is not None and not isinstance(signing_time, datetime):
+            raise ConfigurationError(
+                f"signing_time must be a datetime (UTC if naive), not {signing_time!r}"
+            )
         self.api = api
-        self.region, self.credentials = _resolve(region, credentials, profile)
+        self.signing_time = signing_time
+        self.region, self.credentials = aws.resolve(region, credentials, profile)
         endpoint = endpoint_url or f"https://bedrock-runtime.{self.region}.amazonaws.com"
         self.endpoint_url = endpoint.rstrip("/")
 
@@ -145,18 +151,19 @@ class BedrockCodec:
 
     def sign(self, request: HttpRequest) -> HttpRequest:
         """A copy of ``request`` signed with SigV4 (botocore's signer) at the current time,
-        with one consistent snapshot of the credentials (refreshable ones may rotate)."""
-        from botocore.auth import SigV4Auth
-        from botocore.awsrequest import AWSRequest
-
-        credentials = self.credentials
-        if hasattr(credentials, "get_frozen_credentials"):
-            credentials = credentials.get_frozen_credentials()
-        stale = {"authorization", "x-amz-date", "x-amz-security-token"}
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in stale}
-        aws = AWSRequest(method=request.method, url=request.url, data=request.body, headers=headers)
-        SigV4Auth(credentials, "bedrock", self.region).add_auth(aws)
-        return replace(request, headers={k.lower(): str(v) for k, v in aws.headers.items()})
+        or at ``signing_time`` when the codec was given one, with one consistent snapshot
+        of the credentials (refreshable ones may rotate)."""
+        headers = aws.sign(
+            request.method,
+            request.url,
+            request.headers,
+            request.body,
+            credentials=self.credentials,
+            service="bedrock",
+            region=self.region,
+            signing_time=self.signing_time,
+        )
+        return replace(request, headers=headers)
 
     def decode_response(self, body: bytes) -> Response:
         """Decode a Converse body or an InvokeModel (Anthropic Messages) body."""
@@ -221,39 +228,6 @@ def _converse_response(data: dict[str, Any]) -> Response:
         reasoning="".join(reasoning),
         raw=data,
     )
-
-
-def _resolve(region: str | None, credentials: Any, profile: str | None) -> tuple[str, Any]:
-    """Region and credentials from the arguments, the environment or botocore's chain."""
-    try:
-        import botocore.exceptions
-        import botocore.session
-    except ImportError:  # pragma: no cover - botocore is a declared extra
-        raise ConfigurationError(
-            "Bedrock needs botocore: pip install 'llm-parity[bedrock]'"
-        ) from None
-    session: Any = None
-    try:
-        region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        if not region:
-            session = botocore.session.Session(profile=profile)
-            region = session.get_config_variable("region")
-        if not region:
-            raise ConfigurationError(
-                "no AWS region for Bedrock: pass region=... or set AWS_REGION "
-                "(or a region in your AWS profile)"
-            )
-        if credentials is None:
-            session = session or botocore.session.Session(profile=profile)
-            credentials = session.get_credentials()
-    except botocore.exceptions.BotoCoreError as exc:
-        raise ConfigurationError(f"cannot configure Bedrock: {exc}") from None
-    if credentials is None:
-        raise ConfigurationError(
-            "no AWS credentials for Bedrock: pass credentials=..., or set "
-            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (or profile=...)"
-        )
-    return str(region), credentials
 
 
 # --- request bodies ------------------------------------------------------------------
