@@ -54,9 +54,14 @@ class LM:
     ``LM("openai/gpt-4o-mini")``, ``LM("anthropic/claude-sonnet-4-5")``,
     ``LM("gemini/gemini-2.5-flash")``, ``LM("bedrock/us.amazon.nova-micro-v1:0")``.
     Provider options (``api_key``, ``base_url``, ``region``, ``api``, ``endpoint_url``,
-    ``credentials``, ``profile``, ``organization``) go to the provider's codec;
-    ``transport`` replaces httpx's network transport (used for replay and tests);
+    ``credentials``, ``profile``, ``signing_time``, ``organization``) go to the provider's
+    codec; ``transport`` replaces httpx's network transport (used for replay and tests);
     ``retry_policy`` replaces the default backoff (``max_retries`` sets only its count).
+
+    Bedrock's ``signing_time`` (a ``datetime``) signs every request at that instant: a
+    transport that has a ``signing_time`` attribute implies it (``EmulatorTransport``
+    does, so recordings against the emulator are byte-stable); an explicit
+    ``signing_time=`` wins.
     """
 
     def __init__(
@@ -81,6 +86,9 @@ class LM:
             "stop": tuple(stop) if stop is not None else None,
             "top_p": top_p,
         }
+        implied = getattr(transport, "signing_time", None)
+        if self.provider == "bedrock" and implied is not None:
+            provider_options.setdefault("signing_time", implied)
         self.codec: Codec = make_codec(self.provider, **provider_options)
         self._max_retries = max_retries
         self._retry_policy = retry_policy

@@ -164,3 +164,16 @@ def test_a_fixed_signing_time_does_not_move_and_may_name_any_time_zone() -> None
 def test_signing_time_must_be_a_datetime() -> None:
     with pytest.raises(ConfigurationError, match="signing_time must be a datetime"):
         LM(NOVA, region="us-east-1", signing_time="2025-01-01")
+
+
+@pytest.mark.usefixtures("keys")
+def test_the_emulator_transport_implies_its_signing_time_and_an_explicit_one_wins() -> None:
+    from harness.emulator import EMULATOR_SIGNING_TIME, Emulator, EmulatorTransport
+
+    transport = EmulatorTransport(Emulator([]))
+    implied = LM(NOVA, region="us-east-1", transport=transport)
+    assert implied.codec.signing_time == EMULATOR_SIGNING_TIME  # type: ignore[attr-defined]
+    explicit = LM(NOVA, region="us-east-1", transport=transport, signing_time=MOMENT)
+    assert explicit.codec.signing_time == MOMENT  # type: ignore[attr-defined]
+    assert LM(NOVA, region="us-east-1").codec.signing_time is None  # type: ignore[attr-defined]
+    LM("openai/gpt-test", api_key="k", transport=transport)  # takes no signing_time: not given
