@@ -208,11 +208,14 @@ class LM:
         tools: Sequence[Any],
         max_turns: int = 10,
         on_error: str = "return",
+        tool_timeout: float | None = None,
         **kwargs: Any,
     ) -> Any:
         """Call the model, run the tools it asks for, send results back, until it answers.
 
-        Returns a ``harness.tools.ChainResult``; see ``harness.tools.run_chain``.
+        Returns a ``harness.tools.ChainResult``; see ``harness.tools.run_chain``. A tool
+        call still running after ``tool_timeout`` seconds becomes an error result and
+        the chain goes on (``harness.tools.timeouts`` says what becomes of the tool).
         """
         from harness import tools as tools_module
 
@@ -224,6 +227,7 @@ class LM:
             runnable,
             max_turns=max_turns,
             on_error=on_error,  # type: ignore[arg-type]
+            tool_timeout=tool_timeout,
         )
 
     async def achain(
@@ -233,9 +237,11 @@ class LM:
         tools: Sequence[Any],
         max_turns: int = 10,
         on_error: str = "return",
+        tool_timeout: float | None = None,
         **kwargs: Any,
     ) -> Any:
-        """Async twin of ``chain``: async tools run concurrently, sync ones in threads."""
+        """Async twin of ``chain``: async tools run concurrently, sync ones in threads;
+        the same ``tool_timeout`` results (a late async tool is cancelled)."""
         from harness import tools as tools_module
 
         runnable = tools_module.as_tools(tools)
@@ -250,6 +256,7 @@ class LM:
             runnable,
             max_turns=max_turns,
             on_error=on_error,  # type: ignore[arg-type]
+            tool_timeout=tool_timeout,
         )
 
 
