@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -602,7 +603,9 @@ def test_cli_exits_2_when_the_out_dir_cannot_be_written(
     blocker = tmp_path / "file"
     blocker.write_text("")
     assert run(parse(str(sample), "--out-dir", str(blocker / "reports"))) == 2
-    assert "cannot write to" in capsys.readouterr().err
+    assert "cannot create --out-dir" in capsys.readouterr().err
+    assert run(parse(str(sample), "--out-dir", str(blocker))) == 2
+    assert f"--out-dir {blocker} is a file, not a directory" in capsys.readouterr().err
 
 
 def test_cli_needs_at_least_one_results_file() -> None:
@@ -622,3 +625,99 @@ def test_results_default_is_empty() -> None:
         "llm-parity ?: 0 cases, 0 passed, 0 failed, 0 not supported, 0 skipped, "
         "0.00 s over 0 environments"
     )
+
+
+# --- the release gate ---------------------------------------------------------------------
+
+
+def gate(*argv: str) -> int:
+    from harness.cli import main
+
+    return main(["report", *argv])
+
+
+def test_the_gate_never_writes_its_baseline_and_fails_every_time_after_a_break(
+    tmp_path: Path, sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reports = tmp_path / "reports"
+    assert gate(str(sample), "--out-dir", str(reports)) == 0  # the release: 0.1.0.*
+    committed = {p.name: p.read_bytes() for p in reports.iterdir()}
+    broken = write(
+        tmp_path / "parity.json",
+        document(*sample_rows(**{"openai/plain_text/sync": "fail"})),
+    )
+    baseline = str(reports / "0.1.0.json")
+    capsys.readouterr()
+    for _ in range(2):  # the README's command: refused, however often it is run
+        assert gate(str(broken), "--out-dir", str(reports), "--baseline", baseline) == 2
+        err = capsys.readouterr().err
+        assert f"this run would write {baseline}, which is its own --baseline {baseline}" in err
+        assert "--out-dir" in err
+    for _ in range(2):  # the report written elsewhere: the gate says "worse" every time
+        build = str(tmp_path / "build")
+        assert gate(str(broken), "--out-dir", build, "--baseline", baseline) == 1
+        out = capsys.readouterr().out
+        assert "worse: 1" in out and f"compared with the baseline {baseline}" in out
+        assert f"wrote {baseline}" not in out
+    assert {p.name: p.read_bytes() for p in reports.iterdir()} == committed
+
+
+def test_report_help_says_a_directory_is_accepted_in_plain_text(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from harness.cli import main
+
+    assert main(["report", "--help"]) == 0
+    out = capsys.readouterr().out
+    text = " ".join(out.split())
+    assert "a --parity-json file, or a directory: its parity-*.json files" in text
+    assert "``" not in out
+    assert "never written over its baseline" in text
+
+
+def test_an_output_path_that_is_a_directory_is_refused_before_anything_is_written(
+    tmp_path: Path, sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "reports"
+    (out / "0.1.0.json").mkdir(parents=True)
+    assert gate(str(sample), "--out-dir", str(out)) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write {out / '0.1.0.json'}: it is a directory" in err
+    assert sorted(p.name for p in out.iterdir()) == ["0.1.0.json"]  # no .md, no .tmp
+
+
+def test_a_write_that_fails_midway_leaves_no_temporary_files(
+    tmp_path: Path,
+    sample: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = tmp_path / "reports"
+    real_write = Path.write_text
+
+    def write_text(self: Path, text: str, *args: Any, **kwargs: Any) -> int:
+        if ".json." in self.name:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_write(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", write_text)
+    assert gate(str(sample), "--out-dir", str(out)) == 2
+    assert f"cannot write {out / '0.1.0.json'}: Permission denied" in capsys.readouterr().err
+    assert list(out.iterdir()) == []  # the .md's temporary is gone; nothing was replaced
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes to read-only dirs"
+)
+def test_a_read_only_out_dir_is_a_clear_error(
+    tmp_path: Path, sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "reports"
+    out.mkdir()
+    out.chmod(0o500)
+    try:
+        assert gate(str(sample), "--out-dir", str(out)) == 2
+    finally:
+        out.chmod(0o700)
+    assert "Permission denied; choose another --out-dir" in capsys.readouterr().err
+    assert list(out.iterdir()) == []
