@@ -8,8 +8,8 @@ text in ONE event (an SSE ``data:`` line for openai, anthropic and gemini, one
 eventstream frame for bedrock), sent with chunked transfer in 64 KiB pieces. Each
 measurement runs ``LM.__call__`` / ``LM.stream`` (or ``acall`` / ``astream``) in a fresh
 child process, checks that the answer holds every character of the text, and reports
-its wall time and its peak memory: the growth of the child's peak RSS (``ru_maxrss``)
-over its RSS just before the call (after a small warm-up call).
+its wall time and its peak memory: the growth of the child's peak RSS (Linux ``VmHWM``,
+reset just before the call) over its RSS just before the call (after a warm-up call).
 
 Prints, per provider and path, both times, the ratio streamed / not streamed and both
 peaks. Target (issue 12): streamed within 2x of not streamed.
@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import json
 import os
 import resource
@@ -240,7 +242,21 @@ def _rss_now() -> int:
         return _rss_peak()
 
 
+def _reset_peak() -> None:
+    """Start the peak RSS afresh (Linux: writing 5 to clear_refs resets VmHWM)."""
+    with contextlib.suppress(OSError):  # elsewhere the peak counts from the process start
+        Path("/proc/self/clear_refs").write_text("5")
+
+
 def _rss_peak() -> int:
+    """Peak resident set size in bytes: this process image's ``VmHWM`` on Linux (unlike
+    ``ru_maxrss``, it does not inherit the parent's size across fork and exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024
 
@@ -264,7 +280,9 @@ def measure(provider: str, url: str, path: str, streamed: bool, expected: int) -
         return asyncio.run(run())
 
     call("warm up")
+    gc.collect()
     before = _rss_now()
+    _reset_peak()
     started = time.perf_counter()
     text = call("the big one")
     seconds = time.perf_counter() - started

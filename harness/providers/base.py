@@ -256,36 +256,41 @@ class SSEParser:
         out: list[tuple[str, str]] = []
         if self._partial:
             self._end_line(b"", out)
-        self._line("", out)
+        self._line(b"", out)
         return out
 
     def _end_line(self, tail: bytes, out: list[tuple[str, str]]) -> None:
-        """A line ended with ``tail``: join it to its earlier pieces, decode, handle it."""
+        """A line ended with ``tail``: join it to its earlier pieces and handle it."""
         if self._partial:
             self._partial.append(tail)
             tail = b"".join(self._partial)
             self._partial = []
-        self._line(tail.decode("utf-8"), out)
+        self._line(tail, out)
 
-    def _line(self, line: str, out: list[tuple[str, str]]) -> None:
-        if line == "":
+    def _line(self, line: bytes, out: list[tuple[str, str]]) -> None:
+        """One line, still bytes: a ``data:`` value is decoded straight from the line (a
+        memoryview, no intermediate copy of a large event); other lines are small."""
+        if not line:
             if self._data:
                 out.append((self._event, "\n".join(self._data)))
             self._event, self._data = "", []
             return
-        colon = line.find(":")
+        colon = line.find(b":")
         if colon == 0:
-            return  # a comment
+            line.decode("utf-8")  # a comment: ignored, but the stream must still be UTF-8
+            return
         if colon < 0:
             name, start = line, len(line)
         else:
             name, start = line[:colon], colon + 1
-            if line.startswith(" ", start):
+            if line[start : start + 1] == b" ":
                 start += 1
-        if name == "event":
-            self._event = line[start:]
-        elif name == "data":
-            self._data.append(line[start:])
+        if name == b"data":
+            self._data.append(str(memoryview(line)[start:], "utf-8"))
+            return
+        text = line.decode("utf-8")
+        if name == b"event":
+            self._event = text[start:]
 
 
 class BodyStart:
