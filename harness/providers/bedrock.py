@@ -417,7 +417,7 @@ class EventStreamDecoder:
         self._frames = EventStreamBuffer()
         self._buffer = bytearray()  # bytes fed and not handed to botocore yet
         self._start = 0  # where they begin in ``_buffer``
-        self._frame_length = 0  # of the frame whose prelude botocore holds, else 0
+        self._frame_length = 0  # of the next frame once its prelude has been checked
         self._messages = anthropic.AnthropicStreamDecoder()
         self._messages.raw = self.raw  # one list of decoded payloads, in stream order
         self._chunks = False  # an InvokeModel stream
@@ -430,9 +430,8 @@ class EventStreamDecoder:
 
         botocore's ``EventStreamBuffer`` appends every chunk to one ``bytes`` object
         (quadratic for a large frame arriving in many chunks), so the bytes wait here in
-        a ``bytearray`` and botocore gets each frame in two pieces: its prelude as soon
-        as it is here (botocore checks its CRC and lengths at once, so garbage fails
-        early), the rest once the whole frame has arrived."""
+        a ``bytearray`` and botocore gets each frame whole, once it has arrived (its
+        prelude is checked as soon as it is here, so garbage fails early)."""
         from botocore.eventstream import ParserError
 
         self._body.add(data)
@@ -458,33 +457,36 @@ class EventStreamDecoder:
         return events
 
     def _frame_complete(self) -> bool:
-        """Hand botocore the next prelude and frame as far as they have arrived; whether
-        it now holds a whole frame."""
-        from botocore.eventstream import ParserError
+        """Hand botocore the next frame if it has arrived whole; whether it did. A frame's
+        prelude is checked by botocore (CRC, lengths) as soon as it is here."""
+        from botocore.eventstream import EventStreamBuffer, ParserError
 
         available = len(self._buffer) - self._start
         if not self._frame_length:
             if available < _PRELUDE:
                 return False
             prelude = bytes(self._buffer[self._start : self._start + _PRELUDE])
-            self._start += _PRELUDE
-            available -= _PRELUDE
-            self._frames.add_data(prelude)
-            for _ in self._frames:  # parses (and checks) the prelude; a frame is longer
+            check = EventStreamBuffer()
+            check.add_data(prelude)
+            for _ in check:  # parses (and checks) the prelude; a frame is longer
                 raise ParserError("eventstream frame shorter than its prelude")
             self._frame_length = int.from_bytes(prelude[:4], "big")
-        rest = self._frame_length - _PRELUDE
-        if available < rest:
+        if available < self._frame_length:
             return False
-        self._frames.add_data(bytes(self._buffer[self._start : self._start + rest]))
-        self._start += rest
-        self._frame_length = 0
+        end = self._start + self._frame_length
+        with memoryview(self._buffer) as view:
+            frame = bytes(view[self._start : end])  # one copy; botocore's buffer is empty
+        self._start, self._frame_length = end, 0
+        if self._start == len(self._buffer):  # all consumed: free it before decoding
+            del self._buffer[:]
+            self._start = 0
+        self._frames.add_data(frame)
         return True
 
     def close(self) -> list[StreamEvent]:
         """Raise ``MalformedResponseError`` if the stream stopped inside a frame or
         before the end of the message."""
-        pending = len(self._buffer) - self._start + (_PRELUDE if self._frame_length else 0)
+        pending = len(self._buffer) - self._start
         if pending:
             raise self._malformed(
                 f"stream ended inside an eventstream frame ({pending} bytes left)"
