@@ -168,7 +168,8 @@ def test_signing_time_must_be_a_datetime() -> None:
 
 @pytest.mark.usefixtures("keys")
 def test_the_emulator_transport_implies_its_signing_time_and_an_explicit_one_wins() -> None:
-    from harness.emulator import EMULATOR_SIGNING_TIME, Emulator, EmulatorTransport
+    from harness.emulator import Emulator, EmulatorTransport
+    from harness.emulator.shells import EMULATOR_SIGNING_TIME
 
     transport = EmulatorTransport(Emulator([]))
     implied = LM(NOVA, region="us-east-1", transport=transport)

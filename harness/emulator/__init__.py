@@ -16,23 +16,15 @@ tests/test_emulator_shapes.py)::
 - ``serve`` + ``client_options``: the same emulator on a loopback HTTP server.
 
 Ids, timestamps and paddings are derived from the provider and the request's position in
-the script, never from randomness or the clock, so re-recording gives identical bodies;
-and Bedrock requests sent through ``EmulatorTransport`` are signed at the fixed instant
-``EMULATOR_SIGNING_TIME``, so their recorded SigV4 date never changes either.
+the script, never from randomness or the clock, so re-recording gives identical bodies.
 """
 
 from harness.emulator.bedrock import encode_frame
 from harness.emulator.core import EmulatedRequest, EmulatedResponse, Emulator
 from harness.emulator.script import CutStream, Fault, Reply, Slow, Step
-from harness.emulator.shells import (
-    EMULATOR_SIGNING_TIME,
-    EmulatorTransport,
-    client_options,
-    serve,
-)
+from harness.emulator.shells import EmulatorTransport, client_options, serve
 
 __all__ = [
-    "EMULATOR_SIGNING_TIME",
     "CutStream",
     "EmulatedRequest",
     "EmulatedResponse",
