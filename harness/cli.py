@@ -4,8 +4,10 @@ Commands register themselves in ``COMMANDS`` (a function adding a subparser whos
 defaults set ``handler``: ``Namespace -> exit status``); ``main`` parses and dispatches.
 
     harness cassettes lint DIR [DIR...]   # secrets in recorded cassettes; exit 1 if any
-    harness report RESULTS.json [...] [--baseline reports/PREVIOUS.json]
-                                          # reports/<version>.md/.json/.html; exit 1 if worse
+    harness report RESULTS [...] [--out-dir DIR] [--baseline reports/PREVIOUS.json]
+                                          # RESULTS: parity files or directories of them;
+                                          # DIR/<version>.md/.json/.html; exit 1 if worse;
+                                          # exit 2 rather than write over --baseline
 """
 
 from __future__ import annotations

@@ -54,9 +54,14 @@ class LM:
     ``LM("openai/gpt-4o-mini")``, ``LM("anthropic/claude-sonnet-4-5")``,
     ``LM("gemini/gemini-2.5-flash")``, ``LM("bedrock/us.amazon.nova-micro-v1:0")``.
     Provider options (``api_key``, ``base_url``, ``region``, ``api``, ``endpoint_url``,
-    ``credentials``, ``profile``, ``organization``) go to the provider's codec;
-    ``transport`` replaces httpx's network transport (used for replay and tests);
+    ``credentials``, ``profile``, ``signing_time``, ``organization``) go to the provider's
+    codec; ``transport`` replaces httpx's network transport (used for replay and tests);
     ``retry_policy`` replaces the default backoff (``max_retries`` sets only its count).
+
+    Bedrock's ``signing_time`` (a ``datetime``) signs every request at that instant: a
+    transport that has a ``signing_time`` attribute implies it (``EmulatorTransport``
+    does, so recordings against the emulator are byte-stable); an explicit
+    ``signing_time=`` wins.
     """
 
     def __init__(
@@ -81,6 +86,9 @@ class LM:
             "stop": tuple(stop) if stop is not None else None,
             "top_p": top_p,
         }
+        implied = getattr(transport, "signing_time", None)
+        if self.provider == "bedrock" and implied is not None:
+            provider_options.setdefault("signing_time", implied)
         self.codec: Codec = make_codec(self.provider, **provider_options)
         self._max_retries = max_retries
         self._retry_policy = retry_policy
@@ -200,11 +208,14 @@ class LM:
         tools: Sequence[Any],
         max_turns: int = 10,
         on_error: str = "return",
+        tool_timeout: float | None = None,
         **kwargs: Any,
     ) -> Any:
         """Call the model, run the tools it asks for, send results back, until it answers.
 
-        Returns a ``harness.tools.ChainResult``; see ``harness.tools.run_chain``.
+        Returns a ``harness.tools.ChainResult``; see ``harness.tools.run_chain``. A tool
+        call still running after ``tool_timeout`` seconds becomes an error result and
+        the chain goes on (``harness.tools.timeouts`` says what becomes of the tool).
         """
         from harness import tools as tools_module
 
@@ -216,6 +227,7 @@ class LM:
             runnable,
             max_turns=max_turns,
             on_error=on_error,  # type: ignore[arg-type]
+            tool_timeout=tool_timeout,
         )
 
     async def achain(
@@ -225,9 +237,11 @@ class LM:
         tools: Sequence[Any],
         max_turns: int = 10,
         on_error: str = "return",
+        tool_timeout: float | None = None,
         **kwargs: Any,
     ) -> Any:
-        """Async twin of ``chain``: async tools run concurrently, sync ones in threads."""
+        """Async twin of ``chain``: async tools run concurrently, sync ones in threads;
+        the same ``tool_timeout`` results (a late async tool is cancelled)."""
         from harness import tools as tools_module
 
         runnable = tools_module.as_tools(tools)
@@ -242,6 +256,7 @@ class LM:
             runnable,
             max_turns=max_turns,
             on_error=on_error,  # type: ignore[arg-type]
+            tool_timeout=tool_timeout,
         )
 
 

@@ -4,12 +4,19 @@ The retry policy is written once as pure functions (``retry_delay``); ``Transpor
 and ``Transport.asend`` run the same loop and differ only in the lines that await.
 Streams are retried only until the response headers arrive: once bytes have been handed
 to the caller, a failure is raised, never replayed.
+
+A network failure is described from its cause chain (refused, unresolvable host, TLS,
+closed without an answer, body cut, timed out and in which phase), never from the
+transport library's own wording, so the same failure raises the same type with the same
+message on both paths (``_failure``).
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import random
+import socket
 import ssl
 import threading
 import time
@@ -17,6 +24,7 @@ import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from errno import ECONNRESET
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -352,25 +360,100 @@ def _content_type(response: httpx.Response) -> str:
     return value.split(";")[0].strip().lower()
 
 
-def _is_timeout(exc: httpx.HTTPError) -> bool:
-    """httpx_aiohttp reports any aiohttp connection error as ConnectTimeout: look at
-    the aiohttp cause so sync and async raise the same type for the same failure."""
-    cause = exc.__cause__
-    if cause is not None and type(cause).__module__.startswith("aiohttp"):
-        import asyncio
-
-        return isinstance(cause, (TimeoutError, asyncio.TimeoutError))
-    return isinstance(exc, httpx.TimeoutException)
-
-
 def _mapped(codec: Codec, exc: httpx.HTTPError) -> LLMError:
     if isinstance(exc, httpx.DecodingError):
         return MalformedResponseError(
             f"response body could not be decoded ({exc})", provider=codec.provider
         )
-    if _is_timeout(exc):
-        return RequestTimeoutError(f"request timed out ({exc!r})", provider=codec.provider)
-    return APIConnectionError(f"connection failed ({exc!r})", provider=codec.provider)
+    cls, message = _failure(exc)
+    return cls(message, provider=codec.provider)
+
+
+_TIMEOUT_PHASES = {
+    "ConnectTimeout": "while connecting",  # httpx
+    "ConnectionTimeoutError": "while connecting",  # aiohttp
+    "ReadTimeout": "while waiting for the response",  # httpx
+    "SocketTimeoutError": "while waiting for the response",  # aiohttp
+    "WriteTimeout": "while sending the request",
+    "PoolTimeout": "while waiting for a free connection",
+}
+
+
+def _failure(exc: httpx.HTTPError) -> tuple[type[LLMError], str]:
+    """The error class and message for a transport failure, the same for the sync path
+    (httpx over httpcore) and the async one (httpx over aiohttp), whose exceptions differ
+    in type and wording for the same failure (httpx_aiohttp reports any aiohttp connection
+    error as ``ConnectTimeout``): the cause chain is read for what really happened."""
+    import asyncio  # not at `import harness`; TimeoutError's twin on Python 3.10
+
+    host, where, scheme = _address(exc)
+    chain = _causes(exc)
+    names = {type(error).__name__ for error in chain}
+    if _from_aiohttp(exc):  # its httpx type says nothing: look at what aiohttp raised
+        timed_out = any(isinstance(e, (TimeoutError, asyncio.TimeoutError)) for e in chain)
+    else:
+        timed_out = isinstance(exc, httpx.TimeoutException)
+    if timed_out:
+        phase = next((_TIMEOUT_PHASES[n] for n in _TIMEOUT_PHASES if n in names), "")
+        return RequestTimeoutError, f"request to {where} timed out" + (f" {phase}" if phase else "")
+    tls = [e for e in chain if isinstance(e, ssl.SSLError)]
+    if tls:
+        reason = getattr(tls[-1], "verify_message", None) or tls[-1].reason or tls[-1]
+        return APIConnectionError, f"TLS handshake with {where} failed ({reason})"
+    reset = any(isinstance(e, ConnectionResetError) for e in chain)
+    if reset and scheme == "https" and "ClientConnectorError" in names:
+        # aiohttp reports a handshake the server broke off as a reset while connecting
+        return APIConnectionError, f"TLS handshake with {where} failed (connection reset)"
+    for error in chain:
+        if isinstance(error, socket.gaierror):
+            detail = error.strerror or str(error)
+            return APIConnectionError, f"cannot resolve host {host} ({detail}): check the URL"
+    if any(isinstance(error, ConnectionRefusedError) for error in chain):
+        return APIConnectionError, (
+            f"connection refused to {where}: nothing accepts connections there "
+            "(is the server running, and is the URL right?)"
+        )
+    text = " ".join(str(error) for error in chain)
+    if "ServerDisconnectedError" in names or "without sending a response" in text:
+        return APIConnectionError, f"{where} closed the connection without sending a response"
+    if "ClientPayloadError" in names or "without sending complete message body" in text:
+        return APIConnectionError, f"the connection to {where} was cut before the body ended"
+    errno = next((e.errno for e in reversed(chain) if isinstance(e, OSError) and e.errno), None)
+    if errno is None and reset:
+        errno = ECONNRESET
+    if errno is not None:
+        return APIConnectionError, f"connection to {where} failed: {os.strerror(errno)}"
+    return APIConnectionError, f"connection to {where} failed ({exc!r})"
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what caused it, outermost first (``__cause__``, ``__context__``, and
+    aiohttp's ``os_error``)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        nested = getattr(current, "os_error", None)
+        current = current.__cause__ or current.__context__
+        if current is None and isinstance(nested, BaseException):
+            current = nested
+    return chain
+
+
+def _from_aiohttp(exc: BaseException) -> bool:
+    cause = exc.__cause__
+    return cause is not None and type(cause).__module__.startswith("aiohttp")
+
+
+def _address(exc: httpx.HTTPError) -> tuple[str, str, str]:
+    """``(host, "host:port", scheme)`` of the request that failed (the port implied by
+    the scheme when the URL has none)."""
+    try:
+        url = exc.request.url
+    except RuntimeError:  # an exception raised without its request
+        return "the server", "the server", ""
+    port = url.port or {"https": 443, "http": 80}.get(url.scheme)
+    return url.host, f"{url.host}:{port}" if port else url.host, url.scheme
 
 
 def _map_transport_errors(codec: Codec, fn: Any) -> Any:

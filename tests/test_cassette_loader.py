@@ -33,6 +33,7 @@ from harness.cassettes import (
     load_cassette,
     read_document,
 )
+from harness.cassettes.load import MalformedCassetteError, cassette_problem
 from harness.types import HarnessError
 from tests.corpus import CORPUS, cassette, cassette_files, refuse_network
 
@@ -482,7 +483,6 @@ def test_unsafe_yaml_tags_are_refused(tmp_path: Path) -> None:
     [
         ("version: 1\nrecords: []\n", "top-level keys ['records', 'version']"),
         ("- a\n- b\n", "a list"),
-        ("", "a NoneType"),
         ("requests: []\n", "top-level keys ['requests']"),
     ],
 )
@@ -514,13 +514,13 @@ def test_corrupt_gzip_cassette(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("edit", "problem"),
     [
-        (lambda i: i.pop("response"), "has no 'request' and 'response' mappings"),
-        (lambda i: i["request"].pop("uri"), "request needs a 'method' and a 'uri'"),
-        (lambda i: i["response"].pop("status"), "response has no status code"),
+        (lambda i: i.pop("response"), "the 'response' key is missing"),
+        (lambda i: i["request"].pop("uri"), "the request has no 'uri'"),
+        (lambda i: i["response"].pop("status"), "the response has no 'status' code"),
         (lambda i: i["response"].update(status={"code": "abc"}), "bad status code 'abc'"),
         (lambda i: i["response"].update(body={"string": 12}), "response body is a int"),
         (lambda i: i["request"].update(headers=["a"]), "headers are not a mapping"),
-        (lambda i: i.update(request="GET /"), "request is not a mapping"),
+        (lambda i: i.update(request="GET /"), "'request' is a str, not a mapping"),
     ],
 )
 def test_malformed_interaction(tmp_path: Path, edit: Any, problem: str) -> None:
@@ -531,6 +531,65 @@ def test_malformed_interaction(tmp_path: Path, edit: Any, problem: str) -> None:
         load_cassette(path)
     assert f"{path}: interaction 2" in str(caught.value)
     assert problem in str(caught.value)
+
+
+REPOSITORY_CASSETTE = Path(__file__).resolve().parent.parent / "cassettes" / "openai"
+HINT = "the cassette is truncated or malformed: restore it from version control, or record it again"
+
+
+def _loaded_then_replayed(path: Path, mode: str) -> CassetteError:
+    """The error of loading ``path`` and replaying it from a sync or an async client."""
+    import asyncio
+
+    async def areplay() -> None:
+        async with httpx.AsyncClient(transport=ReplayTransport.from_cassette(path)) as client:
+            await client.post("https://api.openai.com/v1/chat/completions")
+
+    with pytest.raises(CassetteError) as caught:
+        if mode == "sync":
+            with httpx.Client(transport=ReplayTransport.from_cassette(path)) as client:
+                client.post("https://api.openai.com/v1/chat/completions")
+        else:
+            asyncio.run(areplay())
+    return caught.value
+
+
+def test_a_cassette_cut_short_names_the_file_the_interaction_and_the_key(tmp_path: Path) -> None:
+    lines = (REPOSITORY_CASSETTE / "chain_failing_tool.yaml").read_text().splitlines(True)
+    second_response = max(i for i, line in enumerate(lines) if line.startswith("  response:"))
+    path = tmp_path / "cut.yaml"
+    path.write_text("".join(lines[:second_response]))  # cut before the last response
+    errors = [_loaded_then_replayed(path, mode) for mode in ("sync", "async")]
+    assert (
+        str(errors[0])
+        == str(errors[1])
+        == (f"{path}: interaction 2 of 2: the 'response' key is missing; {HINT}")
+    )
+    problem = cassette_problem(path)
+    assert isinstance(problem, MalformedCassetteError)
+    assert (problem.path, problem.interaction, problem.key) == (str(path), 2, "response")
+    assert str(problem) == str(errors[0])
+
+
+def test_a_cassette_cut_inside_a_value_is_invalid_yaml_and_says_so(tmp_path: Path) -> None:
+    text = (REPOSITORY_CASSETTE / "chain_failing_tool.yaml").read_text()
+    path = tmp_path / "cut.yaml"
+    path.write_text(text[: text.index("arguments: '") + 16])  # inside a quoted string
+    message = str(cassette_problem(path))
+    assert message.startswith(f"{path}: invalid YAML: ")
+    assert message.endswith(HINT) and "\n" not in message
+
+
+def test_an_empty_cassette_file_says_it_is_empty(tmp_path: Path) -> None:
+    path = tmp_path / "empty.yaml"
+    path.write_text("")
+    assert str(cassette_problem(path)) == (
+        f"{path}: the file holds no YAML document (it is empty); {HINT}"
+    )
+
+
+def test_a_whole_cassette_has_no_problem() -> None:
+    assert cassette_problem(REPOSITORY_CASSETTE / "chain_failing_tool.yaml") is None
 
 
 def test_interactions_must_be_a_list(tmp_path: Path) -> None:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from harness.providers.gemini import GeminiCodec, JSONArrayDecoder, JSONArrayParser, SSEDecoder
 from harness.tools import tool
@@ -834,6 +836,26 @@ def test_json_array_parser_strings_escapes_and_nesting() -> None:
             found.extend(parser.feed(data[i : i + step]))
         parser.close()
         assert [json.loads(f) for f in found] == elements
+
+
+ESCAPES = [
+    {"a": 'x\\"y', "b": "\\\\", "c": '\\\\"', "d": "}]\\"},
+    {"e": ['"', "\\", "\\\\\\"], "f": "ünïcode ☃"},
+]
+ESCAPES_BODY = ("[" + ",\n".join(json.dumps(e, ensure_ascii=False) for e in ESCAPES) + "]").encode()
+
+
+@given(st.lists(st.integers(min_value=0, max_value=len(ESCAPES_BODY)), max_size=20))
+def test_json_array_parser_any_split_through_runs_of_backslashes(cuts: list[int]) -> None:
+    """Whether a quote ends a string depends on the backslashes before it, which a cut
+    may leave in an earlier feed."""
+    parser = JSONArrayParser()
+    found, start = [], 0
+    for cut in [*sorted(cuts), len(ESCAPES_BODY)]:
+        found.extend(parser.feed(ESCAPES_BODY[start:cut]))
+        start = cut
+    parser.close()
+    assert [json.loads(f) for f in found] == ESCAPES
 
 
 def test_json_array_parser_yields_each_element_as_soon_as_complete() -> None:

@@ -448,6 +448,31 @@ async def test_vcrpy_records_through_the_transport(target: Target, tmp_path: Pat
         assert interaction.response.status == 200
 
 
+@pytest.mark.parametrize("api", ["converse", "invoke"])
+async def test_recordings_of_bedrock_against_the_emulator_are_byte_identical(
+    api: str, tmp_path: Path
+) -> None:
+    """Recorded at two different instants (a SigV4 date and ``x-amz-date`` would differ),
+    the same calls give the same cassette bytes: the emulator fixes the signing clock."""
+    from harness.cassettes.record import use_cassette
+
+    async def record(path: Path) -> bytes:
+        transport = EmulatorTransport(Emulator([Reply("one"), Reply("two"), Reply("three")]))
+        model = "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+        lm = LM(model, region="us-east-1", api=api, transport=transport, max_retries=0)
+        with use_cassette(path, record_mode="once"):
+            lm("a")
+            await lm.acall("b")
+            await lm.astream("c").collect()
+        return path.read_bytes()
+
+    first = await record(tmp_path / "first.yaml")
+    time.sleep(1.05 - time.time() % 1)  # the next second: botocore's clock has moved on
+    second = await record(tmp_path / "second.yaml")
+    assert first == second
+    assert b"x-amz-date" in first and b"20250101T000000Z" in first
+
+
 # --- loopback server ------------------------------------------------------------------------------
 
 

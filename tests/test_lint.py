@@ -226,6 +226,62 @@ def test_binary_bodies_are_decoded(tmp_path: Path) -> None:
     assert ANTHROPIC_KEY not in finding.excerpt
 
 
+def binary_headers(values: dict[str, str], style: str) -> str:
+    """A request whose header values are ``!!binary`` (as botocore and pydantic-ai
+    record them): as list items with a block, as an inline block, or inline base64."""
+    text = HEADER_TOP
+    for name, value in values.items():
+        encoded = base64.b64encode(value.encode()).decode()
+        if style == "list":
+            text += f"      {name}:\n      - !!binary |\n        {encoded}\n"
+        elif style == "block":
+            text += f"      {name}: !!binary |\n        {encoded}\n"
+        else:
+            text += f'      {name}: !!binary "{encoded}"\n'
+    return text
+
+
+BINARY_STYLES = pytest.mark.parametrize("style", ["list", "block", "inline"])
+
+
+@BINARY_STYLES
+def test_placeholders_in_binary_header_values_are_not_findings(tmp_path: Path, style: str) -> None:
+    values = {
+        "Authorization": "Bearer test_aws_authorization",
+        "X-Amz-Security-Token": "test_aws_security_token",
+        "x-api-key": "**REDACTED**",
+        "Cookie": "REDACTED",
+    }
+    assert findings_for(tmp_path, "botocore.yaml", binary_headers(values, style)) == []
+
+
+@BINARY_STYLES
+def test_secrets_in_binary_header_values_are_found_once(tmp_path: Path, style: str) -> None:
+    values = {
+        "Authorization": "Basic dXNlcjpwYXNz",
+        "X-Amz-Security-Token": TOKEN,
+        "x-api-key": ANTHROPIC_KEY,
+        "proxy-authorization": f"Bearer {BEARER}",
+    }
+    text = binary_headers(values, style)
+    findings = findings_for(tmp_path, "leaky.yaml", text)
+    assert [f.kind for f in findings] == [
+        "authorization-header",
+        "aws-session-token",
+        "anthropic-api-key",  # the pattern inside the decoded bytes names it best
+        "bearer-token",
+    ]
+    lines = text.splitlines()
+    base64_lines = [  # each finding is reported on the line of its value's base64
+        next(n for n, line in enumerate(lines, 1) if base64.b64encode(v.encode()).decode() in line)
+        for v in values.values()
+    ]
+    assert [f.line for f in findings] == base64_lines
+    assert findings[0].excerpt == "authorization: !!binary Basi****"
+    for secret in ("dXNlcjpwYXNz", TOKEN, ANTHROPIC_KEY, BEARER):
+        assert not any(secret in f.excerpt for f in findings)
+
+
 def test_directories_are_walked_and_hidden_ones_skipped(tmp_path: Path) -> None:
     (tmp_path / "openai").mkdir()
     (tmp_path / ".cache").mkdir()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -299,12 +300,15 @@ def md_table_rows(markdown: str, heading: str) -> list[list[str]]:
 
 def test_markdown_shows_totals_features_matrix_regressions_and_failures(sample: Path) -> None:
     markdown = to_markdown(load_results([sample]))
-    assert markdown.startswith("# llm-parity 0.1.0: parity report\n")
+    assert markdown.startswith(
+        "# llm-parity 0.1.0: parity report\n\n"
+        "**Client under test:** reference (library and version not recorded)\n"
+    )
     assert md_table_rows(markdown, "## Totals")[2] == ["7", "5", "1", "1", "0", "1.75 s"]
     features_rows = md_table_rows(markdown, "## Feature support")
     assert features_rows[0] == ["provider", "sync", "async", "astream"]
-    assert features_rows[2] == ["openai", "yes", "yes", "partial (1/2)"]
-    assert features_rows[3] == ["anthropic", "yes", "yes", "—"]
+    assert features_rows[2] == ["openai", "yes", "yes", "1/2 pass (1 n/s)"]
+    assert features_rows[3] == ["anthropic", "yes", "0/1 pass (1 FAIL)", "—"]
     assert "- openai / astream: not supported: astream for openai" in markdown
     openai = md_table_rows(markdown, "### openai")
     assert openai[0] == ["scenario", "sync", "async", "astream", "description"]
@@ -313,13 +317,21 @@ def test_markdown_shows_totals_features_matrix_regressions_and_failures(sample: 
     assert len(openai) == 4  # regression rows are in the catalogue, not the matrix
     anthropic = md_table_rows(markdown, "### anthropic")
     assert anthropic[2][:4] == ["plain_text", "pass", "FAIL", "—"]
+    assert anthropic[3][:4] == ["tool_call_single", "n/a", "n/a", "n/a"]  # openai's only
     catalogue = md_table_rows(markdown, "## Regression catalogue")
+    assert catalogue[0] == [
+        "spec",
+        "behaviour that must hold",
+        "result",
+        "modes",
+        "bug it guards against",
+    ]
     assert catalogue[2] == [
         "stream_last_chunk",
         "async streaming drops the last chunk",
-        CITATION,
-        "astream",
         "pass 1/1",
+        "astream",
+        CITATION,
     ]
     assert "### anthropic / plain_text / async" in markdown
     assert md_table_rows(markdown, "### anthropic / plain_text / async")[2] == [
@@ -398,7 +410,8 @@ def test_html_is_self_contained_and_shows_every_section(sample: Path) -> None:
     assert html_cells(page, "openai")[1][:4] == ["plain_text", "pass", "pass", "n/s"]
     assert html_cells(page, "anthropic")[1][:3] == ["plain_text", "pass", "FAIL"]
     assert 'class="c fail" title="py311-ceiling: fail"' in page
-    assert "partial (1/2)" in page and 'title="not supported: astream for openai"' in page
+    assert "1/2 pass (1 n/s)" in page and 'title="not supported: astream for openai"' in page
+    assert html_cells(page, "anthropic")[2][:4] == ["tool_call_single", "n/a", "n/a", "n/a"]
     assert '<section id="regressions">' in page and CITATION in page
     assert "<summary>anthropic / plain_text / async</summary>" in page
     assert "<b>7</b>cases" in page and "<b>1.75 s</b>duration" in page
@@ -602,7 +615,9 @@ def test_cli_exits_2_when_the_out_dir_cannot_be_written(
     blocker = tmp_path / "file"
     blocker.write_text("")
     assert run(parse(str(sample), "--out-dir", str(blocker / "reports"))) == 2
-    assert "cannot write to" in capsys.readouterr().err
+    assert "cannot create --out-dir" in capsys.readouterr().err
+    assert run(parse(str(sample), "--out-dir", str(blocker))) == 2
+    assert f"--out-dir {blocker} is a file, not a directory" in capsys.readouterr().err
 
 
 def test_cli_needs_at_least_one_results_file() -> None:
@@ -622,3 +637,211 @@ def test_results_default_is_empty() -> None:
         "llm-parity ?: 0 cases, 0 passed, 0 failed, 0 not supported, 0 skipped, "
         "0.00 s over 0 environments"
     )
+
+
+# --- readability (issue 12) ------------------------------------------------------------
+
+
+def client_document(*rows: Any, python: str = "3.11.7", **client: str) -> Any:
+    """A parity file that names the library under test and its version."""
+    return {**document(*rows, python=python), **client}
+
+
+def all_three(results: Results) -> tuple[str, str, Any]:
+    return to_markdown(results), to_html(results), json.loads(to_json(results))
+
+
+def test_the_client_under_test_and_its_version_come_first(tmp_path: Path) -> None:
+    data = client_document(
+        row("openai", "plain_text", "sync"),
+        client="openai-sdk",
+        client_library="openai",
+        client_version="3.63.0",
+    )
+    data["client"] = "openai-sdk"
+    markdown, page, report = all_three(load_results([write(tmp_path / "parity.json", data)]))
+    top = "Client under test: openai-sdk (openai 3.63.0)"
+    assert markdown.splitlines()[2] == "**Client under test:** openai-sdk (openai 3.63.0)"
+    assert page.index("<b>Client under test:</b> openai-sdk (openai 3.63.0)") < page.index(
+        '<section id="totals">'
+    )
+    assert report["client"] == top
+    assert report["clients"] == [
+        {"client": "openai-sdk", "library": "openai", "version": "3.63.0", "envs": ["py3.11.7"]}
+    ]
+    assert report["environments"][0]["client_version"] == "3.63.0"
+    environments = md_table_rows(markdown, "## Environments")
+    assert environments[0][2:6] == ["client", "library", "library version", "llm-parity"]
+    assert environments[2][2:6] == ["openai-sdk", "openai", "3.63.0", "0.1.0"]
+
+
+def test_clients_that_differ_by_environment_are_each_named(tmp_path: Path) -> None:
+    floor = client_document(client_library="openai", client_version="1.40.0", python="3.10.13")
+    ceiling = client_document(client_library="openai", client_version="3.63.0", python="3.13.0")
+    results = load_results(
+        [
+            write(tmp_path / "parity-floor.json", floor),
+            write(tmp_path / "parity-ceiling.json", ceiling),
+        ]
+    )
+    markdown, page, report = all_three(results)
+    expected = (
+        "Clients under test: reference (openai 1.40.0) in floor; "
+        "reference (openai 3.63.0) in ceiling"
+    )
+    assert f"**{expected.replace(': ', ':** ', 1)}" in markdown
+    assert report["client"] == expected
+    assert "reference (openai 1.40.0) in floor" in page
+
+
+def test_a_report_json_keeps_the_client_for_the_next_release(tmp_path: Path) -> None:
+    data = client_document(row("openai", "x", "sync"), client_library="openai", client_version="2")
+    first = load_results([write(tmp_path / "parity.json", data)])
+    again = load_results([write(tmp_path / "report.json", json.loads(to_json(first)))])
+    assert again.runs[0].client_library == "openai" and again.runs[0].client_version == "2"
+
+
+def test_scenarios_a_provider_lacks_are_marked_in_its_matrix(tmp_path: Path) -> None:
+    rows = [
+        row("openai", "plain_text", "sync"),
+        row("openai", "usage_cached_tokens", "sync"),
+        row("bedrock", "plain_text", "sync"),
+    ]
+    markdown, page, report = all_three(load_results([write(tmp_path / "p.json", document(*rows))]))
+    bedrock = md_table_rows(markdown, "### bedrock")
+    assert [r[:2] for r in bedrock[2:]] == [["plain_text", "pass"], ["usage_cached_tokens", "n/a"]]
+    assert "n/a where the provider does not offer the scenario" in markdown
+    assert html_cells(page, "bedrock")[2][:2] == ["usage_cached_tokens", "n/a"]
+    assert 'title="not offered for this provider"' in page
+    assert report["not_offered"] == {"openai": [], "bedrock": ["usage_cached_tokens"]}
+
+
+def test_a_client_that_passes_nothing_is_not_reported_as_partly_working(tmp_path: Path) -> None:
+    """A sync-only client: 21 sync cases fail, 7 are not supported, none passes."""
+    rows = [row("openai", f"s{i:02}", "sync", "fail") for i in range(21)]
+    rows += [row("openai", f"c{i}", "sync", "not supported", reason="no chains") for i in range(7)]
+    results = load_results([write(tmp_path / "p.json", document(*rows))])
+    markdown, page, report = all_three(results)
+    cell_text = "0/28 pass (21 FAIL, 7 n/s)"
+    assert md_table_rows(markdown, "## Feature support")[2] == ["openai", cell_text]
+    assert f'<td class="c fail" title="no chains">{cell_text}</td>' in page
+    feature = report["features"]["openai"]["sync"]
+    assert (feature["cell"], feature["passed"], feature["failed"]) == (cell_text, 0, 21)
+    assert "partial (21/28)" not in markdown + page
+
+
+def test_the_regression_catalogue_shows_the_behaviour_then_the_bug_apart(sample: Path) -> None:
+    page = to_html(load_results([sample]))
+    table = page.split('<section id="regressions">', 1)[1].split("</table>", 1)[0]
+    headers = re.findall(r"<th>(.*?)</th>", table)
+    assert headers[:5] == [
+        "spec",
+        "behaviour that must hold",
+        "result",
+        "modes",
+        "bug it guards against",
+    ]
+    cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", table)]
+    assert cells[5:] == [
+        "stream_last_chunk",
+        "async streaming drops the last chunk",
+        "pass 1/1",
+        "astream",
+        CITATION,
+    ]
+
+
+# --- the release gate ---------------------------------------------------------------------
+
+
+def gate(*argv: str) -> int:
+    from harness.cli import main
+
+    return main(["report", *argv])
+
+
+def test_the_gate_never_writes_its_baseline_and_fails_every_time_after_a_break(
+    tmp_path: Path, sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reports = tmp_path / "reports"
+    assert gate(str(sample), "--out-dir", str(reports)) == 0  # the release: 0.1.0.*
+    committed = {p.name: p.read_bytes() for p in reports.iterdir()}
+    broken = write(
+        tmp_path / "parity.json",
+        document(*sample_rows(**{"openai/plain_text/sync": "fail"})),
+    )
+    baseline = str(reports / "0.1.0.json")
+    capsys.readouterr()
+    for _ in range(2):  # the README's command: refused, however often it is run
+        assert gate(str(broken), "--out-dir", str(reports), "--baseline", baseline) == 2
+        err = capsys.readouterr().err
+        assert f"this run would write {baseline}, which is its own --baseline {baseline}" in err
+        assert "--out-dir" in err
+    for _ in range(2):  # the report written elsewhere: the gate says "worse" every time
+        build = str(tmp_path / "build")
+        assert gate(str(broken), "--out-dir", build, "--baseline", baseline) == 1
+        out = capsys.readouterr().out
+        assert "worse: 1" in out and f"compared with the baseline {baseline}" in out
+        assert f"wrote {baseline}" not in out
+    assert {p.name: p.read_bytes() for p in reports.iterdir()} == committed
+
+
+def test_report_help_says_a_directory_is_accepted_in_plain_text(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from harness.cli import main
+
+    assert main(["report", "--help"]) == 0
+    out = capsys.readouterr().out
+    text = " ".join(out.split())
+    assert "a --parity-json file, or a directory: its parity-*.json files" in text
+    assert "``" not in out
+    assert "never written over its baseline" in text
+
+
+def test_an_output_path_that_is_a_directory_is_refused_before_anything_is_written(
+    tmp_path: Path, sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "reports"
+    (out / "0.1.0.json").mkdir(parents=True)
+    assert gate(str(sample), "--out-dir", str(out)) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write {out / '0.1.0.json'}: it is a directory" in err
+    assert sorted(p.name for p in out.iterdir()) == ["0.1.0.json"]  # no .md, no .tmp
+
+
+def test_a_write_that_fails_midway_leaves_no_temporary_files(
+    tmp_path: Path,
+    sample: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = tmp_path / "reports"
+    real_write = Path.write_text
+
+    def write_text(self: Path, text: str, *args: Any, **kwargs: Any) -> int:
+        if ".json." in self.name:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_write(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", write_text)
+    assert gate(str(sample), "--out-dir", str(out)) == 2
+    assert f"cannot write {out / '0.1.0.json'}: Permission denied" in capsys.readouterr().err
+    assert list(out.iterdir()) == []  # the .md's temporary is gone; nothing was replaced
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes to read-only dirs"
+)
+def test_a_read_only_out_dir_is_a_clear_error(
+    tmp_path: Path, sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "reports"
+    out.mkdir()
+    out.chmod(0o500)
+    try:
+        assert gate(str(sample), "--out-dir", str(out)) == 2
+    finally:
+        out.chmod(0o700)
+    assert "Permission denied; choose another --out-dir" in capsys.readouterr().err
+    assert list(out.iterdir()) == []

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+import socket
+import threading
+from collections.abc import Callable, Mapping
 
 import httpx
 import pytest
 
+from harness.lm import LM
 from harness.providers.base import HttpRequest, error_class_for_status, make_error
 from harness.transport import RetryPolicy, Transport, retry_delay
 from harness.types import (
@@ -240,3 +243,96 @@ def test_an_undecodable_body_is_malformed_not_an_httpx_error() -> None:
     transport = Transport(policy=FAST, transport=httpx.MockTransport(handler))
     with pytest.raises(MalformedResponseError, match="could not be decoded"):
         transport.send(EchoCodec(), REQUEST)  # type: ignore[arg-type]
+
+
+# --- the same network failure reads the same, sync and async ----------------------------
+
+
+def _failures(lm: LM) -> dict[str, LLMError]:
+    """The error of one call made in each mode (sync and async, whole and streamed)."""
+    import asyncio
+
+    errors: dict[str, LLMError] = {}
+    calls: dict[str, Callable[[], object]] = {
+        "sync": lambda: lm("hi"),
+        "async": lambda: asyncio.run(lm.acall("hi")),
+        "stream": lambda: lm.stream("hi").collect(),
+        "async stream": lambda: asyncio.run(lm.astream("hi").collect()),
+    }
+    for mode, call in calls.items():
+        with pytest.raises(LLMError) as info:
+            call()
+        errors[mode] = info.value
+    return errors
+
+
+def _one_failure(errors: dict[str, LLMError]) -> LLMError:
+    """All modes raised the same type with the same message: that error."""
+    assert len({(type(e), str(e)) for e in errors.values()}) == 1, {
+        mode: f"{type(e).__name__}: {e}" for mode, e in errors.items()
+    }
+    return errors["sync"]
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_refused_connection_reads_the_same_in_every_mode() -> None:
+    port = _closed_port()
+    lm = LM("openai/gpt-test", api_key="k", base_url=f"http://127.0.0.1:{port}/v1", max_retries=0)
+    error = _one_failure(_failures(lm))
+    assert isinstance(error, APIConnectionError)
+    assert str(error) == (
+        f"openai: connection refused to 127.0.0.1:{port}: nothing accepts connections there "
+        "(is the server running, and is the URL right?)"
+    )
+
+
+def test_a_server_closing_without_an_answer_reads_the_same_in_every_mode() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+
+        def close_each() -> None:
+            while True:
+                try:
+                    connection, _ = server.accept()
+                except OSError:  # the test closed the listening socket
+                    return
+                with connection:
+                    connection.recv(65536)
+
+        thread = threading.Thread(target=close_each)
+        thread.start()
+        try:
+            url = f"http://127.0.0.1:{port}/v1"
+            lm = LM("openai/gpt-test", api_key="k", base_url=url, max_retries=0)
+            error = _one_failure(_failures(lm))
+        finally:
+            server.shutdown(socket.SHUT_RDWR)
+            server.close()
+            thread.join()
+    assert isinstance(error, APIConnectionError)
+    expected = f"openai: 127.0.0.1:{port} closed the connection without sending a response"
+    assert str(error) == expected
+
+
+def test_a_cut_body_and_a_timeout_read_the_same_in_every_mode() -> None:
+    from harness.emulator import CutStream, Emulator, Reply, Slow, client_options, serve
+
+    with serve(Emulator([CutStream(Reply("cut me off, please"), 1)] * 4)) as url:
+        lm = LM("openai/gpt-test", api_key="k", max_retries=0, **client_options("openai", url))
+        cut = _one_failure(_failures(lm))
+    with serve(Emulator([Slow(0.5, Reply("too late"))] * 4)) as url:
+        options = client_options("openai", url)
+        lm = LM("openai/gpt-test", api_key="k", max_retries=0, timeout=0.05, **options)
+        slow = _one_failure(_failures(lm))
+    where = url.removeprefix("http://")
+    assert isinstance(cut, APIConnectionError)
+    assert str(cut).endswith("was cut before the body ended")
+    assert isinstance(slow, RequestTimeoutError)
+    assert str(slow) == f"openai: request to {where} timed out while waiting for the response"

@@ -6,7 +6,9 @@ shared): API keys (OpenAI, Anthropic, Google, AWS access key ids and secret keys
 bearer tokens, SigV4 signatures, session tokens and presigned-URL credentials,
 unredacted secret header values, ``key=`` query values, OpenAI organization/project ids,
 Anthropic organization ids and AWS account ids in ARNs. Placeholders (``REDACTED``,
-``**REDACTED**``, ``test_openai_api_key``, ``DUMMY_GOOGLE_API_KEY``...) are not findings.
+``**REDACTED**``, ``test_openai_api_key``, ``DUMMY_GOOGLE_API_KEY``...) are not findings,
+also when a header value is stored as ``!!binary`` bytes (botocore and pydantic-ai
+cassettes): such values are decoded and judged by the same rules.
 """
 
 from __future__ import annotations
@@ -64,6 +66,18 @@ _LIST_ITEM = re.compile(r"^(?P<indent>\s*)-[ \t]+(?P<v>.*)$")
 _MARKERS = ("redacted", "dummy", "placeholder", "example")
 
 
+@dataclass(frozen=True)
+class _Span:
+    """A secret found at ``line`` (0-based), columns ``start:end``; ``excerpt`` replaces
+    the masked line when the line itself would not show it (a decoded ``!!binary``)."""
+
+    line: int
+    start: int
+    end: int
+    kind: str
+    excerpt: str | None = None
+
+
 def _ignored(secret: str) -> bool:
     lowered = secret.lower()
     return is_placeholder(secret) or any(marker in lowered for marker in _MARKERS)
@@ -92,8 +106,10 @@ def _header_value(value: str) -> str:
     return text.strip()
 
 
-def _header_findings(lines: list[str]) -> Iterator[tuple[int, int, int, str]]:
-    """(line index, start, end, kind) of secret header values, inline or as list items."""
+def _header_findings(lines: list[str]) -> Iterator[_Span]:
+    """Secret header values, inline or as list items; a ``!!binary`` value is decoded
+    first (botocore and pydantic-ai record header values as bytes), so its placeholders
+    are recognised and its secrets found."""
     for number, line in enumerate(lines):
         for match in _HEADER.finditer(line):
             name = match.group("name").lower()
@@ -108,70 +124,93 @@ def _header_findings(lines: list[str]) -> Iterator[tuple[int, int, int, str]]:
                         break
                     values.append((follow, item.start("v"), item.end("v"), item.group("v")))
             for index, start, end, text in values:
+                excerpt = None
+                if _BINARY.match(text.strip()):
+                    block = _binary_block(lines, index)
+                    if block is None:
+                        continue  # not base64: no value to judge
+                    index, start, end, data = block
+                    text = _decode(data)
+                    excerpt = f"{name}: !!binary {_mask(_header_value(text))}"
                 value = _header_value(text)
                 if not value or _ignored(value) or value.upper().startswith("AWS4-HMAC-SHA256"):
                     continue
-                yield index, start, end, kind
+                yield _Span(index, start, end, kind, excerpt)
 
 
-def _pattern_findings(lines: list[str]) -> Iterator[tuple[int, int, int, str]]:
+def _pattern_findings(lines: list[str]) -> Iterator[_Span]:
     for number, line in enumerate(lines):
         for kind, pattern in PATTERNS:
             for match in pattern.finditer(line):
                 secret = match.group("s")
                 if _ignored(secret) or secret == _REPLACEMENTS[kind]:
                     continue
-                yield number, match.start("s"), match.end("s"), kind
+                yield _Span(number, match.start("s"), match.end("s"), kind)
 
 
 def lint_text(text: str, name: str, first_line: int = 1) -> list[Finding]:
-    """Findings in one text; ``name`` and ``first_line`` say where it came from."""
+    """Findings in one text; ``name`` and ``first_line`` say where it came from.
+
+    One finding per secret: where a pattern, a decoded ``!!binary`` block and a header
+    rule find the same text, the first of them (in that order) reports it."""
     lines = text.splitlines()
     accepted: dict[int, list[tuple[int, int]]] = {}
     findings: list[Finding] = []
-    for number, start, end, kind in [*_pattern_findings(lines), *_header_findings(lines)]:
-        spans = accepted.setdefault(number, [])
-        if any(start < other_end and other_start < end for other_start, other_end in spans):
+    spans = [*_pattern_findings(lines), *_binary_findings(lines), *_header_findings(lines)]
+    for span in spans:
+        taken = accepted.setdefault(span.line, [])
+        if any(span.start < end and start < span.end for start, end in taken):
             continue
-        spans.append((start, end))
-        findings.append(
-            Finding(name, first_line + number, kind, _excerpt(lines[number], start, end))
-        )
-    findings.extend(_binary_findings(lines, name, first_line))
+        taken.append((span.start, span.end))
+        excerpt = span.excerpt or _excerpt(lines[span.line], span.start, span.end)
+        findings.append(Finding(name, first_line + span.line, span.kind, excerpt))
     return sorted(findings, key=lambda finding: (finding.line, finding.kind))
 
 
 _BINARY = re.compile(
-    r"!!binary\s+"  # a block (``|``) on the next lines, or the base64 inline
+    r"(?:-[ \t]+)?!!binary\s+"  # a block (``|``) on the next lines, or the base64 inline
     r"(?:[|>][-+0-9]*|[\"']?(?P<inline>[A-Za-z0-9+/=]+)[\"']?)\s*$"
 )
 
 
-def _binary_findings(lines: list[str], name: str, first_line: int) -> list[Finding]:
-    """Findings inside YAML ``!!binary`` blocks (decoded; gzip inside undone)."""
-    findings: list[Finding] = []
-    for number, line in enumerate(lines):
-        match = _BINARY.search(line)
-        if match is None:
+def _binary_block(lines: list[str], number: int) -> tuple[int, int, int, bytes] | None:
+    """The ``!!binary`` value on line ``number``: ``(line, start, end, bytes)``, where the
+    span is the base64 text (inline, or the block's first line); None if not base64."""
+    line = lines[number]
+    match = _BINARY.search(line)
+    if match is None:
+        return None
+    if match.group("inline"):
+        index, start, end = number, match.start("inline"), match.end("inline")
+        chunks = [match.group("inline")]
+    else:
+        index, chunks = number + 1, []
+        indent = len(line) - len(line.lstrip())
+        for follow in lines[number + 1 :]:
+            if not follow.strip() or len(follow) - len(follow.lstrip()) <= indent:
+                break
+            chunks.append(follow.strip())
+        if not chunks:
+            return None
+        text = lines[index]
+        start = len(text) - len(text.lstrip())
+        end = len(text.rstrip())
+    try:
+        return index, start, end, base64.b64decode("".join(chunks))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _binary_findings(lines: list[str]) -> Iterator[_Span]:
+    """Findings inside YAML ``!!binary`` blocks (decoded; gzip inside undone), each
+    reported on the block's first base64 line."""
+    for number in range(len(lines)):
+        block = _binary_block(lines, number)
+        if block is None:
             continue
-        start, chunks = number, [match.group("inline") or ""]
-        if not chunks[0]:
-            start = number + 1
-            indent = len(line) - len(line.lstrip())
-            for follow in lines[number + 1 :]:
-                if not follow.strip() or len(follow) - len(follow.lstrip()) <= indent:
-                    break
-                chunks.append(follow.strip())
-        try:
-            data = base64.b64decode("".join(chunks))
-        except (binascii.Error, ValueError):
-            continue
-        text = _decode(data)
-        for finding in lint_text(text, name):
-            findings.append(
-                Finding(name, first_line + start, finding.kind, f"(in !!binary) {finding.excerpt}")
-            )
-    return findings
+        index, start, end, data = block
+        for finding in lint_text(_decode(data), ""):
+            yield _Span(index, start, end, finding.kind, f"(in !!binary) {finding.excerpt}")
 
 
 def _decode(data: bytes) -> str:

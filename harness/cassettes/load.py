@@ -53,11 +53,13 @@ __all__ = [
     "CassetteError",
     "CassetteNotFoundError",
     "Interaction",
+    "MalformedCassetteError",
     "RecordedRequest",
     "RecordedResponse",
     "ReplayExhaustedError",
     "ReplayTransport",
     "UnmatchedRequestError",
+    "cassette_problem",
     "interactions_from_document",
     "load_cassette",
     "read_document",
@@ -69,6 +71,36 @@ REDACTED = "**REDACTED**"
 JSON_TYPE = "application/json"
 SSE_TYPE = "text/event-stream"
 EVENTSTREAM_TYPE = "application/vnd.amazon.eventstream"
+
+
+MALFORMED_HINT = (
+    "the cassette is truncated or malformed: restore it from version control, or record it again"
+)
+
+
+class MalformedCassetteError(CassetteError):
+    """A cassette file that is not a whole cassette (cut short, hand-edited wrongly...).
+
+    ``path`` is the file, ``interaction`` the 1-based index of the bad interaction (None
+    when the problem is the file as a whole) and ``key`` the missing or bad key, if any.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        problem: str,
+        *,
+        interaction: int | None = None,
+        count: int | None = None,
+        key: str | None = None,
+    ) -> None:
+        where = path
+        if interaction is not None:
+            where += f": interaction {interaction}" + (f" of {count}" if count else "")
+        super().__init__(f"{where}: {problem}; {MALFORMED_HINT}")
+        self.path = path
+        self.interaction = interaction
+        self.key = key
 
 
 # --- data ----------------------------------------------------------------------------
@@ -139,15 +171,50 @@ def read_document(path: str | os.PathLike[str]) -> Any:
     try:
         return yaml.load(raw, Loader=_YamlLoader)
     except yaml.YAMLError as exc:
-        raise CassetteError(f"{name}: invalid YAML: {exc}") from None
+        problem = " ".join(f"invalid YAML: {exc}".split())
+        raise MalformedCassetteError(name, problem) from None
 
 
 def interactions_from_document(document: Any, name: str = "<cassette>") -> list[Interaction]:
     """Normalize a loaded cassette document; ``name`` is used in error messages."""
+    pairs = _pairs(name, document)
     return [
-        _interaction(name, index, request, response)
-        for index, (request, response) in enumerate(_pairs(name, document), start=1)
+        _interaction(_Where(name, index, len(pairs)), request, response)
+        for index, (request, response) in enumerate(pairs, start=1)
     ]
+
+
+def cassette_problem(path: str | os.PathLike[str]) -> CassetteError | None:
+    """Why ``path`` is not a readable cassette (the error ``load_cassette`` would raise:
+    the file, the interaction and the missing key), or None if it is one.
+
+    For code that reads cassettes another way (vcrpy's loader says only ``KeyError:
+    'response'``) and wants to say what is wrong with the file."""
+    try:
+        load_cassette(path)
+    except CassetteError as exc:
+        return exc
+    return None
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Interaction ``index`` (1-based) of ``count`` in cassette ``name``: for messages."""
+
+    name: str
+    index: int
+    count: int
+
+    def __str__(self) -> str:
+        return f"{self.name}: interaction {self.index}"
+
+    def malformed(self, problem: str, key: str | None = None) -> MalformedCassetteError:
+        return MalformedCassetteError(
+            self.name, problem, interaction=self.index, count=self.count, key=key
+        )
+
+
+_MESSAGE_KEYS = ("request", "response")
 
 
 def _pairs(name: str, document: Any) -> list[tuple[Any, Any]]:
@@ -155,24 +222,28 @@ def _pairs(name: str, document: Any) -> list[tuple[Any, Any]]:
     if isinstance(document, Mapping) and "interactions" in document:
         interactions = document["interactions"]
         if not isinstance(interactions, list):
-            raise CassetteError(f"{name}: 'interactions' is not a list")
+            raise MalformedCassetteError(name, "'interactions' is not a list", key="interactions")
         pairs = []
         for index, item in enumerate(interactions, start=1):
-            if not isinstance(item, Mapping) or "request" not in item or "response" not in item:
-                raise CassetteError(
-                    f"{name}: interaction {index} has no 'request' and 'response' mappings"
-                )
+            where = _Where(name, index, len(interactions))
+            if not isinstance(item, Mapping):
+                raise where.malformed(f"the interaction is a {type(item).__name__}, not a mapping")
+            for key in _MESSAGE_KEYS:
+                if item.get(key) is None:
+                    raise where.malformed(f"the '{key}' key is missing", key)
             pairs.append((item["request"], item["response"]))
         return pairs
     if isinstance(document, Mapping) and "requests" in document and "responses" in document:
         requests, responses = document["requests"], document["responses"]
         if not isinstance(requests, list) or not isinstance(responses, list):
-            raise CassetteError(f"{name}: 'requests' and 'responses' must be lists")
+            raise MalformedCassetteError(name, "'requests' and 'responses' must be lists")
         if len(requests) != len(responses):
-            raise CassetteError(
-                f"{name}: {len(requests)} requests but {len(responses)} responses recorded"
+            raise MalformedCassetteError(
+                name, f"{len(requests)} requests but {len(responses)} responses recorded"
             )
         return list(zip(requests, responses, strict=True))
+    if document is None:
+        raise MalformedCassetteError(name, "the file holds no YAML document (it is empty)")
     found = (
         f"top-level keys {sorted(map(str, document))}"
         if isinstance(document, Mapping)
@@ -184,15 +255,14 @@ def _pairs(name: str, document: Any) -> list[tuple[Any, Any]]:
     )
 
 
-def _interaction(name: str, index: int, request: Any, response: Any) -> Interaction:
-    where = f"{name}: interaction {index}"
-    if not isinstance(request, Mapping):
-        raise CassetteError(f"{where}: request is not a mapping")
-    if not isinstance(response, Mapping):
-        raise CassetteError(f"{where}: response is not a mapping")
-    method, uri = request.get("method"), request.get("uri")
-    if not isinstance(method, str) or not isinstance(uri, str):
-        raise CassetteError(f"{where}: request needs a 'method' and a 'uri'")
+def _interaction(where: _Where, request: Any, response: Any) -> Interaction:
+    for key, value in zip(_MESSAGE_KEYS, (request, response), strict=True):
+        if not isinstance(value, Mapping):
+            raise where.malformed(f"'{key}' is a {type(value).__name__}, not a mapping", key)
+    for key in ("method", "uri"):
+        if not isinstance(request.get(key), str):
+            raise where.malformed(f"the request has no '{key}'", key)
+    method, uri = request["method"], request["uri"]
 
     req_headers = _headers(where, request.get("headers"))
     req_body = _body(where, request, "request")
@@ -211,15 +281,15 @@ def _interaction(name: str, index: int, request: Any, response: Any) -> Interact
     )
 
 
-def _status(where: str, value: Any) -> int:
+def _status(where: _Where, value: Any) -> int:
     if isinstance(value, Mapping):
         value = value.get("code")
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise CassetteError(f"{where}: response has no status code")
+        raise where.malformed("the response has no 'status' code", "status")
     try:
         return int(value)
     except ValueError:
-        raise CassetteError(f"{where}: bad status code {value!r}") from None
+        raise where.malformed(f"bad status code {value!r}", "status") from None
 
 
 def _text(value: Any) -> str:
@@ -231,12 +301,12 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _headers(where: str, value: Any) -> dict[str, str]:
+def _headers(where: _Where, value: Any) -> dict[str, str]:
     """Lower-case names; lists joined with ``", "``; ``!!binary`` values decoded."""
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise CassetteError(f"{where}: headers are not a mapping")
+        raise where.malformed("headers are not a mapping", "headers")
     headers: dict[str, str] = {}
     for key, raw in value.items():
         values = raw if isinstance(raw, list) else [raw]
@@ -246,7 +316,7 @@ def _headers(where: str, value: Any) -> dict[str, str]:
     return headers
 
 
-def _body(where: str, message: Mapping[str, Any], kind: str) -> bytes:
+def _body(where: _Where, message: Mapping[str, Any], kind: str) -> bytes:
     """The body bytes as stored: ``parsed_body`` (JSON), ``body: {string: ...}`` or bare."""
     if "parsed_body" in message:
         # pydantic-ai's serializer: re-create the JSON text exactly as its loader does.
@@ -263,7 +333,7 @@ def _body(where: str, message: Mapping[str, Any], kind: str) -> bytes:
         return bytes(body)
     if isinstance(body, str):
         return body.encode("utf-8")
-    raise CassetteError(f"{where}: {kind} body is a {type(body).__name__}, not text or bytes")
+    raise where.malformed(f"{kind} body is a {type(body).__name__}, not text or bytes", "body")
 
 
 def _optional_decoder(*modules: str) -> Callable[[bytes], bytes] | None:
@@ -301,7 +371,7 @@ def _decoder(encoding: str) -> Callable[[bytes], bytes] | None:
 _LIBRARIES = {"br": "'brotli' or 'brotlicffi'", "zstd": "'zstandard'"}
 
 
-def _decode_content(where: str, kind: str, headers: dict[str, str], body: bytes) -> bytes:
+def _decode_content(where: _Where, kind: str, headers: dict[str, str], body: bytes) -> bytes:
     """Undo ``content-encoding`` (last coding first), then fix the framing headers."""
     encodings = [
         token.strip().lower()

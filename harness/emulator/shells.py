@@ -9,13 +9,17 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager, suppress
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
 from harness.emulator.core import EmulatedResponse, Emulator
 from harness.types import ConfigurationError
+
+EMULATOR_SIGNING_TIME = datetime(2025, 1, 1, tzinfo=timezone.utc)
+"""The fixed clock of requests signed for the emulator (see ``EmulatorTransport``)."""
 
 
 class _Body(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -45,7 +49,14 @@ class EmulatorTransport(httpx.MockTransport):
     (which patches them) records what goes through it. The body is a stream of the
     emulator's chunks; a ``Slow`` delay is served before its first byte. A ``CutStream``
     body simply ends early here.
+
+    ``signing_time`` is the instant requests sent through it are signed at: ``LM`` reads
+    it and gives it to the Bedrock codec (unless ``signing_time=`` was passed), so the
+    SigV4 date and ``x-amz-date`` of recordings made against the emulator never change
+    and re-recording without changes rewrites no cassette.
     """
+
+    signing_time: ClassVar[datetime] = EMULATOR_SIGNING_TIME
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator

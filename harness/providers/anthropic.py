@@ -182,7 +182,7 @@ class AnthropicCodec:
 
     def stream_decoder(self, content_type: str) -> AnthropicStreamDecoder:
         """A decoder for a ``text/event-stream`` answer."""
-        return AnthropicStreamDecoder()
+        return AnthropicStreamDecoder(content_type)
 
 
 class AnthropicStreamDecoder(SSEStreamDecoder):
@@ -191,18 +191,18 @@ class AnthropicStreamDecoder(SSEStreamDecoder):
     provider = PROVIDER
     end = "message_stop"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, content_type: str = "") -> None:
+        super().__init__(content_type)
         self._calls: dict[int, int] = {}
         """Content block index of each client ``tool_use`` block -> tool call index."""
 
     def event(self, name: str, data: str) -> list[StreamEvent]:
-        payload = load_json(PROVIDER, data.encode())
+        payload = load_json(PROVIDER, data)
         self.raw.append(payload)
         try:
             return self._event(payload.get("type") or name, payload)
         except (LookupError, TypeError, AttributeError) as exc:
-            raise malformed(PROVIDER, f"unexpected event ({exc!r})", data.encode()) from None
+            raise malformed(PROVIDER, f"unexpected event ({exc!r})", data) from None
 
     def _event(self, kind: str, payload: Any) -> list[StreamEvent]:
         if kind == "message_start":

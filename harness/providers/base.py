@@ -98,9 +98,9 @@ def compact_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def malformed(provider: str, what: str, body: bytes) -> MalformedResponseError:
+def malformed(provider: str, what: str, body: bytes | str) -> MalformedResponseError:
     """The error for a body that could not be decoded: says what, quotes its start."""
-    snippet = body[:200].decode("utf-8", "replace")
+    snippet = body[:200] if isinstance(body, str) else body[:200].decode("utf-8", "replace")
     return MalformedResponseError(f"{what}: {snippet!r}", provider=provider)
 
 
@@ -113,8 +113,9 @@ def error_body(body: bytes) -> tuple[Any, str]:
         return None, text
 
 
-def load_json(provider: str, body: bytes) -> Any:
-    """Parse a body as JSON or raise ``MalformedResponseError`` naming the provider."""
+def load_json(provider: str, body: bytes | str) -> Any:
+    """Parse a body (or a decoded event's text) as JSON or raise ``MalformedResponseError``
+    naming the provider."""
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -206,58 +207,117 @@ class SSEParser:
 
     ``feed`` returns completed ``(event, data)`` pairs; ``event`` is ``""`` when the
     event had no ``event:`` field. Comment lines (``:``) are skipped.
+
+    Linear in the size of the stream however it is cut: each fed chunk is searched once
+    for line ends, and the pieces of an unfinished line are kept in a list and joined
+    once, when its line end arrives (a 50 MB event sent in 64 KiB chunks is not rescanned
+    or recopied per chunk; see bench/bench_stream.py).
     """
 
     def __init__(self) -> None:
-        self._buffer = b""
+        self._partial: list[bytes] = []
+        """The bytes of the line being read, one piece per feed, not joined yet."""
         self._event = ""
         self._data: list[str] = []
         self._pending_cr = False
 
     def feed(self, data: bytes) -> list[tuple[str, str]]:
+        """Take the next bytes, return the events they complete."""
         if not data:
             return []
-        if self._pending_cr and data.startswith(b"\n"):
-            data = data[1:]
+        pos = 0
+        if self._pending_cr and data[:1] == b"\n":
+            pos = 1  # the LF of a CRLF whose CR ended the previous feed
         self._pending_cr = False
-        self._buffer += data
         out: list[tuple[str, str]] = []
-        while True:
-            cut = _first_line_end(self._buffer)
-            if cut is None:
-                return out
-            end, width = cut
-            if width == 1 and self._buffer[end : end + 1] == b"\r" and end + 1 == len(self._buffer):
-                # A CR at the very end may be the first half of a CRLF split across feeds.
-                self._pending_cr = True
-            line = self._buffer[:end].decode("utf-8")
-            self._buffer = self._buffer[end + width :]
-            self._line(line, out)
+        size = len(data)
+        lf, cr = data.find(b"\n", pos), data.find(b"\r", pos)
+        while lf >= 0 or cr >= 0:
+            if cr >= 0 and (lf < 0 or cr < lf):
+                end = after = cr + 1
+                if after == size:
+                    self._pending_cr = True  # maybe the first half of a split CRLF
+                elif data[after] == 0x0A:
+                    after += 1
+            else:
+                end = after = lf + 1
+            self._end_line(data[pos : end - 1], out)
+            pos = after
+            if 0 <= lf < pos:
+                lf = data.find(b"\n", pos)
+            if 0 <= cr < pos:
+                cr = data.find(b"\r", pos)
+        if pos < size:
+            self._partial.append(data[pos:])
+        return out
 
     def close(self) -> list[tuple[str, str]]:
         """End of stream: a final event without its blank line is still delivered."""
         out: list[tuple[str, str]] = []
-        if self._buffer:
-            self._line(self._buffer.decode("utf-8"), out)
-            self._buffer = b""
-        self._line("", out)
+        if self._partial:
+            self._end_line(b"", out)
+        self._line(b"", out)
         return out
 
-    def _line(self, line: str, out: list[tuple[str, str]]) -> None:
-        if line == "":
+    def _end_line(self, tail: bytes, out: list[tuple[str, str]]) -> None:
+        """A line ended with ``tail``: join it to its earlier pieces and handle it."""
+        if self._partial:
+            self._partial.append(tail)
+            tail = b"".join(self._partial)
+            self._partial = []
+        self._line(tail, out)
+
+    def _line(self, line: bytes, out: list[tuple[str, str]]) -> None:
+        """One line, still bytes: a ``data:`` value is decoded straight from the line (a
+        memoryview, no intermediate copy of a large event); other lines are small."""
+        if not line:
             if self._data:
                 out.append((self._event, "\n".join(self._data)))
             self._event, self._data = "", []
             return
-        if line.startswith(":"):
+        colon = line.find(b":")
+        if colon == 0:
+            line.decode("utf-8")  # a comment: ignored, but the stream must still be UTF-8
             return
-        name, _, value = line.partition(":")
-        if value.startswith(" "):
-            value = value[1:]
-        if name == "event":
-            self._event = value
-        elif name == "data":
-            self._data.append(value)
+        if colon < 0:
+            name, start = line, len(line)
+        else:
+            name, start = line[:colon], colon + 1
+            if line[start : start + 1] == b" ":
+                start += 1
+        if name == b"data":
+            self._data.append(str(memoryview(line)[start:], "utf-8"))
+            return
+        text = line.decode("utf-8")
+        if name == b"event":
+            self._event = text[start:]
+
+
+class BodyStart:
+    """The content type, size and first bytes of a streamed body, for the error that
+    says what was received when the body is not the stream expected (a proxy's HTML
+    error page sent with status 200, a JSON error...)."""
+
+    KEEP = 200
+
+    def __init__(self, content_type: str = "") -> None:
+        self.content_type = content_type
+        self.size = 0
+        self._head = bytearray()
+
+    def add(self, data: bytes) -> None:
+        """Count the next bytes (the first ``KEEP`` are kept)."""
+        if len(self._head) < self.KEEP:
+            self._head += data[: self.KEEP - len(self._head)]
+        self.size += len(data)
+
+    def __str__(self) -> str:
+        kind = self.content_type or "no content type"
+        if not self.size:
+            return f"received an empty body ({kind})"
+        snippet = bytes(self._head).decode("utf-8", "replace")
+        more = "..." if self.size > len(self._head) else ""
+        return f"received {kind} ({self.size} bytes) starting {snippet!r}{more}"
 
 
 class SSEStreamDecoder:
@@ -265,25 +325,33 @@ class SSEStreamDecoder:
 
     ``end`` names the event that must close the stream (``None``: any end is fine); a
     subclass sets ``self.finished`` when it sees it, and events after it are ignored.
+    ``content_type`` (of the response) only serves the error raised when the body held
+    no event at all, which says what it held instead.
     """
 
     provider = ""
     end: str | None = None
 
-    def __init__(self) -> None:
+    def __init__(self, content_type: str = "") -> None:
         self.raw: list[Any] = []
         self.finished = False
         self._sse = SSEParser()
+        self._body = BodyStart(content_type)
+        self._events = 0  # server-sent events received
 
     def feed(self, data: bytes) -> list[StreamEvent]:
         """Take the next bytes, return the events they complete."""
+        self._body.add(data)
         return self._decode(data)
 
     def close(self) -> list[StreamEvent]:
         """End of stream: the last events, or ``MalformedResponseError`` if it ended early."""
         events = self._decode(None)
         if self.end is not None and not self.finished:
-            raise MalformedResponseError(f"stream ended before {self.end}", provider=self.provider)
+            problem = f"stream ended before {self.end}"
+            if not self._events:
+                problem += f" and no server-sent event arrived: {self._body}"
+            raise MalformedResponseError(problem, provider=self.provider)
         return events
 
     def event(self, name: str, data: str) -> list[StreamEvent]:
@@ -294,26 +362,16 @@ class SSEStreamDecoder:
         try:
             pairs = self._sse.close() if data is None else self._sse.feed(data)
         except UnicodeDecodeError as exc:
-            raise MalformedResponseError(
-                f"stream is not UTF-8: {exc}", provider=self.provider
-            ) from None
+            problem = f"stream is not UTF-8: {exc}"
+            if not self._events:
+                problem += f"; {self._body}"
+            raise MalformedResponseError(problem, provider=self.provider) from None
+        self._events += len(pairs)
         events: list[StreamEvent] = []
         for name, text in pairs:
             if not self.finished:
                 events.extend(self.event(name, text))
         return events
-
-
-def _first_line_end(buffer: bytes) -> tuple[int, int] | None:
-    """Position and width of the first line ending (CRLF counts as one)."""
-    lf = buffer.find(b"\n")
-    cr = buffer.find(b"\r")
-    if cr == -1 and lf == -1:
-        return None
-    if cr != -1 and (lf == -1 or cr < lf):
-        width = 2 if buffer[cr + 1 : cr + 2] == b"\n" else 1
-        return cr, width
-    return lf, 1
 
 
 @dataclass

@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
-from harness.providers import anthropic
+from harness.providers import anthropic, aws
 from harness.providers.base import (
+    BodyStart,
     HttpRequest,
     error_class_for_status,
     load_json,
@@ -105,6 +106,8 @@ _ERRORS: dict[str, type[LLMError]] = {
 """AWS exception names, lower-cased (stream frames spell them ``throttlingException``)."""
 
 _STATUS_FALLBACK: dict[int, type[LLMError]] = {408: RequestTimeoutError, 424: ServerError}
+_PRELUDE = 12
+"""Bytes of an eventstream prelude: total length, headers length, prelude CRC."""
 
 
 class BedrockCodec:
@@ -119,11 +122,17 @@ class BedrockCodec:
         endpoint_url: str | None = None,
         credentials: Any = None,
         profile: str | None = None,
+        signing_time: datetime | None = None,
     ) -> None:
         if api not in ("converse", "invoke"):
             raise ConfigurationError(f"Bedrock api must be 'converse' or 'invoke', not {api!r}")
+        if signing_time is not None and not isinstance(signing_time, datetime):
+            raise ConfigurationError(
+                f"signing_time must be a datetime (UTC if naive), not {signing_time!r}"
+            )
         self.api = api
-        self.region, self.credentials = _resolve(region, credentials, profile)
+        self.signing_time = signing_time
+        self.region, self.credentials = aws.resolve(region, credentials, profile)
         endpoint = endpoint_url or f"https://bedrock-runtime.{self.region}.amazonaws.com"
         self.endpoint_url = endpoint.rstrip("/")
 
@@ -142,18 +151,19 @@ class BedrockCodec:
 
     def sign(self, request: HttpRequest) -> HttpRequest:
         """A copy of ``request`` signed with SigV4 (botocore's signer) at the current time,
-        with one consistent snapshot of the credentials (refreshable ones may rotate)."""
-        from botocore.auth import SigV4Auth
-        from botocore.awsrequest import AWSRequest
-
-        credentials = self.credentials
-        if hasattr(credentials, "get_frozen_credentials"):
-            credentials = credentials.get_frozen_credentials()
-        stale = {"authorization", "x-amz-date", "x-amz-security-token"}
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in stale}
-        aws = AWSRequest(method=request.method, url=request.url, data=request.body, headers=headers)
-        SigV4Auth(credentials, "bedrock", self.region).add_auth(aws)
-        return replace(request, headers={k.lower(): str(v) for k, v in aws.headers.items()})
+        or at ``signing_time`` when the codec was given one, with one consistent snapshot
+        of the credentials (refreshable ones may rotate)."""
+        headers = aws.sign(
+            request.method,
+            request.url,
+            request.headers,
+            request.body,
+            credentials=self.credentials,
+            service="bedrock",
+            region=self.region,
+            signing_time=self.signing_time,
+        )
+        return replace(request, headers=headers)
 
     def decode_response(self, body: bytes) -> Response:
         """Decode a Converse body or an InvokeModel (Anthropic Messages) body."""
@@ -193,8 +203,9 @@ class BedrockCodec:
         )
 
     def stream_decoder(self, content_type: str) -> EventStreamDecoder:
-        """An AWS eventstream decoder, whatever the content type says."""
-        return EventStreamDecoder()
+        """An AWS eventstream decoder, whatever the content type says (an error says it
+        when the body was no eventstream)."""
+        return EventStreamDecoder(content_type)
 
 
 def _converse_response(data: dict[str, Any]) -> Response:
@@ -217,39 +228,6 @@ def _converse_response(data: dict[str, Any]) -> Response:
         reasoning="".join(reasoning),
         raw=data,
     )
-
-
-def _resolve(region: str | None, credentials: Any, profile: str | None) -> tuple[str, Any]:
-    """Region and credentials from the arguments, the environment or botocore's chain."""
-    try:
-        import botocore.exceptions
-        import botocore.session
-    except ImportError:  # pragma: no cover - botocore is a declared extra
-        raise ConfigurationError(
-            "Bedrock needs botocore: pip install 'llm-parity[bedrock]'"
-        ) from None
-    session: Any = None
-    try:
-        region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        if not region:
-            session = botocore.session.Session(profile=profile)
-            region = session.get_config_variable("region")
-        if not region:
-            raise ConfigurationError(
-                "no AWS region for Bedrock: pass region=... or set AWS_REGION "
-                "(or a region in your AWS profile)"
-            )
-        if credentials is None:
-            session = session or botocore.session.Session(profile=profile)
-            credentials = session.get_credentials()
-    except botocore.exceptions.BotoCoreError as exc:
-        raise ConfigurationError(f"cannot configure Bedrock: {exc}") from None
-    if credentials is None:
-        raise ConfigurationError(
-            "no AWS credentials for Bedrock: pass credentials=..., or set "
-            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (or profile=...)"
-        )
-    return str(region), credentials
 
 
 # --- request bodies ------------------------------------------------------------------
@@ -430,12 +408,16 @@ class EventStreamDecoder:
     The stream must reach the end of the message: Converse ``messageStop`` (the
     ``metadata`` frame after it is optional) or Anthropic ``message_stop``."""
 
-    def __init__(self) -> None:
+    def __init__(self, content_type: str = "") -> None:
         from botocore.eventstream import EventStreamBuffer
 
         self.raw: list[Any] = []
+        self._body = BodyStart(content_type)  # what arrived, for errors before any frame
+        self._decoded = 0  # frames
         self._frames = EventStreamBuffer()
-        self._pending = 0  # bytes fed but not yet part of a complete frame
+        self._buffer = bytearray()  # bytes fed and not handed to botocore yet
+        self._start = 0  # where they begin in ``_buffer``
+        self._frame_length = 0  # of the next frame once its prelude has been checked
         self._messages = anthropic.AnthropicStreamDecoder()
         self._messages.raw = self.raw  # one list of decoded payloads, in stream order
         self._chunks = False  # an InvokeModel stream
@@ -444,34 +426,82 @@ class EventStreamDecoder:
         """Content block index of each Converse ``toolUse`` block -> tool call index."""
 
     def feed(self, data: bytes) -> list[StreamEvent]:
-        """Take the next bytes, return the events of the frames they complete."""
+        """Take the next bytes, return the events of the frames they complete.
+
+        botocore's ``EventStreamBuffer`` appends every chunk to one ``bytes`` object
+        (quadratic for a large frame arriving in many chunks), so the bytes wait here in
+        a ``bytearray`` and botocore gets each frame whole, once it has arrived (its
+        prelude is checked as soon as it is here, so garbage fails early)."""
         from botocore.eventstream import ParserError
 
-        self._frames.add_data(data)
-        self._pending += len(data)
+        self._body.add(data)
+        self._buffer += data
         events: list[StreamEvent] = []
         try:
-            for frame in self._frames:
-                self._pending -= frame.prelude.total_length
-                events.extend(self._frame(frame.headers, frame.payload))
+            while self._frame_complete():
+                for message in self._frames:
+                    self._decoded += 1
+                    events.extend(self._frame(message.headers, message.payload))
         except ParserError as exc:
+            if not self._decoded:
+                raise MalformedResponseError(
+                    f"the stream is not an AWS eventstream ({exc}): {self._body}",
+                    provider=PROVIDER,
+                ) from None
             raise MalformedResponseError(
                 f"bad eventstream frame: {exc}", provider=PROVIDER
             ) from None
+        if self._start > len(self._buffer) // 2:  # amortized: each byte moves O(1) times
+            del self._buffer[: self._start]
+            self._start = 0
         return events
+
+    def _frame_complete(self) -> bool:
+        """Hand botocore the next frame if it has arrived whole; whether it did. A frame's
+        prelude is checked by botocore (CRC, lengths) as soon as it is here."""
+        from botocore.eventstream import EventStreamBuffer, ParserError
+
+        available = len(self._buffer) - self._start
+        if not self._frame_length:
+            if available < _PRELUDE:
+                return False
+            prelude = bytes(self._buffer[self._start : self._start + _PRELUDE])
+            check = EventStreamBuffer()
+            check.add_data(prelude)
+            for _ in check:  # parses (and checks) the prelude; a frame is longer
+                raise ParserError("eventstream frame shorter than its prelude")
+            self._frame_length = int.from_bytes(prelude[:4], "big")
+        if available < self._frame_length:
+            return False
+        end = self._start + self._frame_length
+        with memoryview(self._buffer) as view:
+            frame = bytes(view[self._start : end])  # one copy; botocore's buffer is empty
+        self._start, self._frame_length = end, 0
+        if self._start == len(self._buffer):  # all consumed: free it before decoding
+            del self._buffer[:]
+            self._start = 0
+        self._frames.add_data(frame)
+        return True
 
     def close(self) -> list[StreamEvent]:
         """Raise ``MalformedResponseError`` if the stream stopped inside a frame or
         before the end of the message."""
-        if self._pending:
-            raise MalformedResponseError(
-                f"stream ended inside an eventstream frame ({self._pending} bytes left)",
-                provider=PROVIDER,
+        pending = len(self._buffer) - self._start
+        if pending:
+            raise self._malformed(
+                f"stream ended inside an eventstream frame ({pending} bytes left)"
             )
         if not (self._stopped or self._messages.finished):
             end = "message_stop" if self._chunks else "messageStop"
-            raise MalformedResponseError(f"stream ended before {end}", provider=PROVIDER)
+            raise self._malformed(f"stream ended before {end}")
         return []
+
+    def _malformed(self, problem: str) -> MalformedResponseError:
+        """The error for a stream that cannot be decoded; before any frame, it also
+        says what the body held (a proxy's HTML page, a JSON error...)."""
+        if not self._decoded:
+            problem += f" and no eventstream frame arrived: {self._body}"
+        return MalformedResponseError(problem, provider=PROVIDER)
 
     def _frame(self, headers: dict[str, Any], payload: bytes) -> list[StreamEvent]:
         kind = headers.get(":message-type")

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
 from harness.providers.base import (
+    BodyStart,
     HttpRequest,
     SSEStreamDecoder,
     StreamAccumulator,
@@ -142,10 +144,10 @@ class GeminiCodec:
         ``application/json``; without a content type, whichever the body starts as."""
         kind = content_type.lower()
         if "event-stream" in kind:
-            return SSEDecoder()
+            return SSEDecoder(content_type)
         if "json" in kind:
-            return JSONArrayDecoder()
-        return SniffingDecoder()
+            return JSONArrayDecoder(content_type)
+        return SniffingDecoder(content_type)
 
 
 # --- request -------------------------------------------------------------------------
@@ -375,14 +377,14 @@ class SSEDecoder(SSEStreamDecoder):
     provider = PROVIDER
     end = "a finishReason"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, content_type: str = "") -> None:
+        super().__init__(content_type)
         self._chunks = ChunkEvents()
 
     def event(self, name: str, data: str) -> list[StreamEvent]:
         if not data.strip():
             return []
-        chunk = load_json(PROVIDER, data.encode())
+        chunk = load_json(PROVIDER, data)
         self.raw.append(chunk)
         return self._chunks(chunk)
 
@@ -398,10 +400,11 @@ class SniffingDecoder:
     """Picks the decoder from the body's first non-blank byte (``[``: a JSON array, else
     SSE), for responses whose content type was lost (some recorders and proxies drop it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, content_type: str = "") -> None:
         self.raw: list[Any] = []
         self._decoder: StreamDecoder | None = None
         self._held = b""
+        self._content_type = content_type
 
     def feed(self, data: bytes) -> list[StreamEvent]:
         """Take the next bytes, return the events they complete."""
@@ -410,7 +413,8 @@ class SniffingDecoder:
             start = self._held.lstrip()
             if not start:
                 return []
-            self._decoder = JSONArrayDecoder() if start[:1] == b"[" else SSEDecoder()
+            kind = JSONArrayDecoder if start[:1] == b"[" else SSEDecoder
+            self._decoder = kind(self._content_type)
             self._decoder.raw = self.raw  # one list: what the chosen decoder decodes
             data, self._held = self._held, b""
         return self._decoder.feed(data)
@@ -418,23 +422,35 @@ class SniffingDecoder:
     def close(self) -> list[StreamEvent]:
         """End of stream (an empty body is a malformed stream)."""
         if self._decoder is None:
-            raise MalformedResponseError("the stream ended before any data", provider=PROVIDER)
+            body = BodyStart(self._content_type)
+            body.add(self._held)
+            raise MalformedResponseError(
+                f"the stream ended before any data: {body}", provider=PROVIDER
+            )
         return self._decoder.close()
 
 
 class JSONArrayDecoder:
     """``streamGenerateContent`` without ``alt=sse``: one JSON array sent in pieces
-    (``[{...}\\n,\\r\\n{...}\\n]``); each element is decoded as soon as it is complete."""
+    (``[{...}\\n,\\r\\n{...}\\n]``); each element is decoded as soon as it is complete.
 
-    def __init__(self) -> None:
+    While no element has arrived, an error also says what the body held instead."""
+
+    def __init__(self, content_type: str = "") -> None:
         self.raw: list[Any] = []
         self._parser = JSONArrayParser()
         self._chunks = ChunkEvents()
+        self._body = BodyStart(content_type)
 
     def feed(self, data: bytes) -> list[StreamEvent]:
         """Take the next bytes, return the events they complete."""
+        self._body.add(data)
+        try:
+            elements = self._parser.feed(data)
+        except MalformedResponseError as exc:
+            raise self._explained(exc.provider_message) from None
         events: list[StreamEvent] = []
-        for element in self._parser.feed(data):
+        for element in elements:
             chunk = load_json(PROVIDER, element)
             self.raw.append(chunk)
             events.extend(self._chunks(chunk))
@@ -443,24 +459,35 @@ class JSONArrayDecoder:
     def close(self) -> list[StreamEvent]:
         """Raise ``MalformedResponseError`` unless the array was complete and carried a
         finish reason."""
-        self._parser.close()
+        try:
+            self._parser.close()
+        except MalformedResponseError as exc:
+            raise self._explained(exc.provider_message) from None
         if not self._chunks.finished:
-            raise MalformedResponseError("stream ended before a finishReason", provider=PROVIDER)
+            raise self._explained("stream ended before a finishReason")
         return []
+
+    def _explained(self, problem: str) -> MalformedResponseError:
+        if not self.raw:
+            problem += f" and no element arrived: {self._body}"
+        return MalformedResponseError(problem, provider=PROVIDER)
 
 
 _WHITESPACE = frozenset(b" \t\r\n")
 _OPENERS = frozenset(b"{[")
 _CLOSERS = frozenset(b"}]")
 _QUOTE, _BACKSLASH, _COMMA = ord('"'), ord("\\"), ord(",")
+_STRUCTURE = re.compile(rb'["{}\[\]]')
+"""Inside an element, outside strings: quotes and brackets."""
 
 
 class JSONArrayParser:
     """Splits a streamed JSON array of objects into the bytes of each element.
 
     Scans bytes once, tracking strings, escapes and bracket depth (UTF-8 continuation
-    bytes never look like ASCII, so a character split across feeds is harmless). A stream
-    of bare objects without the enclosing ``[...]`` is accepted too.
+    bytes never look like ASCII, so a character split across feeds is harmless), jumping
+    from one quote or bracket to the next with C-level searches. A stream of bare objects
+    without the enclosing ``[...]`` is accepted too.
     """
 
     def __init__(self) -> None:
@@ -469,7 +496,6 @@ class JSONArrayParser:
         self._start = -1  # offset of the element being read, -1 between elements
         self._depth = 0
         self._in_string = False
-        self._escaped = False
         self._opened = False
         self._closed = False
 
@@ -478,28 +504,34 @@ class JSONArrayParser:
         buffer = self._buffer
         buffer += data
         elements: list[bytes] = []
-        for pos in range(self._pos, len(buffer)):
-            byte = buffer[pos]
+        pos, end = self._pos, len(buffer)
+        while pos < end:
             if self._start < 0:
+                byte = buffer[pos]
                 self._between(byte)
                 if byte == ord("{"):
                     self._start, self._depth = pos, 1
-            elif self._in_string:
-                if self._escaped:
-                    self._escaped = False
-                elif byte == _BACKSLASH:
-                    self._escaped = True
-                elif byte == _QUOTE:
-                    self._in_string = False
-            elif byte == _QUOTE:
-                self._in_string = True
-            elif byte in _OPENERS:
-                self._depth += 1
-            elif byte in _CLOSERS:
-                self._depth -= 1
-                if self._depth == 0:
-                    elements.append(bytes(buffer[self._start : pos + 1]))
-                    self._start = -1
+            elif self._in_string:  # jump to the closing quote: one not escaped
+                pos = buffer.find(b'"', pos)
+                if pos < 0:
+                    break
+                self._in_string = _escaped(buffer, pos)
+            else:  # jump to the next quote or bracket (the regex scans in C)
+                found = _STRUCTURE.search(buffer, pos)
+                if found is None:
+                    break
+                pos = found.start()
+                byte = buffer[pos]
+                if byte == _QUOTE:
+                    self._in_string = True
+                elif byte in _OPENERS:
+                    self._depth += 1
+                else:
+                    self._depth -= 1
+                    if self._depth == 0:
+                        elements.append(bytes(buffer[self._start : pos + 1]))
+                        self._start = -1
+            pos += 1
         keep = self._start if self._start >= 0 else len(buffer)
         del buffer[:keep]
         self._pos = len(buffer)
@@ -530,6 +562,16 @@ class JSONArrayParser:
         else:
             return
         raise MalformedResponseError(f"stream ended {problem}", provider=PROVIDER)
+
+
+def _escaped(buffer: bytearray, quote: int) -> bool:
+    """Whether the quote at ``quote`` (inside a string) is escaped: preceded by an odd
+    number of backslashes. The buffer holds the whole string so far, opening quote
+    included, so the count never runs past the string's start."""
+    before = quote
+    while buffer[before - 1] == _BACKSLASH:
+        before -= 1
+    return (quote - before) % 2 == 1
 
 
 # --- errors --------------------------------------------------------------------------

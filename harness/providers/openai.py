@@ -169,7 +169,7 @@ class OpenAICodec:
 
     def stream_decoder(self, content_type: str) -> OpenAIStreamDecoder:
         """A decoder for a ``text/event-stream`` answer."""
-        return OpenAIStreamDecoder()
+        return OpenAIStreamDecoder(content_type)
 
 
 class OpenAIStreamDecoder(SSEStreamDecoder):
@@ -178,20 +178,20 @@ class OpenAIStreamDecoder(SSEStreamDecoder):
     provider = PROVIDER
     end = "data: [DONE]"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, content_type: str = "") -> None:
+        super().__init__(content_type)
         self._model = ""
 
     def event(self, name: str, data: str) -> list[StreamEvent]:
         if data.strip() == "[DONE]":
             self.finished = True
             return []
-        chunk = load_json(PROVIDER, data.encode())
+        chunk = load_json(PROVIDER, data)
         self.raw.append(chunk)
         try:
             return self._chunk(chunk)
         except (LookupError, TypeError, AttributeError) as exc:
-            raise malformed(PROVIDER, f"unexpected chunk ({exc!r})", data.encode()) from None
+            raise malformed(PROVIDER, f"unexpected chunk ({exc!r})", data) from None
 
     def _chunk(self, chunk: Any) -> list[StreamEvent]:
         if chunk.get("error"):

@@ -51,7 +51,11 @@ class EnvOutcome:
 
 @dataclass(frozen=True)
 class Run:
-    """One results file: the environment that produced it."""
+    """One results file: the environment that produced it.
+
+    ``version`` is the suite's (llm-parity's); ``client`` the adapter under test, and
+    ``client_library`` / ``client_version`` the library it drives and its version ("" when
+    the file does not say: files written before they were recorded)."""
 
     env: str
     source: str
@@ -59,6 +63,8 @@ class Run:
     client: str
     python: str
     created: str
+    client_library: str = ""
+    client_version: str = ""
 
 
 @dataclass
@@ -230,6 +236,8 @@ def _merge_raw(results: Results, document: Mapping[str, Any], source: str) -> No
         client=_text(document.get("client"), source, "client"),
         python=python,
         created=_text(document.get("created"), source, "created"),
+        client_library=_text(document.get("client_library"), source, "client_library"),
+        client_version=_text(document.get("client_version"), source, "client_version"),
     )
     rows = document.get("results")
     if not isinstance(rows, list):
@@ -262,6 +270,8 @@ def _merge_report(results: Results, document: Mapping[str, Any], source: str) ->
                 client=_text(env.get("client"), where, "client"),
                 python=python,
                 created=_text(env.get("created"), where, "created"),
+                client_library=_text(env.get("client_library"), where, "client_library"),
+                client_version=_text(env.get("client_version"), where, "client_version"),
             )
         )
     for index, row in enumerate(cases):

@@ -7,11 +7,17 @@ from html import escape
 
 from harness.report.model import Case, Results
 from harness.report.views import (
+    CATALOGUE_HEADER,
     MATRIX_KIND,
+    MATRIX_LEGEND,
+    NOT_OFFERED,
+    MatrixRow,
     cell,
+    client_line,
     describe,
     failures,
     feature_cell,
+    feature_state,
     features,
     matrix,
     regressions,
@@ -22,7 +28,7 @@ body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:
  color:#1f2328;background:#fff}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;
  border-bottom:1px solid #d0d7de;padding-bottom:4px}h3{font-size:15px;margin:18px 0 6px}
-.summary{color:#57606a;margin:0 0 16px}
+.summary{color:#57606a;margin:0 0 16px}.client{font-size:16px;margin:4px 0 2px}
 .totals{display:flex;gap:12px;flex-wrap:wrap}
 .totals div{border:1px solid #d0d7de;border-radius:6px;padding:8px 14px;min-width:90px}
 .totals b{display:block;font-size:20px}
@@ -37,7 +43,6 @@ details{margin:6px 0}summary{cursor:pointer;font-weight:600}
 """
 CLASS = {"pass": "pass", "fail": "fail", "not supported": "ns", "skipped": "skip"}
 STATUS_CLASS = {"pass": "pass", "FAIL": "fail", "n/s": "ns", "skip": "skip"}
-FEATURE_CLASS = {"supported": "yes", "not supported": "no", "partial": "partial"}
 
 
 def _e(value: object) -> str:
@@ -66,13 +71,21 @@ def _matrix_cell(case: Case | None) -> str:
     return _td(cell(case), f"c {CLASS[case.outcome]}", title)
 
 
+def _matrix_cells(row: MatrixRow) -> list[str]:
+    if not row.offered:
+        return [_td(NOT_OFFERED, "c na", "not offered for this provider") for _ in row.cases]
+    return [_matrix_cell(case) for case in row.cases]
+
+
 def to_html(results: Results, *, version: str | None = None) -> str:
     """The report as a self-contained HTML page (same sections as the Markdown)."""
     version = version or results.version or "?"
     t = results.totals()
     modes = results.modes(MATRIX_KIND)
+    label, _, client = client_line(results).partition(": ")
     parts = [
         f"<h1>llm-parity {_e(version)}: parity report</h1>",
+        f'<p class="client"><b>{_e(label)}:</b> {_e(client)}</p>',
         f'<p class="summary">{_e(results.summary())}</p>',
         '<section id="totals"><h2>Totals</h2><div class="totals">',
         *(
@@ -95,20 +108,20 @@ def to_html(results: Results, *, version: str | None = None) -> str:
         tds = []
         for mode in modes:
             f = table[provider].get(mode)
-            cls = f"c {FEATURE_CLASS[f.status]}" if f else "c na"
+            cls = f"c {feature_state(f)}" if f else "c na"
             tds.append(_td(feature_cell(f), cls, "; ".join(f.reasons) if f else ""))
         feature_rows.append(_row(f"<th>{_e(provider)}</th>", *tds))
     parts += [_table(("provider", *modes), feature_rows, "features"), "</section>"]
 
-    parts.append('<section id="matrix"><h2>Matrix</h2>')
+    parts.append(f'<section id="matrix"><h2>Matrix</h2><p>{_e(MATRIX_LEGEND)}</p>')
     for provider in results.providers(MATRIX_KIND):
         rows = [
             _row(
-                f"<th><code>{_e(scenario)}</code></th>",
-                *(_matrix_cell(c) for c in cases),
-                _td(describe(results, scenario), "d"),
+                f"<th><code>{_e(row.scenario)}</code></th>",
+                *_matrix_cells(row),
+                _td(describe(results, row.scenario), "d"),
             )
-            for scenario, cases in matrix(results, provider)
+            for row in matrix(results, provider)
         ]
         parts += [
             f"<h3>{_e(provider)}</h3>",
@@ -122,15 +135,15 @@ def to_html(results: Results, *, version: str | None = None) -> str:
             _row(
                 f"<th><code>{_e(r.scenario)}</code></th>",
                 _td(r.title),
-                _td(r.citation),
-                _td(r.modes),
                 _td(r.result, STATUS_CLASS[r.status]),
+                _td(r.modes),
+                _td(r.citation, "d"),
             )
             for r in catalogue
         ]
         parts += [
             '<section id="regressions"><h2>Regression catalogue</h2>',
-            _table(("scenario", "title", "citation", "modes", "result"), rows, "regressions"),
+            _table(CATALOGUE_HEADER, rows, "regressions"),
             "</section>",
         ]
 
@@ -159,11 +172,31 @@ def to_html(results: Results, *, version: str | None = None) -> str:
     parts += [
         '<section id="environments"><h2>Environments</h2>',
         _table(
-            ("env", "python", "client", "version", "created", "source"),
+            (
+                "env",
+                "python",
+                "client",
+                "library",
+                "library version",
+                "llm-parity",
+                "created",
+                "source",
+            ),
             [
                 _row(
-                    *(_td(v) for v in (r.env, r.python, r.client, r.version, r.created)),
-                    _td(r.source),
+                    *(
+                        _td(v)
+                        for v in (
+                            r.env,
+                            r.python,
+                            r.client,
+                            r.client_library,
+                            r.client_version,
+                            r.version,
+                            r.created,
+                            r.source,
+                        )
+                    )
                 )
                 for r in results.runs
             ],

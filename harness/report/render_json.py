@@ -12,7 +12,15 @@ from dataclasses import asdict
 from typing import Any
 
 from harness.report.model import REPORT_FORMAT, EnvOutcome, Results
-from harness.report.views import features, regressions
+from harness.report.views import (
+    MATRIX_KIND,
+    client_line,
+    clients,
+    feature_cell,
+    features,
+    matrix,
+    regressions,
+)
 
 
 def _env(env: EnvOutcome) -> dict[str, Any]:
@@ -47,12 +55,21 @@ def to_document(results: Results, *, version: str | None = None) -> dict[str, An
         "format": REPORT_FORMAT,
         "version": version or results.version,
         "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "client": client_line(results),
+        "clients": [
+            {"client": c.name, "library": c.library, "version": c.version, "envs": list(c.envs)}
+            for c in clients(results)
+        ],
         "summary": results.summary(),
         "totals": asdict(results.totals()),
         "environments": [asdict(run) for run in results.runs],
         "features": {
-            provider: {mode: asdict(f) for mode, f in row.items()}
+            provider: {mode: {**asdict(f), "cell": feature_cell(f)} for mode, f in row.items()}
             for provider, row in features(results).items()
+        },
+        "not_offered": {
+            provider: [row.scenario for row in matrix(results, provider) if not row.offered]
+            for provider in results.providers(MATRIX_KIND)
         },
         "regressions": [
             {
@@ -70,5 +87,7 @@ def to_document(results: Results, *, version: str | None = None) -> dict[str, An
 
 
 def to_json(results: Results, *, version: str | None = None) -> str:
-    """The report as JSON text: totals, environments, features, regressions and cases."""
+    """The report as JSON text: the clients under test, totals, environments, features
+    (each with the cell text the other reports show), the scenarios each provider does
+    not offer (``n/a`` in the matrix), regressions and cases."""
     return json.dumps(to_document(results, version=version), indent=2) + "\n"

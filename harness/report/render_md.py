@@ -6,8 +6,10 @@ from collections.abc import Sequence
 
 from harness.report.model import Results
 from harness.report.views import (
+    CATALOGUE_HEADER,
     MATRIX_KIND,
-    cell,
+    MATRIX_LEGEND,
+    client_line,
     describe,
     failures,
     feature_cell,
@@ -30,11 +32,14 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]
 
 
 def to_markdown(results: Results, *, version: str | None = None) -> str:
-    """The report as Markdown: totals, feature support, the matrix per provider, the
-    regression catalogue with citations, the failures' details and the environments."""
+    """The report as Markdown: the client under test, totals, feature support, the matrix
+    per provider, the regression catalogue with citations, the failures' details and the
+    environments."""
     version = version or results.version or "?"
     totals = results.totals()
-    out = [f"# llm-parity {version}: parity report", "", results.summary(), ""]
+    client = client_line(results).replace(": ", ":** ", 1)
+    out = [f"# llm-parity {version}: parity report", "", f"**{client}", ""]
+    out += [results.summary(), ""]
     out += ["## Totals", ""]
     out += _table(
         ("cases", "passed", "failed", "not supported", "skipped", "duration"),
@@ -68,13 +73,12 @@ def to_markdown(results: Results, *, version: str | None = None) -> str:
     if notes:
         out += ["Not supported:", "", *notes, ""]
 
-    legend = "pass, FAIL, n/s (not supported), skip; — where a mode does not apply."
-    out += ["## Matrix", "", legend, ""]
+    out += ["## Matrix", "", MATRIX_LEGEND, ""]
     for provider in results.providers(MATRIX_KIND):
         out += [f"### {provider}", ""]
         rows = [
-            (scenario, *(cell(c) for c in cases), describe(results, scenario))
-            for scenario, cases in matrix(results, provider)
+            (row.scenario, *row.cells(), describe(results, row.scenario))
+            for row in matrix(results, provider)
         ]
         out += _table(("scenario", *modes, "description"), rows)
 
@@ -82,8 +86,8 @@ def to_markdown(results: Results, *, version: str | None = None) -> str:
     if catalogue:
         out += ["## Regression catalogue", ""]
         out += _table(
-            ("scenario", "title", "citation", "modes", "result"),
-            [(r.scenario, r.title, r.citation, r.modes, r.result) for r in catalogue],
+            CATALOGUE_HEADER,
+            [(r.scenario, r.title, r.result, r.modes, r.citation) for r in catalogue],
         )
 
     failed_cases = failures(results)
@@ -105,7 +109,18 @@ def to_markdown(results: Results, *, version: str | None = None) -> str:
         mine = [e for c in results.cases.values() for e in c.envs if e.env == run.env]
         failed = sum(e.outcome == "fail" for e in mine)
         env_rows.append(
-            (run.env, run.python, run.client, run.version, run.created, len(mine), failed)
+            (
+                run.env,
+                run.python,
+                run.client,
+                run.client_library,
+                run.client_version,
+                run.version,
+                run.created,
+                len(mine),
+                failed,
+            )
         )
-    out += _table(("env", "python", "client", "version", "created", "cases", "failed"), env_rows)
+    header = ("env", "python", "client", "library", "library version", "llm-parity")
+    out += _table((*header, "created", "cases", "failed"), env_rows)
     return "\n".join(out).rstrip() + "\n"

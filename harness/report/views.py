@@ -10,11 +10,57 @@ CELL = {"pass": "pass", "fail": "FAIL", "not supported": "n/s", "skipped": "skip
 """Matrix cell text by merged outcome."""
 NOT_RUN = "—"
 """Matrix cell text for a mode that does not apply to a scenario."""
+NOT_OFFERED = "n/a"
+"""Matrix cell text for a scenario the provider does not offer (run for other providers)."""
+MATRIX_LEGEND = (
+    "pass, FAIL, n/s (not supported by the client), skip; — where a mode does not apply "
+    "to the scenario; n/a where the provider does not offer the scenario."
+)
+CATALOGUE_HEADER = ("spec", "behaviour that must hold", "result", "modes", "bug it guards against")
+"""The regression catalogue's columns: the behaviour first, the bug cited apart."""
+
+
+@dataclass(frozen=True)
+class ClientUnderTest:
+    """One client the results were produced with, and the environments that ran it."""
+
+    name: str
+    library: str
+    version: str
+    envs: tuple[str, ...]
+
+    def __str__(self) -> str:
+        name = self.name or "unnamed client"
+        if not (self.library or self.version):
+            return f"{name} (library and version not recorded)"
+        return f"{name} ({' '.join(part for part in (self.library, self.version) if part)})"
+
+
+def clients(results: Results) -> list[ClientUnderTest]:
+    """The clients under test, in the order their first environment appears."""
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for run in results.runs:
+        key = (run.client, run.client_library, run.client_version)
+        grouped.setdefault(key, []).append(run.env)
+    return [ClientUnderTest(*key, tuple(envs)) for key, envs in grouped.items()]
+
+
+def client_line(results: Results) -> str:
+    """``Client under test: openai-sdk (openai 1.63.0)``; with several, each names its
+    environments."""
+    found = clients(results)
+    if not found:
+        return "Client under test: none (no results)"
+    if len(found) == 1:
+        return f"Client under test: {found[0]}"
+    listed = "; ".join(f"{c} in {', '.join(c.envs)}" for c in found)
+    return f"Clients under test: {listed}"
 
 
 @dataclass(frozen=True)
 class Feature:
-    """Whether ``provider`` supports ``mode``: from the cases' "not supported" rows."""
+    """Whether ``provider`` supports ``mode`` (from the cases' "not supported" rows) and
+    how many of its cases passed."""
 
     provider: str
     mode: str
@@ -23,6 +69,8 @@ class Feature:
     supported: int
     total: int
     reasons: tuple[str, ...]
+    passed: int = 0
+    failed: int = 0
 
 
 @dataclass(frozen=True)
@@ -80,12 +128,34 @@ MATRIX_KIND = "scenario"
 modes are their own, are in the regression catalogue."""
 
 
-def matrix(results: Results, provider: str) -> list[tuple[str, list[Case | None]]]:
-    """Rows (scenario, one case or None per mode of ``results.modes("scenario")``)."""
+@dataclass(frozen=True)
+class MatrixRow:
+    """One scenario in one provider's matrix: a case (or None) per mode; ``offered`` is
+    False when the provider has no case of it (the scenario ran for other providers)."""
+
+    scenario: str
+    cases: tuple[Case | None, ...]
+    offered: bool
+
+    def cells(self) -> list[str]:
+        """The cell texts, one per mode."""
+        if not self.offered:
+            return [NOT_OFFERED] * len(self.cases)
+        return [cell(case) for case in self.cases]
+
+
+def matrix(results: Results, provider: str) -> list[MatrixRow]:
+    """A row per scenario of every provider, cases by ``results.modes("scenario")``:
+    scenarios ``provider`` lacks are rows too, marked not offered."""
     modes = results.modes(MATRIX_KIND)
+    offered = set(results.scenarios(provider, MATRIX_KIND))
     return [
-        (scenario, [results.cases.get((provider, scenario, mode)) for mode in modes])
-        for scenario in results.scenarios(provider, MATRIX_KIND)
+        MatrixRow(
+            scenario,
+            tuple(results.cases.get((provider, scenario, mode)) for mode in modes),
+            scenario in offered,
+        )
+        for scenario in results.scenarios(None, MATRIX_KIND)
     ]
 
 
@@ -113,20 +183,47 @@ def features(results: Results) -> dict[str, dict[str, Feature]]:
             if len(missing) == len(cases):
                 status = "not supported"
             row[mode] = Feature(
-                provider, mode, status, len(cases) - len(missing), len(cases), tuple(reasons)
+                provider,
+                mode,
+                status,
+                len(cases) - len(missing),
+                len(cases),
+                tuple(reasons),
+                passed=sum(c.outcome == "pass" for c in cases),
+                failed=sum(c.outcome == "fail" for c in cases),
             )
     return table
 
 
 def feature_cell(feature: Feature | None) -> str:
-    """``yes``, ``no``, ``partial (n/m)`` or a dash."""
+    """``yes`` (every case passed), ``no`` (none supported), a dash (none ran), else what
+    passed and why the rest did not: ``0/28 pass (21 FAIL, 7 n/s)``."""
     if feature is None:
         return NOT_RUN
-    if feature.status == "supported":
-        return "yes"
     if feature.status == "not supported":
         return "no"
-    return f"partial ({feature.supported}/{feature.total})"
+    if feature.passed == feature.total:
+        return "yes"
+    skipped = feature.supported - feature.passed - feature.failed
+    rest = [
+        f"{count} {label}"
+        for count, label in (
+            (feature.failed, "FAIL"),
+            (feature.total - feature.supported, "n/s"),
+            (skipped, "skip"),
+        )
+        if count
+    ]
+    return f"{feature.passed}/{feature.total} pass ({', '.join(rest)})"
+
+
+def feature_state(feature: Feature) -> str:
+    """``yes``, ``fail``, ``partial`` or ``no``: how a feature cell is coloured."""
+    if feature.status == "not supported":
+        return "no"
+    if feature.failed:
+        return "fail"
+    return "yes" if feature.passed == feature.total else "partial"
 
 
 def regressions(results: Results) -> list[Regression]:

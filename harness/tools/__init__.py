@@ -17,7 +17,8 @@ Sync and async share everything except the lines that await:
   model and execute tool calls.
 
 Modules: ``schema`` (type hints -> JSON schema, argument checking), ``docstrings``,
-``tool`` (:class:`Tool`, :func:`tool`), ``errors``, ``execution`` (one batch of calls)
+``tool`` (:class:`Tool`, :func:`tool`), ``errors``, ``execution`` (one batch of calls),
+``timeouts`` (``tool_timeout``: what happens to a tool that does not return in time)
 and ``chain``.
 """
 
@@ -34,7 +35,7 @@ from harness.tools.chain import (
     arun_chain,
     run_chain,
 )
-from harness.tools.errors import InvalidToolCallError, ToolExecutionError
+from harness.tools.errors import InvalidToolCallError, ToolExecutionError, ToolTimeoutError
 from harness.tools.execution import OnError, arun_tool_calls, run_tool_calls
 from harness.tools.tool import Tool, ToolLike, as_tools, tool, tool_specs
 
@@ -50,6 +51,7 @@ __all__ = [
     "ToolExecutionError",
     "ToolLike",
     "ToolReturned",
+    "ToolTimeoutError",
     "TranscriptEntry",
     "arun_chain",
     "arun_tool_calls",

@@ -21,6 +21,7 @@ from harness.tools.execution import (
     _tool_messages,
     _Toolbox,
 )
+from harness.tools.timeouts import check_tool_timeout
 from harness.tools.tool import ToolLike
 from harness.types import ConfigurationError, HarnessError, Message, Response, ToolCall, Usage
 
@@ -124,10 +125,12 @@ class _Chain:
         tools: Iterable[ToolLike] | None,
         max_turns: int,
         on_error: OnError,
+        tool_timeout: float | None = None,
     ) -> None:
         if isinstance(max_turns, bool) or not isinstance(max_turns, int) or max_turns < 1:
             raise ConfigurationError(f"max_turns must be an integer >= 1, not {max_turns!r}")
         _check_on_error(on_error)
+        self.tool_timeout = check_tool_timeout(tool_timeout)
         self.toolbox = _Toolbox(tools)
         self.max_turns = max_turns
         self.on_error = on_error
@@ -175,20 +178,24 @@ def run_chain(
     *,
     max_turns: int = 10,
     on_error: OnError = "return",
+    tool_timeout: float | None = None,
 ) -> ChainResult:
     """Call the model and run the tools it asks for until it answers without tools.
 
     ``call`` sends a conversation to the model. Each turn it gets the conversation so
     far; when the response asks for tools, the assistant message and the tool results
     (see :func:`run_tool_calls`) are appended and the model is called again. More than
-    ``max_turns`` model calls raises :class:`ChainLimitError`.
+    ``max_turns`` model calls raises :class:`ChainLimitError`. With ``tool_timeout``
+    (seconds), a tool call that has not returned by then becomes an error result
+    (``is_error=True``, the same text sync and async) and the chain goes on; see
+    ``harness.tools.timeouts`` for what happens to the tool itself.
     """
-    chain = _Chain(messages, tools, max_turns, on_error)
+    chain = _Chain(messages, tools, max_turns, on_error, tool_timeout)
     while True:
         step = chain.receive(call(chain.request()))
         if isinstance(step, ChainResult):
             return step
-        chain.deliver(_execute(step))
+        chain.deliver(_execute(step, chain.tool_timeout))
 
 
 async def arun_chain(
@@ -198,11 +205,13 @@ async def arun_chain(
     *,
     max_turns: int = 10,
     on_error: OnError = "return",
+    tool_timeout: float | None = None,
 ) -> ChainResult:
-    """The async :func:`run_chain`: same turns, same transcript, tools run concurrently."""
-    chain = _Chain(messages, tools, max_turns, on_error)
+    """The async :func:`run_chain`: same turns, same transcript, tools run concurrently,
+    the same ``tool_timeout`` results."""
+    chain = _Chain(messages, tools, max_turns, on_error, tool_timeout)
     while True:
         step = chain.receive(await acall(chain.request()))
         if isinstance(step, ChainResult):
             return step
-        chain.deliver(await _aexecute(step))
+        chain.deliver(await _aexecute(step, chain.tool_timeout))

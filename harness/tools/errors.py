@@ -1,4 +1,5 @@
-"""The errors a tool call can raise: a call that cannot be made, or one that failed."""
+"""The errors a tool call can raise: a call that cannot be made, one that failed, or one
+that did not return in time."""
 
 from __future__ import annotations
 
@@ -30,3 +31,16 @@ class ToolExecutionError(HarnessError):
         self.tool_name = tool_name
         self.call = call
         super().__init__(message)
+
+
+class ToolTimeoutError(HarnessError):
+    """A tool call did not return within the chain's ``tool_timeout``.
+
+    It is the ``__cause__`` of the :class:`ToolExecutionError` raised with
+    ``on_error="raise"``; otherwise its message becomes the call's error result.
+    """
+
+    def __init__(self, tool_name: str, timeout: float) -> None:
+        self.tool_name = tool_name
+        self.timeout = timeout
+        super().__init__(f"tool '{tool_name}' did not return within tool_timeout={timeout:g} s")

@@ -14,8 +14,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from harness.tools.errors import InvalidToolCallError, ToolExecutionError
+from harness.tools.errors import InvalidToolCallError, ToolExecutionError, ToolTimeoutError
 from harness.tools.schema import _describe
+from harness.tools.timeouts import (
+    TimedOut,
+    await_within,
+    check_tool_timeout,
+    result_within,
+    start_in_thread,
+)
 from harness.tools.tool import Tool, ToolLike, as_tools
 from harness.types import ConfigurationError, Message, ToolCall
 
@@ -98,28 +105,54 @@ def _raised(item: _Ready, exc: Exception) -> _Failed:
     return _Failed(item.call, f"tool '{item.tool.name}' raised {type(exc).__name__}{detail}", exc)
 
 
-def _execute(prepared: Sequence[_Ready | _Failed]) -> list[_Outcome]:
-    """Sync: run the calls one after another, in the model's order."""
+def _timed_out(item: _Ready, timeout: float) -> _Failed:
+    error = ToolTimeoutError(item.tool.name, timeout)
+    return _Failed(item.call, str(error), error)
+
+
+def _execute(
+    prepared: Sequence[_Ready | _Failed], tool_timeout: float | None = None
+) -> list[_Outcome]:
+    """Sync: run the calls one after another, in the model's order; with
+    ``tool_timeout``, each in a thread of its own that is waited for that long at most
+    (see ``harness.tools.timeouts``)."""
 
     def run(item: _Ready | _Failed) -> _Outcome:
         if isinstance(item, _Failed):
             return item
         try:
-            return _Returned(item.call, item.tool._run(item.values))
+            if tool_timeout is None:
+                return _Returned(item.call, item.tool._run(item.values))
+            tool, values = item.tool, item.values
+            future = start_in_thread(tool.name, lambda: tool._run(values, tool_timeout))
+            return _Returned(item.call, result_within(future, tool_timeout))
+        except TimedOut:
+            assert tool_timeout is not None
+            return _timed_out(item, tool_timeout)
         except Exception as exc:
             return _raised(item, exc)
 
     return [run(item) for item in prepared]
 
 
-async def _aexecute(prepared: Sequence[_Ready | _Failed]) -> list[_Outcome]:
-    """Async: run the calls concurrently; every call completes whatever the others do."""
+async def _aexecute(
+    prepared: Sequence[_Ready | _Failed], tool_timeout: float | None = None
+) -> list[_Outcome]:
+    """Async: run the calls concurrently; every call completes whatever the others do;
+    with ``tool_timeout``, each is given that long at most (async tools are cancelled,
+    sync ones abandoned in their own threads: see ``harness.tools.timeouts``)."""
 
     async def run(item: _Ready | _Failed) -> _Outcome:
         if isinstance(item, _Failed):
             return item
         try:
-            return _Returned(item.call, await item.tool._arun(item.values))
+            if tool_timeout is None:
+                return _Returned(item.call, await item.tool._arun(item.values))
+            running = item.tool._arun(item.values, own_thread=True)
+            return _Returned(item.call, await await_within(running, tool_timeout))
+        except TimedOut:
+            assert tool_timeout is not None
+            return _timed_out(item, tool_timeout)
         except Exception as exc:
             return _raised(item, exc)
 
@@ -178,6 +211,7 @@ def run_tool_calls(
     tools: Iterable[ToolLike] | None,
     *,
     on_error: OnError = "return",
+    tool_timeout: float | None = None,
 ) -> list[Message]:
     """Run the model's tool calls from sync code; one tool message per call, in order.
 
@@ -185,9 +219,12 @@ def run_tool_calls(
     in a helper thread, so this works even when called from inside a running loop. A
     call that cannot be made or that raises becomes an error result (``is_error=True``)
     or, with ``on_error="raise"``, a :class:`ToolExecutionError` after all calls ran.
+    With ``tool_timeout`` (seconds), a call that has not returned by then becomes the
+    error result of a :class:`ToolTimeoutError` (see ``harness.tools.timeouts``).
     """
     _check_on_error(on_error)
-    return _tool_messages(_execute(_Toolbox(tools).prepare(calls)), on_error)
+    timeout = check_tool_timeout(tool_timeout)
+    return _tool_messages(_execute(_Toolbox(tools).prepare(calls), timeout), on_error)
 
 
 async def arun_tool_calls(
@@ -195,12 +232,15 @@ async def arun_tool_calls(
     tools: Iterable[ToolLike] | None,
     *,
     on_error: OnError = "return",
+    tool_timeout: float | None = None,
 ) -> list[Message]:
     """Run the model's tool calls from async code; one tool message per call, in order.
 
     Calls run concurrently: async tools on this loop, sync tools in worker threads
     (``asyncio.to_thread``, with the caller's context). A failing call never stops the
-    others. Results and errors are exactly those of :func:`run_tool_calls`.
+    others. Results and errors are exactly those of :func:`run_tool_calls`, timeouts
+    included.
     """
     _check_on_error(on_error)
-    return _tool_messages(await _aexecute(_Toolbox(tools).prepare(calls)), on_error)
+    timeout = check_tool_timeout(tool_timeout)
+    return _tool_messages(await _aexecute(_Toolbox(tools).prepare(calls), timeout), on_error)

@@ -24,6 +24,7 @@ from harness.tools.schema import (
     _type_name,
     _Unsupported,
 )
+from harness.tools.timeouts import await_within, start_in_thread
 from harness.types import ConfigurationError, ToolSpec
 
 T = TypeVar("T")
@@ -265,28 +266,41 @@ class Tool:
         ]
         return args, kwargs
 
-    def _run(self, values: Mapping[str, Any]) -> Any:
-        """Run with checked arguments from sync code (the sync implementation if any)."""
+    def _run(self, values: Mapping[str, Any], timeout: float | None = None) -> Any:
+        """Run with checked arguments from sync code (the sync implementation if any).
+
+        ``timeout`` bounds an async implementation, cancelled at the deadline in its
+        private loop (a sync one is bounded by the caller: see ``harness.tools.timeouts``).
+        """
         if self._sync is not None:
             args, kwargs = self._bind(self._sync_signature, values)
             # A copied context, like the async path's task: the tool cannot leak changes.
             result = contextvars.copy_context().run(self._sync, *args, **kwargs)
             if inspect.isawaitable(result):  # a plain function that returned a coroutine
-                return _block_on(lambda: result)
+                return _block_on(lambda: _bounded(result, timeout))
             return result
         assert self._async is not None
         fn = self._async
         args, kwargs = self._bind(self._async_signature, values)
-        return _block_on(lambda: fn(*args, **kwargs))
+        return _block_on(lambda: _bounded(fn(*args, **kwargs), timeout))
 
-    async def _arun(self, values: Mapping[str, Any]) -> Any:
-        """Run with checked arguments from async code (the async implementation if any)."""
+    async def _arun(self, values: Mapping[str, Any], *, own_thread: bool = False) -> Any:
+        """Run with checked arguments from async code (the async implementation if any).
+
+        A sync implementation runs in a worker thread: the loop's default executor, or
+        with ``own_thread`` a thread of its own that ``asyncio.run`` does not wait for
+        (for a call that may be abandoned at its timeout)."""
         if self._async is not None:
             args, kwargs = self._bind(self._async_signature, values)
             return await self._async(*args, **kwargs)
-        assert self._sync is not None
+        sync = self._sync
+        assert sync is not None
         args, kwargs = self._bind(self._sync_signature, values)
-        result = await asyncio.to_thread(self._sync, *args, **kwargs)
+        if own_thread:
+            future = start_in_thread(self.name, lambda: sync(*args, **kwargs))
+            result = await asyncio.wrap_future(future)
+        else:
+            result = await asyncio.to_thread(sync, *args, **kwargs)
         if inspect.isawaitable(result):
             result = await result
         return result
@@ -294,6 +308,10 @@ class Tool:
     def __repr__(self) -> str:
         kinds = "+".join(k for k, f in (("sync", self._sync), ("async", self._async)) if f)
         return f"<Tool {self.name!r} ({kinds})>"
+
+
+async def _bounded(awaitable: Awaitable[T], timeout: float | None) -> T:
+    return await (awaitable if timeout is None else await_within(awaitable, timeout))
 
 
 def _block_on(make: Callable[[], Awaitable[T]]) -> T:
