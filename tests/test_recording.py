@@ -897,3 +897,15 @@ async def test_recorded_through_aiohttp_replays_through_httpx(tmp_path: Path) ->
     with use_cassette(path) as cassette:  # the server is gone
         assert lm("ping") == recorded
         assert unplayed(cassette) == []
+
+
+def test_a_truncated_cassette_names_the_file_the_interaction_and_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "cut.yaml"
+    record(path, [(post(b'{"q":0}'), numbered(200, 0)), (post(b'{"q":1}'), numbered(200, 1))])
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: text.rindex("  response:")], encoding="utf-8")  # cut mid-way
+    with pytest.raises(CassetteError) as caught, use_cassette(path):
+        pass
+    message = str(caught.value)
+    assert str(path) in message and "interaction 2 of 2" in message
+    assert "'response' key is missing" in message and "truncated or malformed" in message

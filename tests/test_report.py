@@ -304,7 +304,7 @@ def test_markdown_shows_totals_features_matrix_regressions_and_failures(sample: 
         "# llm-parity 0.1.0: parity report\n\n"
         "**Client under test:** reference (library and version not recorded)\n"
     )
-    assert md_table_rows(markdown, "## Totals")[2] == ["7", "5", "1", "1", "0", "1.75 s"]
+    assert md_table_rows(markdown, "## Totals")[2] == ["7", "5", "1", "0", "1", "0", "1.75 s"]
     features_rows = md_table_rows(markdown, "## Feature support")
     assert features_rows[0] == ["provider", "sync", "async", "astream"]
     assert features_rows[2] == ["openai", "yes", "yes", "1/2 pass (1 n/s)"]
@@ -371,6 +371,7 @@ def test_json_report_has_merged_cases_and_every_section(sample: Path) -> None:
         "cases": 7,
         "passed": 5,
         "failed": 1,
+        "leaked": 0,
         "not_supported": 1,
         "skipped": 0,
         "duration": 1.75,
@@ -538,7 +539,7 @@ def test_cli_writes_three_reports_and_a_summary(
     printed = capsys.readouterr().out
     for name in names:
         assert f"wrote {out / name}" in printed
-    assert "llm-parity 0.1.0: 7 cases, 5 passed, 1 failed, 1 not supported" in printed
+    assert "llm-parity 0.1.0: 7 cases, 5 passed, 1 failed, 0 leaked, 1 not supported" in printed
     assert json.loads((out / "0.1.0.json").read_text())["totals"]["cases"] == 7
 
 
@@ -634,7 +635,7 @@ def test_python_dash_m_entry_point(tmp_path: Path, sample: Path) -> None:
 def test_results_default_is_empty() -> None:
     results = Results()
     assert results.summary() == (
-        "llm-parity ?: 0 cases, 0 passed, 0 failed, 0 not supported, 0 skipped, "
+        "llm-parity ?: 0 cases, 0 passed, 0 failed, 0 leaked, 0 not supported, 0 skipped, "
         "0.00 s over 0 environments"
     )
 
@@ -845,3 +846,12 @@ def test_a_read_only_out_dir_is_a_clear_error(
         out.chmod(0o700)
     assert "Permission denied; choose another --out-dir" in capsys.readouterr().err
     assert list(out.iterdir()) == []
+
+
+def test_a_leaked_row_is_its_own_outcome_and_counts_as_worse(tmp_path: Path) -> None:
+    """A regression row that found another spec's leftovers is shown as LEAKED, counted
+    apart from the failures, and a gate treats it as worse than a pass."""
+    from harness.report.diff import classify
+
+    assert classify("pass", "leaked") == ("worse", "now finds state leaked from another spec")
+    assert classify("leaked", "pass") == ("better", "fixed")

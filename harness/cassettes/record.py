@@ -35,6 +35,7 @@ from vcr.serialize import deserialize as vcr_deserialize
 from vcr.serialize import serialize as vcr_serialize
 
 from harness.cassettes.errors import CassetteError, CassetteNotFoundError, UnmatchedRequestError
+from harness.cassettes.load import cassette_problem
 from harness.cassettes.match import (
     KEY_FIELDS,
     MATCHERS,
@@ -259,7 +260,8 @@ class IndexedCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
         except CassetteError:
             raise
         except (yaml.YAMLError, ValueError, KeyError, TypeError) as exc:
-            raise CassetteError(f"{self._path}: cannot load cassette: {exc}") from None
+            problem = cassette_problem(self._path)  # names the interaction and the key
+            raise problem or CassetteError(f"{self._path}: cannot load cassette: {exc}") from None
         if self.record_mode == RecordMode.NONE and not self.rewound:
             raise self._not_found()
 

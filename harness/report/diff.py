@@ -49,14 +49,18 @@ def classify(before: str | None, after: str | None) -> tuple[str, str] | None:
     if after is None:
         return ("worse", "case disappeared")
     if before is None:
-        return ("worse", "new case fails") if after == "fail" else ("better", "new case")
+        return (
+            ("worse", "new case fails") if after in ("fail", "leaked") else ("better", "new case")
+        )
     if after == "fail":
         return ("worse", "now fails")
+    if after == "leaked":
+        return ("worse", "now finds state leaked from another spec")
     if {before, after} == {"skipped", "not supported"}:
         return None  # neither ran: a skip says nothing about support
     if after == "not supported":
         return ("worse", "no longer supported")
-    if before == "fail":
+    if before in ("fail", "leaked"):
         return ("better", "fixed" if after == "pass" else f"no longer fails ({after})")
     if before == "not supported":
         return ("better", "now supported")

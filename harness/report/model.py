@@ -15,8 +15,10 @@ from typing import Any
 
 RAW_FORMAT = "llm-parity/1"
 REPORT_FORMAT = "llm-parity-report/1"
-OUTCOMES = ("pass", "fail", "not supported", "skipped")
-SEVERITY = {"fail": 3, "not supported": 2, "skipped": 1, "pass": 0}
+OUTCOMES = ("pass", "fail", "leaked", "not supported", "skipped")
+"""``leaked``: a regression spec found state an earlier spec left behind (its row names
+which), so it could not judge its own mechanism."""
+SEVERITY = {"fail": 3, "leaked": 3, "not supported": 2, "skipped": 1, "pass": 0}
 """The merged outcome of a case is its worst environment's, in this order."""
 PROVIDER_ORDER = ("openai", "anthropic", "gemini", "bedrock")
 MODE_ORDER = ("sync", "async", "stream", "astream", "thread_pool", "asyncify", "parallel", "tasks")
@@ -109,6 +111,7 @@ class Totals:
     cases: int
     passed: int
     failed: int
+    leaked: int
     not_supported: int
     skipped: int
     duration: float
@@ -150,6 +153,7 @@ class Results:
             cases=len(outcomes),
             passed=outcomes.count("pass"),
             failed=outcomes.count("fail"),
+            leaked=outcomes.count("leaked"),
             not_supported=outcomes.count("not supported"),
             skipped=outcomes.count("skipped"),
             duration=round(sum(c.duration for c in self.cases.values()), 6),
@@ -161,7 +165,8 @@ class Results:
         envs = len(self.runs)
         return (
             f"llm-parity {self.version or '?'}: {t.cases} cases, {t.passed} passed, "
-            f"{t.failed} failed, {t.not_supported} not supported, {t.skipped} skipped, "
+            f"{t.failed} failed, {t.leaked} leaked, {t.not_supported} not supported, "
+            f"{t.skipped} skipped, "
             f"{t.duration:.2f} s over {envs} environment{'s' if envs != 1 else ''}"
         )
 

@@ -41,7 +41,13 @@ td.c{text-align:center;font-weight:600;white-space:nowrap}
 td.d{color:#57606a}code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}
 details{margin:6px 0}summary{cursor:pointer;font-weight:600}
 """
-CLASS = {"pass": "pass", "fail": "fail", "not supported": "ns", "skipped": "skip"}
+CLASS = {
+    "pass": "pass",
+    "fail": "fail",
+    "leaked": "fail",
+    "not supported": "ns",
+    "skipped": "skip",
+}
 STATUS_CLASS = {"pass": "pass", "FAIL": "fail", "n/s": "ns", "skip": "skip"}
 
 
@@ -94,6 +100,7 @@ def to_html(results: Results, *, version: str | None = None) -> str:
                 ("cases", t.cases),
                 ("passed", t.passed),
                 ("failed", t.failed),
+                ("leaked", t.leaked),
                 ("not supported", t.not_supported),
                 ("skipped", t.skipped),
                 ("duration", f"{t.duration:.2f} s"),

@@ -42,12 +42,13 @@ def to_markdown(results: Results, *, version: str | None = None) -> str:
     out += [results.summary(), ""]
     out += ["## Totals", ""]
     out += _table(
-        ("cases", "passed", "failed", "not supported", "skipped", "duration"),
+        ("cases", "passed", "failed", "leaked", "not supported", "skipped", "duration"),
         [
             (
                 totals.cases,
                 totals.passed,
                 totals.failed,
+                totals.leaked,
                 totals.not_supported,
                 totals.skipped,
                 f"{totals.duration:.2f} s",

@@ -6,7 +6,13 @@ from dataclasses import dataclass
 
 from harness.report.model import Case, Results
 
-CELL = {"pass": "pass", "fail": "FAIL", "not supported": "n/s", "skipped": "skip"}
+CELL = {
+    "pass": "pass",
+    "fail": "FAIL",
+    "leaked": "LEAKED",
+    "not supported": "n/s",
+    "skipped": "skip",
+}
 """Matrix cell text by merged outcome."""
 NOT_RUN = "—"
 """Matrix cell text for a mode that does not apply to a scenario."""
