@@ -32,6 +32,16 @@ class Regression:
     mechanism: str = ""
     """How the bug worked, in one sentence."""
     notes: tuple[str, ...] = field(default=())
+    affected: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per library (its PyPI name), the releases that shipped the bug, as PEP 440
+    specifiers whose union is the range (``(">=2.5.40,<=2.5.43",)``), as the real releases
+    show it. The compatibility matrix (``compat/``) checks that the spec fails on every
+    tested release inside and passes on every tested release outside. A range with no
+    upper bound means the bug is still present in the latest release tested."""
+    lives_in: str = ""
+    """Where the bug lived: the library primitive (its own executor, ``asyncify``, a plain
+    ``ThreadPoolExecutor``...), so an adapter knows which one its ``submit``/``parallel``
+    must use to reach it."""
 
     @property
     def scenario(self) -> str:
