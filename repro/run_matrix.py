@@ -114,7 +114,8 @@ def ensure_venv(library: str, version: str, args: argparse.Namespace) -> tuple[P
 def run_script(python: Path, script: Path, timeout: float) -> tuple[str, str, float]:
     """(verdict, output, seconds) of one script in its own process."""
     started = time.monotonic()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # LITELLM_LOCAL_MODEL_COST_MAP: litellm fetches a price list at import, for a minute offline
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     env.pop("PYTHONPATH", None)
     try:
         done = run([str(python), str(script)], timeout=timeout, env=env, cwd=script.parent)
