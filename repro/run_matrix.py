@@ -142,7 +142,8 @@ def one_release(
         return row
     row["install_seconds"] = round(installing, 1)
     for script in scripts:
-        verdict, output, _ = run_script(python, script, args.timeout)
+        verdict, output, seconds = run_script(python, script, args.timeout)
+        print(f"  {library}=={version} {script.stem}: {verdict} ({seconds:.0f}s)", flush=True)
         row["results"][script.stem] = verdict
         row["outputs"][script.stem] = output
     row["seconds"] = round(time.monotonic() - started, 1)

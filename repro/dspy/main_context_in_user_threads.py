@@ -37,7 +37,9 @@ def main():
     early = threading.Thread(target=running_before)
     early.start()
     with dspy.settings.context(lm="scoped"):
-        late = threading.Thread(target=lambda: box.update({"thread started inside the block": read()}))
+        late = threading.Thread(
+            target=lambda: box.update({"thread started inside the block": read()})
+        )
         late.start()
         late.join()
         inside.set()

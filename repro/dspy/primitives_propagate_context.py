@@ -19,42 +19,43 @@ def read():
     return dspy.settings.lm
 
 
-class Probe(dspy.Module):
-    seen = []
+seen = []
 
+
+class Probe(dspy.Module):
     def forward(self, question):
-        Probe.seen.append(read())
+        seen.append(read())
         return dspy.Prediction(answer="-")
 
 
 def through_evaluate():
     devset = [dspy.Example(question=f"q{i}").with_inputs("question") for i in range(3)]
-    Probe.seen = []
+    seen.clear()
     dspy.Evaluate(devset=devset, metric=lambda *a, **k: True, num_threads=2,
                   display_progress=False)(Probe())
-    return Probe.seen
+    return list(seen)
 
 
 def main():
     dspy.settings.configure(lm="default")
-    seen = {}
+    runs = {}
     with dspy.settings.context(lm="scoped"):
         if hasattr(dspy, "Parallel"):
             parallel = dspy.Parallel(num_threads=2, disable_progress_bar=True)
-            seen["Parallel"] = list(parallel([(read, ()) for _ in range(3)]))
-        seen["Evaluate"] = through_evaluate()
+            runs["Parallel"] = list(parallel([(read, ()) for _ in range(3)]))
+        runs["Evaluate"] = through_evaluate()
         if hasattr(dspy, "asyncify"):
             try:
-                seen["asyncify"] = [asyncio.run(dspy.asyncify(read)())]
+                runs["asyncify"] = [asyncio.run(dspy.asyncify(read)())]
             except Exception as error:
-                seen["asyncify"] = [error]
-    errors = [g for runs in seen.values() for g in runs if isinstance(g, Exception)]
-    for where, runs in seen.items():
-        print(f"{where}: {runs}")
+                runs["asyncify"] = [error]
+    errors = [g for got in runs.values() for g in got if isinstance(g, Exception)]
+    for where, got in runs.items():
+        print(f"{where}: {got}")
     if errors:
         print("VERDICT: BLOCKED")
         return 2
-    bad = any(g != "scoped" for runs in seen.values() for g in runs)
+    bad = any(g != "scoped" for got in runs.values() for g in got)
     print("VERDICT: BUG" if bad else "VERDICT: OK")
     return 1 if bad else 0
 
