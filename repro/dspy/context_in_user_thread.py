@@ -41,9 +41,13 @@ def in_thread(fn):
 
 def main():
     dspy.settings.configure(lm="default")
-    results = {"threading.Thread": in_thread(lambda: scoped_here("scoped"))}
-    if hasattr(dspy, "asyncify"):
-        results["asyncify worker"] = asyncio.run(dspy.asyncify(lambda: scoped_here("inner"))())
+    results = {}
+    if hasattr(dspy, "asyncify"):  # first: see reused_thread_id.py (2.5.32-2.5.35)
+        try:
+            results["asyncify worker"] = asyncio.run(dspy.asyncify(lambda: scoped_here("inner"))())
+        except Exception as error:
+            results["asyncify worker"] = ("read", error)
+    results["threading.Thread"] = in_thread(lambda: scoped_here("scoped"))
     bug = blocked = False
     for where, (stage, got) in results.items():
         if stage == "read":

@@ -16,11 +16,12 @@ import dspy
 
 
 def settings_module():
-    try:
-        import dspy.dsp.utils.settings as module  # 2.6.0+
-    except ImportError:
-        import dsp.utils.settings as module  # 2.5.x
-    return module
+    # sys.modules: ``import dsp.utils.settings as m`` binds the Settings instance that
+    # dsp.utils re-exports under the module's name
+    for name in ("dspy.dsp.utils.settings", "dsp.utils.settings"):  # 2.6.0+, 2.5.x
+        if name in sys.modules:
+            return sys.modules[name]
+    raise ImportError("no DSPy settings module")
 
 
 def state():
