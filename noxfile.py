@@ -78,3 +78,22 @@ def report(session: nox.Session) -> None:
     """Merge the tests sessions' parity files into reports/<version>.md, .json and .html."""
     session.install("-e", ".")
     session.run("harness", "report", str(ROOT / ".nox"), "--out-dir", "reports", *session.posargs)
+
+
+@nox.session(python="3.11")
+def compat(session: nox.Session) -> None:
+    """The compatibility matrix: the suite against real releases of other libraries.
+
+        nox -s compat                          every release listed in compat/matrix.toml
+        nox -s compat -- dspy==2.5.33          any release, listed or not (several allowed)
+        nox -s compat -- --report dspy         only regenerate reports/compat/dspy.md
+
+    Each release gets a fresh venv under .compat/ (uv), this project with its test extra,
+    the release with the install rules of compat/installs.toml; its parity file goes to
+    reports/compat/<lib>-<version>.json and reports/compat/<lib>.md is regenerated.
+    """
+    session.install("uv", "packaging")
+    if session.posargs[:1] == ["--report"]:
+        session.run("python", "compat/matrix.py", "report", *session.posargs[1:])
+    else:
+        session.run("python", "compat/matrix.py", "run", *session.posargs)
