@@ -26,7 +26,6 @@ from harness.adapters.anthropic_sdk import (
     AnthropicSDKAdapter,
     EventTranslator,
     finish_reason,
-    message_params,
     request,
     response,
     tool_results,
@@ -35,7 +34,7 @@ from harness.adapters.base import FEATURES, Target
 from harness.adapters.sdk_support import sdk_error
 from harness.emulator import Emulator, Fault, Reply, Step, client_options, serve
 from harness.lm import LM
-from harness.providers.anthropic import ERROR_TYPES
+from harness.providers.anthropic import ERROR_TYPES, encode_messages
 from harness.types import (
     APIConnectionError,
     Finish,
@@ -176,7 +175,7 @@ def ns(**fields: Any) -> SimpleNamespace:
 
 def test_messages_become_the_sdks_turns() -> None:
     calls = (ToolCall("toolu_0", "get_weather", {"city": "Paris"}), ToolCall("toolu_1", "x"))
-    system, turns = message_params(
+    system, turns = encode_messages(
         (
             Message.system("Be brief."),
             Message.system("Answer in French."),

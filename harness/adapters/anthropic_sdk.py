@@ -45,7 +45,7 @@ from harness.adapters.sdk_support import (
     require,
     translated_errors,
 )
-from harness.providers.anthropic import ERROR_TYPES
+from harness.providers.anthropic import ERROR_TYPES, encode_messages, encode_tool_choice
 from harness.providers.base import compact_json, parse_arguments
 from harness.types import (
     Finish,
@@ -199,7 +199,7 @@ def request(
     client: SDKConnection, messages: Sequence[Message], params: dict[str, Any]
 ) -> dict[str, Any]:
     """The keyword arguments of ``messages.create`` / ``messages.stream`` for one call."""
-    system, turns = message_params(messages)
+    system, turns = encode_messages(messages)
     kwargs: dict[str, Any] = {
         "model": client.target.model,
         "max_tokens": params.get("max_tokens", DEFAULT_MAX_TOKENS),
@@ -215,7 +215,7 @@ def request(
     if "tools" in params:
         kwargs["tools"] = [tool_param(tool) for tool in params["tools"]]
     if "tool_choice" in params:
-        kwargs["tool_choice"] = tool_choice_param(params["tool_choice"])
+        kwargs["tool_choice"] = encode_tool_choice(params["tool_choice"])
     return kwargs
 
 
@@ -242,58 +242,9 @@ def start_runner(messages_resource: Any, kwargs: dict[str, Any]) -> Any:
     return runner(**kwargs)
 
 
-def message_params(messages: Sequence[Message]) -> tuple[str, list[dict[str, Any]]]:
-    """``(system, MessageParam list)``: system messages become the ``system`` argument;
-    consecutive messages of one Messages-API role are merged into one turn (tool results
-    are ``user`` turns, and the API wants roles to alternate)."""
-    system: list[str] = []
-    turns: list[dict[str, Any]] = []
-    for message in messages:
-        if message.role == "system":
-            system.append(message.content)
-            continue
-        role = "assistant" if message.role == "assistant" else "user"
-        blocks = content_blocks(message)
-        if turns and turns[-1]["role"] == role:
-            turns[-1]["content"].extend(blocks)
-        else:
-            turns.append({"role": role, "content": blocks})
-    return "\n\n".join(system), turns
-
-
-def content_blocks(message: Message) -> list[dict[str, Any]]:
-    """A harness message as Messages-API content blocks."""
-    if message.role == "tool":
-        return [
-            {
-                "type": "tool_result",
-                "tool_use_id": message.tool_call_id,
-                "content": message.content,
-                "is_error": message.is_error,
-            }
-        ]
-    blocks: list[dict[str, Any]] = []
-    if message.content or message.role == "user":
-        blocks.append({"type": "text", "text": message.content})
-    blocks.extend(
-        {"type": "tool_use", "id": call.id, "name": call.name, "input": call.arguments}
-        for call in message.tool_calls
-    )
-    return blocks
-
-
 def tool_param(tool: ToolSpec) -> dict[str, Any]:
     """A harness tool spec as a ``ToolParam``."""
     return {"name": tool.name, "description": tool.description, "input_schema": tool.parameters}
-
-
-def tool_choice_param(choice: str) -> dict[str, str]:
-    """``auto``/``none``/``required`` (``any``), or a tool's name."""
-    if choice == "required":
-        return {"type": "any"}
-    if choice in ("auto", "none"):
-        return {"type": choice}
-    return {"type": "tool", "name": choice}
 
 
 # --- results ---------------------------------------------------------------------------

@@ -9,11 +9,11 @@ without them. ``field`` reads a key from a dict or an attribute from an object a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.providers.base import StreamAccumulator, parse_arguments
+from harness.providers.openai import encode_message, encode_tool, encode_tool_choice
 from harness.types import (
     Finish,
     FinishReason,
@@ -25,7 +25,6 @@ from harness.types import (
     TextDelta,
     ToolCall,
     ToolCallDelta,
-    ToolSpec,
     Usage,
     UsageUpdate,
 )
@@ -54,55 +53,22 @@ def field(obj: Any, name: str, default: Any = None) -> Any:
 # --- out: harness -> Chat Completions ---------------------------------------------------
 
 
-def arguments_text(call: ToolCall) -> str:
-    """A call's arguments as the JSON text the model sent (kept when it was not JSON)."""
-    if call.arguments_json is not None:
-        return call.arguments_json
-    return json.dumps(call.arguments, ensure_ascii=False)
+def chat_message(message: Message, *, tool_name: bool = True) -> dict[str, Any]:
+    """One harness message as a Chat Completions message dict: the reference codec's
+    encoding, plus the tool's ``name`` on tool results where ``tool_name`` (litellm reads
+    it to build Gemini's ``functionResponse``)."""
+    encoded = encode_message(message)
+    if tool_name and message.role == "tool":
+        encoded["name"] = message.name
+    return encoded
 
 
-def chat_message(message: Message) -> dict[str, Any]:
-    """One harness message as a Chat Completions message dict."""
-    if message.role == "tool":
-        return {
-            "role": "tool",
-            "tool_call_id": message.tool_call_id,
-            "name": message.name,
-            "content": message.content,
-        }
-    if message.role == "assistant" and message.tool_calls:
-        return {
-            "role": "assistant",
-            "content": message.content or None,
-            "tool_calls": [
-                {
-                    "id": call.id,
-                    "type": "function",
-                    "function": {"name": call.name, "arguments": arguments_text(call)},
-                }
-                for call in message.tool_calls
-            ],
-        }
-    return {"role": message.role, "content": message.content}
+def chat_messages(messages: Sequence[Message], *, tool_name: bool = True) -> list[dict[str, Any]]:
+    return [chat_message(message, tool_name=tool_name) for message in messages]
 
 
-def chat_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
-    return [chat_message(message) for message in messages]
-
-
-def chat_tool(spec: ToolSpec) -> dict[str, Any]:
-    """A harness tool spec as a Chat Completions function tool."""
-    function: dict[str, Any] = {"name": spec.name, "parameters": spec.parameters}
-    if spec.description:
-        function["description"] = spec.description
-    return {"type": "function", "function": function}
-
-
-def chat_tool_choice(choice: str) -> str | dict[str, Any]:
-    """``auto``/``none``/``required`` as they are; a tool's name as a named choice."""
-    if choice in ("auto", "none", "required"):
-        return choice
-    return {"type": "function", "function": {"name": choice}}
+chat_tool = encode_tool
+chat_tool_choice = encode_tool_choice
 
 
 # --- in: Chat Completions -> harness ----------------------------------------------------

@@ -32,16 +32,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from harness.adapters.base import ClientAdapter, StreamResult, Target
+from harness.adapters.chat_format import chat_messages, finish_reason, usage
 from harness.adapters.sdk_support import (
     SDKConnection,
     client_class,
     require,
     translated_errors,
 )
-from harness.providers.base import compact_json, parse_arguments
+from harness.providers.base import parse_arguments
+from harness.providers.openai import encode_tool, encode_tool_choice
 from harness.types import (
     Finish,
-    FinishReason,
     Message,
     ModelName,
     Response,
@@ -49,22 +50,11 @@ from harness.types import (
     TextDelta,
     ToolCall,
     ToolCallDelta,
-    ToolSpec,
-    Usage,
     UsageUpdate,
 )
 
 PROVIDER = "openai"
 SUPPORTED = frozenset({"call", "acall", "stream", "astream", "tool_choice", "base_url"})
-
-FINISH_REASONS: dict[str, FinishReason] = {
-    "stop": "stop",
-    "length": "length",
-    "tool_calls": "tool_calls",
-    "function_call": "tool_calls",
-    "content_filter": "content_filter",
-}
-"""The SDK's ``finish_reason`` -> the harness's; anything else is ``"other"``."""
 
 
 def _sdk() -> Any:
@@ -155,7 +145,7 @@ def request(
     """The keyword arguments of ``chat.completions.create`` for one call."""
     kwargs: dict[str, Any] = {
         "model": client.target.model,
-        "messages": [message_param(message) for message in messages],
+        "messages": chat_messages(messages, tool_name=False),
     }
     for key in ("temperature", "top_p", "stop"):
         if key in params:
@@ -163,79 +153,13 @@ def request(
     if "max_tokens" in params:
         kwargs["max_completion_tokens"] = params["max_tokens"]
     if "tools" in params:
-        kwargs["tools"] = [tool_param(tool) for tool in params["tools"]]
+        kwargs["tools"] = [encode_tool(tool) for tool in params["tools"]]
     if "tool_choice" in params:
-        kwargs["tool_choice"] = tool_choice_param(params["tool_choice"])
+        kwargs["tool_choice"] = encode_tool_choice(params["tool_choice"])
     if stream:
         kwargs["stream"] = True
         kwargs["stream_options"] = {"include_usage": True}
     return kwargs
-
-
-def message_param(message: Message) -> dict[str, Any]:
-    """A harness message as a ``ChatCompletionMessageParam``."""
-    if message.role == "tool":
-        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
-    if message.role == "assistant" and message.tool_calls:
-        return {
-            "role": "assistant",
-            "content": message.content or None,
-            "tool_calls": [
-                {
-                    "id": call.id,
-                    "type": "function",
-                    "function": {
-                        "name": call.name,
-                        "arguments": call.arguments_json or compact_json(call.arguments),
-                    },
-                }
-                for call in message.tool_calls
-            ],
-        }
-    return {"role": message.role, "content": message.content}
-
-
-def tool_param(tool: ToolSpec) -> dict[str, Any]:
-    """A harness tool spec as a ``ChatCompletionFunctionToolParam``."""
-    return {
-        "type": "function",
-        "function": {
-            "name": tool.name,
-            "description": tool.description,
-            "parameters": tool.parameters,
-        },
-    }
-
-
-def tool_choice_param(choice: str) -> Any:
-    """``auto``/``none``/``required``, or a tool's name as a named tool choice."""
-    if choice in ("auto", "none", "required"):
-        return choice
-    return {"type": "function", "function": {"name": choice}}
-
-
-# --- results ---------------------------------------------------------------------------
-
-
-def finish_reason(reason: str | None) -> FinishReason | None:
-    """The SDK's finish reason, normalized."""
-    if not reason:
-        return None
-    return FINISH_REASONS.get(reason, "other")
-
-
-def usage(value: Any) -> Usage:
-    """A ``CompletionUsage`` (or None) as harness ``Usage``."""
-    if value is None:
-        return Usage()
-    prompt = getattr(value, "prompt_tokens_details", None)
-    completion = getattr(value, "completion_tokens_details", None)
-    return Usage(
-        input_tokens=value.prompt_tokens or 0,
-        output_tokens=value.completion_tokens or 0,
-        cached_tokens=(getattr(prompt, "cached_tokens", None) or 0),
-        reasoning_tokens=(getattr(completion, "reasoning_tokens", None) or 0),
-    )
 
 
 def tool_call(call: Any) -> ToolCall | None:

@@ -7,7 +7,7 @@ Wire format: ``POST {base_url}/v1/messages``; a streamed answer is SSE with ``ev
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.providers.base import (
@@ -98,7 +98,7 @@ class AnthropicCodec:
 
     def build_request(self, params: CallParams, *, stream: bool) -> HttpRequest:
         """The ``/v1/messages`` request for ``params``."""
-        system, messages = _encode_messages(params.messages)
+        system, messages = encode_messages(params.messages)
         max_tokens = DEFAULT_MAX_TOKENS if params.max_tokens is None else params.max_tokens
         body: dict[str, Any] = {"model": params.model, "max_tokens": max_tokens}
         if system:
@@ -120,7 +120,7 @@ class AnthropicCodec:
                 for tool in params.tools
             ]
             if params.tool_choice is not None:  # only with tools, as the other codecs do
-                body["tool_choice"] = _encode_tool_choice(params.tool_choice)
+                body["tool_choice"] = encode_tool_choice(params.tool_choice)
         if stream:
             body["stream"] = True
         headers = {
@@ -258,7 +258,7 @@ class AnthropicStreamDecoder(SSEStreamDecoder):
 # --- encoding ------------------------------------------------------------------------
 
 
-def _encode_messages(messages: tuple[Message, ...]) -> tuple[str, list[dict[str, Any]]]:
+def encode_messages(messages: Sequence[Message]) -> tuple[str, list[dict[str, Any]]]:
     """``(system prompt, turns)``: system messages go to the top-level ``system``, and
     consecutive messages of one Anthropic role (tool results are ``user``) are merged."""
     system: list[str] = []
@@ -268,7 +268,7 @@ def _encode_messages(messages: tuple[Message, ...]) -> tuple[str, list[dict[str,
             system.append(message.content)
             continue
         role = "assistant" if message.role == "assistant" else "user"
-        blocks = _blocks(message)
+        blocks = content_blocks(message)
         if turns and turns[-1]["role"] == role:
             turns[-1]["content"].extend(blocks)
         else:
@@ -276,7 +276,8 @@ def _encode_messages(messages: tuple[Message, ...]) -> tuple[str, list[dict[str,
     return "\n\n".join(system), turns
 
 
-def _blocks(message: Message) -> list[dict[str, Any]]:
+def content_blocks(message: Message) -> list[dict[str, Any]]:
+    """One message as Messages-API content blocks."""
     if message.role == "tool":
         return [
             {
@@ -296,7 +297,8 @@ def _blocks(message: Message) -> list[dict[str, Any]]:
     return blocks
 
 
-def _encode_tool_choice(choice: ToolChoice) -> dict[str, str]:
+def encode_tool_choice(choice: ToolChoice | str) -> dict[str, str]:
+    """``auto``/``none``/``required`` (``any``), or a tool's name."""
     if choice == "auto":
         return {"type": "auto"}
     if choice == "required":

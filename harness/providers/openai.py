@@ -39,6 +39,7 @@ from harness.types import (
     ToolCall,
     ToolCallDelta,
     ToolChoice,
+    ToolSpec,
     Usage,
     UsageUpdate,
 )
@@ -93,7 +94,7 @@ class OpenAICodec:
         """The ``chat/completions`` request for ``params``."""
         body: dict[str, Any] = {
             "model": params.model,
-            "messages": [_encode_message(message) for message in params.messages],
+            "messages": [encode_message(message) for message in params.messages],
         }
         if params.temperature is not None:
             body["temperature"] = params.temperature
@@ -104,19 +105,9 @@ class OpenAICodec:
         if params.stop:
             body["stop"] = list(params.stop)
         if params.tools:
-            body["tools"] = [
-                {
-                    "type": "function",
-                    "function": {
-                        "name": tool.name,
-                        "description": tool.description,
-                        "parameters": tool.parameters,
-                    },
-                }
-                for tool in params.tools
-            ]
+            body["tools"] = [encode_tool(tool) for tool in params.tools]
             if params.tool_choice is not None:
-                body["tool_choice"] = _encode_tool_choice(params.tool_choice)
+                body["tool_choice"] = encode_tool_choice(params.tool_choice)
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
@@ -230,7 +221,9 @@ class OpenAIStreamDecoder(SSEStreamDecoder):
 # --- encoding ------------------------------------------------------------------------
 
 
-def _encode_message(message: Message) -> dict[str, Any]:
+def encode_message(message: Message) -> dict[str, Any]:
+    """One message as a Chat Completions message (the adapters over Chat Completions
+    clients send the same)."""
     if message.role == "tool":
         return {
             "role": "tool",
@@ -245,7 +238,7 @@ def _encode_message(message: Message) -> dict[str, Any]:
                 {
                     "id": call.id,
                     "type": "function",
-                    "function": {"name": call.name, "arguments": _arguments_text(call)},
+                    "function": {"name": call.name, "arguments": arguments_text(call)},
                 }
                 for call in message.tool_calls
             ],
@@ -253,14 +246,27 @@ def _encode_message(message: Message) -> dict[str, Any]:
     return {"role": message.role, "content": message.content}
 
 
-def _arguments_text(call: ToolCall) -> str:
+def arguments_text(call: ToolCall) -> str:
     """Arguments as sent back to the model: its own text when that was not valid JSON."""
     if call.arguments_json is not None:
         return call.arguments_json
     return compact_json(call.arguments)
 
 
-def _encode_tool_choice(choice: ToolChoice) -> Any:
+def encode_tool(tool: ToolSpec) -> dict[str, Any]:
+    """A tool spec as a Chat Completions function tool."""
+    return {
+        "type": "function",
+        "function": {
+            "name": tool.name,
+            "description": tool.description,
+            "parameters": tool.parameters,
+        },
+    }
+
+
+def encode_tool_choice(choice: ToolChoice | str) -> Any:
+    """``auto``/``required``/``none`` as they are; a tool's name as a named choice."""
     if choice in ("auto", "required", "none"):
         return choice
     return {"type": "function", "function": {"name": choice}}
