@@ -64,6 +64,12 @@ def parse_release(text: str) -> tuple[str, str]:
     return library, version
 
 
+def _within(version: str, specifier: str) -> bool:
+    """Whether ``version`` is in the PEP 440 ``specifier``, pre-releases included (a
+    tested ``0.32a2`` is judged by the range, whatever the packaging release)."""
+    return SpecifierSet(specifier).contains(Version(version), prereleases=True)
+
+
 def listed() -> list[tuple[str, str]]:
     return [(lib, version) for lib, entry in matrix().items() for version in entry["releases"]]
 
@@ -73,7 +79,7 @@ def install_plan(library: str, version: str) -> list[list[str]]:
     ``versions`` contain it: the release (alone, with ``--no-deps``, when the rule says
     ``no_deps``), then its ``extra`` requirements in a resolver run of their own."""
     rules = tomllib.loads(RULES.read_text(encoding="utf-8")).get(library, {}).get("rules", [])
-    rule = next((r for r in rules if Version(version) in SpecifierSet(r["versions"])), {})
+    rule = next((r for r in rules if _within(version, r["versions"])), {})
     package = matrix()[library].get("package", library)
     release = [*rule.get("args", []), f"{package}=={version}"]
     extra = list(rule.get("extra", []))
@@ -192,7 +198,7 @@ def _worse(old: str | None, new: str) -> str:
 def separates(specifiers: tuple[str, ...], cells: dict[str, str]) -> tuple[str, str]:
     """("yes"/"no"/"untested", why): FAIL on every tested release inside the range, pass
     on every one outside (releases where the mode is not supported say nothing)."""
-    inside = [v for v in cells if any(Version(v) in SpecifierSet(s) for s in specifiers)]
+    inside = [v for v in cells if any(_within(v, s) for s in specifiers)]
     outside = [v for v in cells if v not in inside]
     false_pass = [v for v in inside if cells[v] == "pass"]
     false_fail = [v for v in outside if cells[v] in ("fail", "leaked")]
