@@ -61,7 +61,7 @@ def test_provider_async_path(bench: Bench) -> None:
         bench.verdict(f"the async path of {bench.provider} differs from the sync one")
         return
 
-    slow = bench.emulated("slow", [reply("slow"), Slow(SLOW, reply("slow"))])
+    slow = bench.emulated("scoped", [reply("scoped"), Slow(SLOW, reply("scoped"))])
 
     async def probe() -> tuple[Any, float]:
         await adapter.acall(slow, QUESTION, {})  # warm-up: answered at once
@@ -90,7 +90,7 @@ def test_provider_async_path(bench: Bench) -> None:
         bench.problem(f"acall on {bench.provider} (answer after {SLOW} s)", "an answer", got)
     else:
         result, stalled = got
-        bench.expect_answer(f"acall on {bench.provider} (answer after {SLOW} s)", result, "slow")
+        bench.expect_answer(f"acall on {bench.provider} (answer after {SLOW} s)", result, "scoped")
         if stalled >= SLOW / 2:
             bench.problem(
                 "longest time the event loop could not run another task during acall",
