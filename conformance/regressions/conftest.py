@@ -37,6 +37,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("case", cases, ids=[case.id for case in cases])
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Drop the spec of a provider-specific entry when none of its providers is selected
+    (pytest leaves one empty-parameter item for it), rather than report a skip."""
+    empty = [
+        item
+        for item in items
+        if "case" in getattr(item, "fixturenames", ())
+        and not isinstance(getattr(getattr(item, "callspec", None), "params", {}).get("case"), Case)
+    ]
+    if empty:
+        config.hook.pytest_deselected(items=empty)
+        items[:] = [item for item in items if item not in empty]
+
+
 @pytest.fixture
 def bench(case: Case, parity_suite: Suite, request: pytest.FixtureRequest) -> Iterator[Bench]:
     bench = Bench(parity_suite, case, request)

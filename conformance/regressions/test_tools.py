@@ -205,7 +205,8 @@ def test_async_tools_error_result(bench: Bench) -> None:
     The contract of simonw/llm's async chain, which no release broke: from 0.26 to 0.36
     its async executor caught each tool's exception in the tool's task and sent
     ``Error: <message>`` back (repro/llm/async_tool_exception.py passes on all of them;
-    what did abandon siblings was a hook's exception: ``test_async_tools_concurrent``).
+    what did abandon siblings was a hook's exception: ``test_async_tools_concurrent``, the
+    mechanism simonw/llm#1482 settled, once cited for this one).
     The anthropic SDK's async tool runner runs one turn's tools one after another
     (docs/compat/anthropic-sdk.md). Here the model asks for three async tools at
     once: ``slow_lookup`` (which waits for ``fast_lookup`` to finish alongside it),
@@ -291,12 +292,14 @@ def test_sync_chain_in_running_loop(bench: Bench) -> None:
 def test_async_tool_sync_entry(bench: Bench) -> None:
     """An async-only tool offered to a sync entry point runs, or fails early and clearly.
 
-    agno 1.5.3 (agno-agi/agno#3296): ``Agent.run`` (sync) accepted ``async def`` tools,
-    called them without awaiting, and sent the coroutine's repr to the model as the
-    result; the failure surfaced later, as a provider error or a wrong answer. Here the
-    sync chain gets the async-only tool ``get_time``: it must either run it (its result
-    goes back to the model) or raise before any request is sent, naming the tool. An error
-    after a request went out is the regression.
+    agno <=1.5.1 (fixed by agno-agi/agno#3252 in 1.5.2; #3296, once cited, could not be
+    confirmed as its report): ``Agent.run`` (sync) accepted ``async def`` tools, called
+    them without awaiting, and sent the coroutine's repr to the model as the result; the
+    run answered as if nothing had happened. From 1.5.2 ``run`` refuses before any request,
+    naming the tool. Here the sync chain gets the async-only tool ``get_time``: it must
+    either run it (its result goes back to the model) or raise before any request is sent,
+    naming the tool. An error after a request went out, or a wrong answer, is the
+    regression.
     """
     adapter = bench.adapter
     tools = (get_time,)
