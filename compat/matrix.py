@@ -186,7 +186,10 @@ def _results(library: str) -> dict[str, dict[tuple[str, str], str]]:
     return found
 
 
-ORDER = {"pass": 0, "not supported": 1, "skipped": 1, "leaked": 2, "fail": 3}
+ORDER = {"not supported": -1, "skipped": -1, "pass": 0, "leaked": 2, "fail": 3}
+"""How a cell merges a row's providers: the worst outcome of those that ran (a provider the
+adapter lacks, "not supported", hides no pass of another; the cell is n.s. only when no
+provider ran the row)."""
 CELL = {"pass": "pass", "fail": "FAIL", "not supported": "n.s.", "skipped": "skip"}
 CELL["leaked"] = "LEAKED"
 
@@ -238,11 +241,19 @@ def render(library: str) -> str:
         specifiers = tuple(entry.affected.get(library, ())) if entry else ()
         cells = {r: results[r][(spec, mode)] for r in releases if (spec, mode) in results[r]}
         shown = " | ".join(CELL.get(cells[r], cells[r]) if r in cells else "" for r in releases)
-        if specifiers:
+        if entry is not None and library in entry.affected and not specifiers:
+            # this library's entry, but no release inside its range installs here
+            summary["untested"] += 1
+            verdict_text = "untestable (no release inside the range installs here)"
+            range_text = entry.versions
+        elif specifiers:
             verdict, why = separates(specifiers, cells)
             summary[verdict] += 1
             verdict_text = verdict + (f" ({why})" if why else "")
             range_text = " or ".join(specifiers)
+            open_ended = not any("<" in s or "==" in s for s in specifiers)
+            if open_ended and releases and cells.get(releases[-1]) in ("fail", "leaked"):
+                range_text += f" (still present in {releases[-1]})"
         else:
             verdict_text, range_text = "-", "not this library's"
         lines.append(f"| {spec} / {mode} | {range_text} | {shown} | {verdict_text} |")

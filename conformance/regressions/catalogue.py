@@ -37,7 +37,9 @@ class Regression:
     specifiers whose union is the range (``(">=2.5.40,<=2.5.43",)``), as the real releases
     show it. The compatibility matrix (``compat/``) checks that the spec fails on every
     tested release inside and passes on every tested release outside. A range with no
-    upper bound means the bug is still present in the latest release tested."""
+    upper bound means the bug is still present in the latest release tested. An empty
+    tuple: the library's own entry, with no release inside its range installable here
+    (the matrix reports the row untestable, and the entry's notes say why)."""
     providers: tuple[str, ...] = ()
     """The providers whose wire format the bug is in (its spec runs for those only);
     empty: every provider."""
@@ -351,9 +353,11 @@ REGRESSIONS: tuple[Regression, ...] = (
         notes=(
             "1.14.4, the last release before the gap, fails otherwise: its async mocked "
             "stream raises TypeError ('async for' requires __aiter__); 1.53.1 to 1.110.2 "
-            "pass (repro/litellm/stream_chunk_parity.py). No tested release is inside the "
-            "range, so affected is empty.",
+            "pass (repro/litellm/stream_chunk_parity.py). No release inside the range "
+            "installs here, so litellm's affected range is empty and the matrix says the "
+            "row is untestable.",
         ),
+        affected={"litellm": ()},
         lives_in="litellm's mock streaming (CustomStreamWrapper over mock_response)",
     ),
     Regression(
