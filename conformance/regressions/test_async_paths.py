@@ -25,6 +25,8 @@ from harness.types import APIConnectionError, LLMError, Message, Response, Usage
 SLOW = 0.3
 """Seconds the emulator waits before answering the blocking probe."""
 HEARTBEAT = 0.005
+LIVE_TIMEOUT = 30.0
+"""Seconds a call to the live emulator may take before the spec gives up on it."""
 RETRIES = 2
 LONG_ANSWER = "The quick brown fox jumps over the lazy dog, and then over the lazy cat."
 
@@ -64,7 +66,8 @@ def test_provider_async_path(bench: Bench) -> None:
     slow = bench.emulated("scoped", [reply("scoped"), Slow(SLOW, reply("scoped"))])
 
     async def probe() -> tuple[Any, float]:
-        await adapter.acall(slow, QUESTION, {})  # warm-up: answered at once
+        # bounded: a client that sends elsewhere than the emulator fails, never hangs
+        await asyncio.wait_for(adapter.acall(slow, QUESTION, {}), LIVE_TIMEOUT)  # warm-up
         gaps: list[float] = []
         stop = asyncio.Event()
 
@@ -79,7 +82,7 @@ def test_provider_async_path(bench: Bench) -> None:
         beat = asyncio.create_task(heartbeat())
         await asyncio.sleep(0)  # the heartbeat starts before the call
         try:
-            result = await adapter.acall(slow, QUESTION, {})
+            result = await asyncio.wait_for(adapter.acall(slow, QUESTION, {}), LIVE_TIMEOUT)
         finally:
             stop.set()
             await beat
