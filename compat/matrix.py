@@ -64,6 +64,12 @@ def parse_release(text: str) -> tuple[str, str]:
     return library, version
 
 
+def _within(version: str, specifier: str) -> bool:
+    """Whether ``version`` is in the PEP 440 ``specifier``, pre-releases included (a
+    tested ``0.32a2`` is judged by the range, whatever the packaging release)."""
+    return SpecifierSet(specifier).contains(Version(version), prereleases=True)
+
+
 def listed() -> list[tuple[str, str]]:
     return [(lib, version) for lib, entry in matrix().items() for version in entry["releases"]]
 
@@ -73,7 +79,7 @@ def install_plan(library: str, version: str) -> list[list[str]]:
     ``versions`` contain it: the release (alone, with ``--no-deps``, when the rule says
     ``no_deps``), then its ``extra`` requirements in a resolver run of their own."""
     rules = tomllib.loads(RULES.read_text(encoding="utf-8")).get(library, {}).get("rules", [])
-    rule = next((r for r in rules if Version(version) in SpecifierSet(r["versions"])), {})
+    rule = next((r for r in rules if _within(version, r["versions"])), {})
     package = matrix()[library].get("package", library)
     release = [*rule.get("args", []), f"{package}=={version}"]
     extra = list(rule.get("extra", []))
@@ -180,7 +186,10 @@ def _results(library: str) -> dict[str, dict[tuple[str, str], str]]:
     return found
 
 
-ORDER = {"pass": 0, "not supported": 1, "skipped": 1, "leaked": 2, "fail": 3}
+ORDER = {"not supported": -1, "skipped": -1, "pass": 0, "leaked": 2, "fail": 3}
+"""How a cell merges a row's providers: the worst outcome of those that ran (a provider the
+adapter lacks, "not supported", hides no pass of another; the cell is n.s. only when no
+provider ran the row)."""
 CELL = {"pass": "pass", "fail": "FAIL", "not supported": "n.s.", "skipped": "skip"}
 CELL["leaked"] = "LEAKED"
 
@@ -192,7 +201,7 @@ def _worse(old: str | None, new: str) -> str:
 def separates(specifiers: tuple[str, ...], cells: dict[str, str]) -> tuple[str, str]:
     """("yes"/"no"/"untested", why): FAIL on every tested release inside the range, pass
     on every one outside (releases where the mode is not supported say nothing)."""
-    inside = [v for v in cells if any(Version(v) in SpecifierSet(s) for s in specifiers)]
+    inside = [v for v in cells if any(_within(v, s) for s in specifiers)]
     outside = [v for v in cells if v not in inside]
     false_pass = [v for v in inside if cells[v] == "pass"]
     false_fail = [v for v in outside if cells[v] in ("fail", "leaked")]
@@ -232,11 +241,19 @@ def render(library: str) -> str:
         specifiers = tuple(entry.affected.get(library, ())) if entry else ()
         cells = {r: results[r][(spec, mode)] for r in releases if (spec, mode) in results[r]}
         shown = " | ".join(CELL.get(cells[r], cells[r]) if r in cells else "" for r in releases)
-        if specifiers:
+        if entry is not None and library in entry.affected and not specifiers:
+            # this library's entry, but no release inside its range installs here
+            summary["untested"] += 1
+            verdict_text = "untestable (no release inside the range installs here)"
+            range_text = entry.versions
+        elif specifiers:
             verdict, why = separates(specifiers, cells)
             summary[verdict] += 1
             verdict_text = verdict + (f" ({why})" if why else "")
             range_text = " or ".join(specifiers)
+            open_ended = not any("<" in s or "==" in s for s in specifiers)
+            if open_ended and releases and cells.get(releases[-1]) in ("fail", "leaked"):
+                range_text += f" (still present in {releases[-1]})"
         else:
             verdict_text, range_text = "-", "not this library's"
         lines.append(f"| {spec} / {mode} | {range_text} | {shown} | {verdict_text} |")

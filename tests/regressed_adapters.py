@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
+import json
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -23,13 +24,14 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from typing import Any
 
-from harness.adapters.base import ChainOutcome, StreamResult, Target, Tools
+from harness.adapters.base import ChainOutcome, StreamResult, Target, ToolHook, Tools
 from harness.adapters.reference import PARALLEL_THREADS, ReferenceAdapter
 from harness.lm import LM
 from harness.tools import Tool, as_tools, tool_specs
 from harness.transport import RetryPolicy, Transport
 from harness.types import (
     APIConnectionError,
+    LLMError,
     Message,
     RateLimitError,
     Response,
@@ -534,8 +536,9 @@ class AsyncChainDropsUnknownTools(ReferenceAdapter):
 
 
 class AsyncToolsAbandonedOnFailure(ReferenceAdapter):
-    """async_tools_concurrent (simonw/llm#1482): the async chain gathers the tool calls
-    without ``return_exceptions``: the first failure propagates and abandons the rest."""
+    """async_tools_error_result (the contract llm's async chain kept): the async chain
+    gathers the tool calls without catching a tool's exception in its task, so the first
+    failure propagates and abandons the rest."""
 
     async def achain(
         self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
@@ -546,6 +549,36 @@ class AsyncToolsAbandonedOnFailure(ReferenceAdapter):
                 return _result(call, await value if inspect.isawaitable(value) else value)
 
             return list(await asyncio.gather(*(one(call) for call in calls)))
+
+        return await _achain(client, messages, tools, params, run_calls)
+
+
+class AsyncToolHookAbandonsSiblings(ReferenceAdapter):
+    """async_tools_concurrent (simonw/llm 0.26-0.32a2, before simonw/llm#1482): each tool
+    call runs, with its ``before_call`` hook, in a task; a tool's own exception becomes an
+    error result in its task, but the tasks are gathered without ``return_exceptions``, so
+    a hook's exception leaves the chain while the sibling tools still run."""
+
+    async def achain_with_hook(
+        self,
+        client: LM,
+        messages: Sequence[Message],
+        tools: Tools,
+        params: dict[str, Any],
+        before_call: ToolHook,
+    ) -> ChainOutcome:
+        async def run_calls(by_name: dict[str, Tool], calls: tuple[ToolCall, ...]) -> list[Any]:
+            async def one(call: ToolCall) -> Message:
+                before_call(call.name, dict(call.arguments))  # not caught: the regression
+                try:
+                    value = _function(by_name[call.name])(**call.arguments)
+                    value = await value if inspect.isawaitable(value) else value
+                except Exception as exc:
+                    return Message.tool(call, f"Error: {exc}", is_error=True)
+                return _result(call, value)
+
+            tasks = [asyncio.ensure_future(one(call)) for call in calls]
+            return list(await asyncio.gather(*tasks))
 
         return await _achain(client, messages, tools, params, run_calls)
 
@@ -645,6 +678,39 @@ class AsyncRetriesStatusOnly(ReferenceAdapter):
         return replace(response, model=response.model or client.model_name)
 
 
+class AsyncRetriesTakenNotLeft(AsyncRetriesStatusOnly):
+    """async_retry_parity and async_retry_bound (openai-python 1.47.0-1.52.0,
+    openai/openai-python#1803): the async path's branch for connection errors tests the
+    retries *taken* instead of the retries left, so the first connection error of a
+    request is raised at once, and once one retry happened they are retried past
+    ``max_retries``. Status errors are retried within the budget."""
+
+    async def acall(
+        self, client: LM, messages: Sequence[Message], params: dict[str, Any]
+    ) -> Response:
+        target = self._targets[id(client)]
+        once = Transport(policy=RetryPolicy(0, 0.0, 0.0), transport=target.transport)
+        request = client.request(messages, **params)
+        retries_taken = 0
+        try:
+            while True:
+                try:
+                    body = await once.asend(client.codec, request)
+                    break
+                except APIConnectionError:
+                    if retries_taken == 0:  # the regression: retries_taken > 0 ...
+                        raise
+                    retries_taken += 1  # ... and no bound once it is
+                except self.RETRIED:
+                    if retries_taken == target.max_retries:
+                        raise
+                    retries_taken += 1
+            response = client.codec.decode_response(body)
+        finally:
+            await once.aclose()
+        return replace(response, model=response.model or client.model_name)
+
+
 class AsyncWithoutRetries(AsyncRetriesStatusOnly):
     """async_retry_parity, worse: the async path makes one attempt, whatever the error."""
 
@@ -684,6 +750,59 @@ class AsyncStreamOneDelta(ReferenceAdapter):
         return StreamResult(tuple(events), result.response)
 
 
+class StreamCountsReasoningText(ReferenceAdapter):
+    """gemini_stream_reasoning_tokens (litellm 1.73.0 on): the streamed path counts the
+    reasoning text itself when the provider reported no reasoning tokens."""
+
+    def stream(
+        self, client: LM, messages: Sequence[Message], params: dict[str, Any]
+    ) -> StreamResult:
+        result = super().stream(client, messages, params)
+        response = result.response
+        if response.reasoning and not response.usage.reasoning_tokens:
+            usage = replace(response.usage, reasoning_tokens=len(response.reasoning.split()) + 3)
+            response = replace(response, usage=usage)
+        return StreamResult(result.events, response)
+
+
+class StreamErrorFromBytes(ReferenceAdapter):
+    """gemini_stream_error (litellm): the streamed path builds its error from the raw body
+    bytes, under another provider's name."""
+
+    def stream(
+        self, client: LM, messages: Sequence[Message], params: dict[str, Any]
+    ) -> StreamResult:
+        try:
+            return super().stream(client, messages, params)
+        except LLMError as error:
+            body = json.dumps({"error": {"message": error.provider_message}}).encode()
+            raise type(error)(
+                repr(body), provider="vertex_ai_beta", status=error.status
+            ) from error
+
+
+class StreamNotRetried(ReferenceAdapter):
+    """gemini_stream_retry (litellm): the stream makes one attempt, while the call
+    retries a 429."""
+
+    def __init__(self) -> None:
+        self._targets: dict[int, Target] = {}
+
+    def connect(self, target: Target) -> LM:
+        client = super().connect(target)
+        self._targets[id(client)] = target
+        return client
+
+    def stream(
+        self, client: LM, messages: Sequence[Message], params: dict[str, Any]
+    ) -> StreamResult:
+        once = super().connect(replace(self._targets[id(client)], max_retries=0))
+        try:
+            return super().stream(once, messages, params)
+        finally:
+            once.close()
+
+
 # --- bundles: independent regressions sharing one suite run -------------------------------
 #
 # A bundle only joins regressions of different methods whose specs do not use each other's
@@ -696,7 +815,7 @@ class AsyncifyStreamAndAchainRegressions(
     StreamResolvedAtConsumption,
     AsyncChainDropsUnknownTools,
     AsyncStreamOneDelta,
-    AsyncRetriesStatusOnly,
+    AsyncRetriesTakenNotLeft,
 ):
     """Five regressions, each in a method of its own: asyncify, stream_later/astream_later,
     achain, astream, acall (+ connect)."""
@@ -704,12 +823,14 @@ class AsyncifyStreamAndAchainRegressions(
 
 class ToolsBlockingAsyncAndWrapSnapshot(
     AsyncToolsAbandonedOnFailure,
+    AsyncToolHookAbandonsSiblings,
     SyncChainSendsCoroutine,
     AsyncOffloadBlocksLoop,
     AsyncifySnapshotAtWrap,
 ):
-    """achain abandons the other tools on a failure, chain sends a coroutine as a tool
-    result, acall blocks the event loop, and asyncify runs in its wrap-time context."""
+    """achain abandons the other tools on a failure, achain_with_hook abandons them on a
+    hook's exception, chain sends a coroutine as a tool result, acall blocks the event
+    loop, and asyncify runs in its wrap-time context."""
 
 
 class ChainAsyncioRunBedrockAsyncMissingNoRetries(

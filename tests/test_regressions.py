@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from conformance.regressions.catalogue import BY_ID, REGRESSIONS
+from conformance.regressions.support import Case
 from harness.adapters.base import FEATURES
 from harness.adapters.reference import PARALLEL_THREADS, POOL_WORKERS, ReferenceAdapter
 from tests.regressed_adapters import ReferenceWithoutContextOrTransport
@@ -150,12 +151,14 @@ def test_every_catalogue_entry_has_one_spec_citing_its_sources() -> None:
 
 
 def test_the_reference_client_passes_every_regression_spec(pytester: pytest.Pytester) -> None:
-    """The union of the selections below (it is every spec), on both providers used there."""
-    run = run_suite(pytester, None, None, providers=("openai", "bedrock"))
+    """The union of the selections below (it is every spec), on the providers used there."""
+    run = run_suite(pytester, None, None, providers=("openai", "bedrock", "gemini"))
     run.result.assert_outcomes(passed=len(run.rows))
     assert run.outcomes() == {"pass"}
     assert {key[0] for key in run.rows} == set(BY_ID)
-    assert {key[1] for key in run.rows} == {"openai", "bedrock", "-"}
+    assert {key[1] for key in run.rows} == {"openai", "bedrock", "gemini", "-"}
+    gemini_only = {r.id for r in REGRESSIONS if r.providers == ("gemini",)}
+    assert {key[0] for key in run.rows if key[1] in ("openai", "bedrock")} & gemini_only == set()
     row = run.rows[("stale_worker_config", "bedrock", "parallel")]
     assert row["kind"] == "regression"
     assert row["scenario"] == "regression/stale_worker_config"
@@ -205,10 +208,14 @@ def test_provider_bedrock_runs_only_bedrock(pytester: pytest.Pytester) -> None:
     items, _ = pytester.inline_genitems(
         str(SPECS), *SUITE_PLUGINS, f"--rootdir={ROOT}", "--provider=bedrock"
     )
-    providers = {item.callspec.params["case"].provider for item in items}  # type: ignore[attr-defined]
+    cases = [item.callspec.params["case"] for item in items]  # type: ignore[attr-defined]
+    # a Gemini-only spec leaves one empty-parameter item, deselected by the specs' conftest
+    items = [item for item, case in zip(items, cases, strict=True) if isinstance(case, Case)]
+    providers = {case.provider for case in cases if isinstance(case, Case)}
     assert providers == {"bedrock", "-"}
-    assert len(items) == sum(len(r.modes) for r in REGRESSIONS), (
-        "every spec runs once per mode, for bedrock only"
+    runs_on_bedrock = [r for r in REGRESSIONS if not r.providers or "bedrock" in r.providers]
+    assert len(items) == sum(len(r.modes) for r in runs_on_bedrock), (
+        "every spec runs once per mode, for bedrock only (a Gemini-only spec not at all)"
     )
 
 
@@ -365,7 +372,7 @@ def test_asyncify_streams_achain_and_retry_regressions_fail_their_specs(
         pytester,
         "AsyncifyStreamAndAchainRegressions",
         "asyncify_off_main_thread or stream_after_context_exit or unknown_tool_parity "
-        "or stream_chunk_parity or async_retry_parity",
+        "or stream_chunk_parity or async_retry_parity or async_retry_bound",
     )
     assert_fails_exactly(
         run,
@@ -373,7 +380,8 @@ def test_asyncify_streams_achain_and_retry_regressions_fail_their_specs(
         | every_mode("stream_after_context_exit")
         | every_mode("unknown_tool_parity")
         | every_mode("stream_chunk_parity")
-        | {("async_retry_parity", "openai", "acall_connection_error")},
+        | every_mode("async_retry_parity")
+        | every_mode("async_retry_bound"),
     )
     # AsyncifyMainThreadOnly
     assert "asyncify nested inside the module: RuntimeError: asyncify can only be called" in (
@@ -390,9 +398,13 @@ def test_asyncify_streams_achain_and_retry_regressions_fail_their_specs(
     assert "first difference at event #1: TextDelta(text='The quick brown fox" in run.got(
         ("stream_chunk_parity", "openai", "astream")
     )
-    # AsyncRetriesStatusOnly: HTTP errors retried (mode acall passes), connections not
+    # AsyncRetriesTakenNotLeft: the first refused connection is raised at once...
     retry = run.got(("async_retry_parity", "openai", "acall_connection_error"))
     assert "async attempts (two refused connections, then the answer): 1" in retry
+    # ... and after a retried HTTP 500, refused connections are retried past max_retries
+    bound = run.got(("async_retry_bound", "openai", "acall"))
+    assert "async attempts (HTTP 500, then refused connections): 4" in bound
+    assert "the async outcome: Response" in bound
     run.result.stdout.fnmatch_lines(
         [
             "*regression/stream_after_context_exit / openai / mode stream: the stream used the "
@@ -407,28 +419,32 @@ def test_tool_blocking_and_wrap_snapshot_regressions_fail_their_specs(
     run = run_suite(
         pytester,
         "ToolsBlockingAsyncAndWrapSnapshot",
-        "async_tools_concurrent or async_tool_sync_entry or provider_async_path "
-        "or asyncify_concurrent_contexts",
+        "async_tools_error_result or async_tools_concurrent or async_tool_sync_entry "
+        "or provider_async_path or asyncify_concurrent_contexts",
     )
     assert_fails_exactly(
         run,
-        every_mode("async_tools_concurrent")
+        every_mode("async_tools_error_result")
+        | every_mode("async_tools_concurrent")
         | every_mode("async_tool_sync_entry")
-        | every_mode("provider_async_path")
+        | {("provider_async_path", "openai", "acall_nonblocking")}
         | every_mode("asyncify_concurrent_contexts"),
     )
     # AsyncToolsAbandonedOnFailure
-    abandoned = run.got(("async_tools_concurrent", "openai", "achain"))
+    abandoned = run.got(("async_tools_error_result", "openai", "achain"))
     assert "the async chain, one of three tools failing: RuntimeError: lookup service down" in (
         abandoned
     )
     assert "tools that finished: []" in abandoned
+    # AsyncToolHookAbandonsSiblings: the hook's exception left while slow_lookup ran
+    hooked = run.got(("async_tools_concurrent", "openai", "achain"))
+    assert "sibling tools finished when the chain returned or raised: False" in hooked
     # SyncChainSendsCoroutine: the coroutine's repr went to the model
     late = run.got(("async_tool_sync_entry", "openai", "chain"))
     assert 'requested "<coroutine object get_time' in late
     assert "after 2 request(s) had been sent" in late
     # AsyncOffloadBlocksLoop
-    blocking = run.got(("provider_async_path", "openai", "acall"))
+    blocking = run.got(("provider_async_path", "openai", "acall_nonblocking"))
     assert "(the call blocked the event loop)" in blocking
     # AsyncifySnapshotAtWrap: every coroutine ran in the first caller's context
     assert "coroutine #1 in context(task1): answer 'I am task0.'" in run.got(
@@ -442,7 +458,8 @@ def test_asyncio_run_chain_missing_bedrock_async_and_no_retries_fail_their_specs
     run = run_suite(
         pytester,
         "ChainAsyncioRunBedrockAsyncMissingNoRetries",
-        "sync_chain_in_running_loop or provider_async_path or async_retry_parity",
+        "sync_chain_in_running_loop or provider_async_path or async_retry_parity "
+        "or async_retry_bound",
         providers=("openai", "bedrock"),
     )
     assert_fails_exactly(
@@ -451,7 +468,9 @@ def test_asyncio_run_chain_missing_bedrock_async_and_no_retries_fail_their_specs
         | every_mode("sync_chain_in_running_loop", "bedrock")
         | every_mode("async_retry_parity")
         | every_mode("async_retry_parity", "bedrock")
-        | {("provider_async_path", "bedrock", "acall")},
+        | every_mode("async_retry_bound")
+        | every_mode("async_retry_bound", "bedrock")
+        | every_mode("provider_async_path", "bedrock"),
     )
     # SyncChainAsyncioRun
     assert "asyncio.run() cannot be called from a running event loop" in run.got(
@@ -463,9 +482,30 @@ def test_asyncio_run_chain_missing_bedrock_async_and_no_retries_fail_their_specs
         ("provider_async_path", "bedrock", "acall")
     )
     # AsyncWithoutRetries
-    retry = run.got(("async_retry_parity", "openai", "acall"))
-    assert "acall after HTTP 500 and 503: ServerError" in retry
-    assert "async attempts (HTTP 500 and 503, then the answer): 1" in retry
+    retry = run.got(("async_retry_parity", "openai", "acall_connection_error"))
+    assert "acall after two refused connections: APIConnectionError" in retry
+    assert "async attempts (two refused connections, then the answer): 1" in retry
+
+
+@pytest.mark.parametrize(
+    ("client", "regression", "observed"),
+    [
+        (
+            "StreamCountsReasoningText",
+            "gemini_stream_reasoning_tokens",
+            "usage.reasoning_tokens, streamed (the call's count): 8",
+        ),
+        ("StreamErrorFromBytes", "gemini_stream_error", "'vertex_ai_beta HTTP 400: b"),
+        ("StreamNotRetried", "gemini_stream_retry", "stream requests (a 429, then the answer): 1"),
+    ],
+)
+def test_gemini_stream_regressions_fail_their_specs(
+    pytester: pytest.Pytester, client: str, regression: str, observed: str
+) -> None:
+    run = run_suite(pytester, client, "gemini_stream", providers=("gemini", "openai"))
+    assert_fails_exactly(run, every_mode(regression, "gemini"))
+    assert {key[1] for key in run.rows} == {"gemini"}, "the Gemini specs run for Gemini only"
+    assert observed in run.got((regression, "gemini", "stream"))
 
 
 def test_a_client_without_context_or_transport_runs_the_specs_that_need_neither(
@@ -477,7 +517,7 @@ def test_a_client_without_context_or_transport_runs_the_specs_that_need_neither(
     unsupported = {key for key, row in run.rows.items() if set(BY_ID[key[0]].modes[key[2]]) & lacks}
     assert {k for k, row in run.rows.items() if row["outcome"] == "not supported"} == unsupported
     assert {row["outcome"] for k, row in run.rows.items() if k not in unsupported} == {"pass"}
-    assert run.rows[("provider_async_path", "openai", "acall")]["reason"] == (
+    assert run.rows[("async_retry_bound", "openai", "acall")]["reason"] == (
         "not supported: transport for openai"
     )
     assert run.rows[("async_retry_parity", "openai", "acall_connection_error")]["reason"] == (
@@ -487,10 +527,11 @@ def test_a_client_without_context_or_transport_runs_the_specs_that_need_neither(
         "not supported: context"
     )
     runs_without_context = {
-        ("async_retry_parity", "openai", "acall"),
+        ("provider_async_path", "openai", "acall_nonblocking"),  # the emulator on loopback
         ("stream_chunk_parity", "openai", "astream"),
         ("unknown_tool_parity", "openai", "achain"),
         ("async_tools_concurrent", "openai", "achain"),
+        ("async_tools_error_result", "openai", "achain"),
         ("sync_chain_in_running_loop", "openai", "chain_in_loop"),
         ("async_tool_sync_entry", "openai", "chain"),
     }

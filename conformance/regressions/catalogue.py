@@ -37,7 +37,12 @@ class Regression:
     specifiers whose union is the range (``(">=2.5.40,<=2.5.43",)``), as the real releases
     show it. The compatibility matrix (``compat/``) checks that the spec fails on every
     tested release inside and passes on every tested release outside. A range with no
-    upper bound means the bug is still present in the latest release tested."""
+    upper bound means the bug is still present in the latest release tested. An empty
+    tuple: the library's own entry, with no release inside its range installable here
+    (the matrix reports the row untestable, and the entry's notes say why)."""
+    providers: tuple[str, ...] = ()
+    """The providers whose wire format the bug is in (its spec runs for those only);
+    empty: every provider."""
     lives_in: str = ""
     """Where the bug lived: the library primitive (its own executor, ``asyncify``, a plain
     ``ThreadPoolExecutor``...), so an adapter knows which one its ``submit``/``parallel``
@@ -60,7 +65,9 @@ class Regression:
 # test is the context: threads, asyncify, parallel, tasks, deferred streams). Specs that use
 # the context only to pick their client (``Bench.using``) run on the connected client when
 # the adapter lacks it. ``transport`` is required where the spec talks to the in-process
-# emulator (``Bench.emulated``) through ``Target.transport``.
+# emulator (``Bench.emulated``) through ``Target.transport`` and wraps it (to drop
+# connections); ``base_url`` where it only needs the emulator answering live: in-process
+# when the client has ``transport``, else served on loopback at ``Target.base_url``.
 
 CTX = ("context",)
 
@@ -194,82 +201,212 @@ REGRESSIONS: tuple[Regression, ...] = (
         id="unknown_tool_parity",
         title="an unknown tool gives the same error result in the sync and the async chain",
         framework="simonw/llm",
-        versions="0.26-0.32a2",
+        versions="0.26-0.32a2 (fixed in 0.32a3)",
         issue="simonw/llm#1483",
         modes={"achain": ("chain", "achain", "achain_sync_tools")},
         calls_model=True,
-        mechanism="the async executor silently dropped calls to unknown tools, so the next "
-        "request carried a tool call without its result",
+        mechanism="the async executor had no error result for a call to an unknown tool: "
+        "0.26 raised CancelToolCall out of the chain, 0.27-0.32a2 dropped the call, so the "
+        "next request carried a tool call without its result",
+        affected={"llm": (">=0.26,<0.32a3",)},
+        lives_in="llm's async tool executor (AsyncResponse.execute_tool_calls)",
     ),
     Regression(
         id="async_tools_concurrent",
-        title="async tools run concurrently, results in call order, one failure abandons no other",
+        title="an exception from a tool hook in the async chain leaves no sibling tool running",
         framework="simonw/llm",
-        versions="async chains (versions not pinned)",
-        issue="simonw/llm#1482",
+        versions="0.26-0.32a2 (fixed in 0.32a3)",
+        issue="simonw/llm#1482 (PR)",
+        modes={"achain": ("achain", "tool_hooks")},
+        calls_model=True,
+        mechanism="async tool tasks, each running its before_call hook, were gathered without "
+        "return_exceptions: an exception raised by the hook in one task left the chain while "
+        "the sibling tools were still running, and they were cancelled",
+        notes=(
+            "A tool's own exception never abandoned its siblings on any release (0.26-0.36): "
+            "that contract is async_tools_error_result.",
+        ),
+        affected={"llm": (">=0.26,<0.32a3",)},
+        lives_in="llm's async tool executor (AsyncResponse.execute_tool_calls), through the "
+        "chain's before_call hook",
+    ),
+    Regression(
+        id="async_tools_error_result",
+        title="async tools run concurrently; a tool's own exception is an error result, in "
+        "call order, and abandons no other tool",
+        framework="simonw/llm",
+        versions="no release known to break it (llm 0.26-0.36 all keep it)",
+        issue="no upstream issue: the contract of llm's async chain, once cited as #1482",
         modes={"achain": ("achain",)},
         calls_model=True,
-        mechanism="asyncio.gather without return_exceptions: the first failing tool raised "
-        "out of the chain and the other calls were abandoned",
+        mechanism="a tool's exception, if not caught in its own task, would leave the chain "
+        "and abandon the other calls; a runner awaiting tools one by one loses concurrency",
+        notes=(
+            "repro/llm/async_tool_exception.py passes on llm 0.26 to 0.36; the anthropic "
+            "SDK's async tool runner runs one turn's tools one after another "
+            "(docs/compat/anthropic-sdk.md).",
+        ),
+        lives_in="the async chain's tool executor",
     ),
     Regression(
         id="sync_chain_in_running_loop",
         title="a sync chain with an async tool, called inside a running event loop, runs the tool",
         framework="simonw/llm",
-        versions="sync chains with async tools (versions not pinned)",
-        issue="no upstream issue number known ('asyncio.run() cannot be called from a "
-        "running event loop')",
+        versions="0.26-0.36, still present in 0.36",
+        issue="no upstream issue known (found by recording, issue 10)",
         modes={"chain_in_loop": ("chain", "chain_async_tools")},
         calls_model=True,
-        mechanism="the sync chain ran async tools with asyncio.run() on the caller's thread",
+        mechanism="the sync chain ran async tools with asyncio.run() and sent the resulting "
+        "RuntimeError text ('asyncio.run() cannot be called from a running event loop') to "
+        "the model as the tool result: no exception, a wrong answer",
+        affected={"llm": (">=0.26",)},
+        lives_in="llm's sync tool executor (Response.execute_tool_calls)",
     ),
     Regression(
         id="provider_async_path",
-        title="a provider's async path exists, does not block the loop, and equals the sync result",
-        framework="phidata / agno",
-        versions="before agno 1.7.6",
-        issue="agno-agi/agno (Bedrock raised NotImplementedError under use_async=True)",
-        modes={"acall": ("call", "acall", "transport")},
+        title="a provider's async path exists, equals the sync result, and does not block the "
+        "event loop",
+        framework="agno / phidata",
+        versions="agno 1.2.0-1.7.5 and phidata 2.5-2.7.10 (fixed in agno 1.7.6)",
+        issue="agno-agi/agno#3914 (the fix)",
+        modes={
+            "acall": ("call", "acall"),
+            "acall_nonblocking": ("acall", "base_url"),
+        },
         calls_model=True,
-        mechanism="the Bedrock model had no async implementation (NotImplementedError), and "
-        "fake-async paths blocked the loop on a worker thread",
+        mechanism="the Bedrock model had no async implementation: AwsBedrock.ainvoke raised "
+        "NotImplementedError (phidata: the base Model.aresponse), so every async agent run "
+        "on Bedrock failed; a fake-async path would block the loop instead",
+        notes=(
+            "agno before 1.2.0 has no Bedrock Converse model usable here (1.0.0 imports a "
+            "missing agno.aws, 1.1.x uses anthropic's Bedrock client); phidata is checked by "
+            "repro/phidata/provider_async_path.py, not by the matrix (no phidata adapter).",
+            "acall_nonblocking measures a second call: a client's first async call may load "
+            "its service model synchronously (aioboto3: 0.16-0.19 s).",
+        ),
+        affected={"agno": (">=1.2.0,<1.7.6",), "phidata": (">=2.5,<=2.7.10",)},
+        lives_in="agno's AwsBedrock model (ainvoke/ainvoke_stream), reached by Agent.arun",
     ),
     Regression(
         id="async_tool_sync_entry",
         title="an async-only tool offered to a sync entry point runs, or fails before any "
         "request naming the tool; never a late provider error",
         framework="agno",
-        versions="1.5.3",
-        issue="agno-agi/agno#3296",
+        versions="<=1.5.1 (fixed in 1.5.2)",
+        issue="agno-agi/agno#3252 (the fix)",
         modes={"chain": ("chain",)},
         calls_model=True,
         mechanism="the sync run called the async tool without awaiting it and sent the "
         "coroutine's repr back as the tool result",
+        notes=(
+            "agno-agi/agno#3296, once cited, could not be confirmed as the report of this bug. "
+            "From 1.5.2 run() refuses before any request (raised up to 2.0.0, returned as the "
+            "run's content in 3.x).",
+        ),
+        affected={"agno": ("<1.5.2",)},
+        lives_in="agno's sync Agent.run tool execution",
     ),
     Regression(
         id="async_retry_parity",
-        title="the async client makes as many retry attempts as the sync one",
+        title="the async client retries connection errors like the sync one",
         framework="openai-python",
-        versions="before 1.52.1",
+        versions="1.47.0-1.52.0 (fixed in 1.52.1)",
         issue="openai/openai-python#1803",
-        modes={
-            "acall": ("call", "acall"),
-            "acall_connection_error": ("call", "acall", "transport"),
-        },
+        modes={"acall_connection_error": ("call", "acall", "transport")},
         calls_model=True,
-        mechanism="the async client retried HTTP status errors but re-raised connection "
-        "errors at once",
+        mechanism="the async client's non-timeout transport-error branch tested retries_taken "
+        "> 0 instead of the retries left: the first connection error of a request was never "
+        "retried",
+        notes=(
+            "HTTP status retries (500, 503) and timeouts were never affected: they make the "
+            "same attempts sync and async on every release 1.46.1-3.63.0.",
+        ),
+        affected={"openai": (">=1.47.0,<1.52.1",)},
+        lives_in="openai's AsyncAPIClient retry loop (_base_client.py)",
+    ),
+    Regression(
+        id="async_retry_bound",
+        title="the async client stops retrying connection errors at max_retries, like the "
+        "sync one",
+        framework="openai-python",
+        versions="1.47.0-1.52.0 (fixed in 1.52.1)",
+        issue="openai/openai-python#1803",
+        modes={"acall": ("call", "acall", "transport")},
+        calls_model=True,
+        mechanism="the same retries_taken > 0 test, its other face: once one retry had "
+        "happened (after an HTTP 500), every later connection error was retried whatever the "
+        "retries left, past max_retries",
+        affected={"openai": (">=1.47.0,<1.52.1",)},
+        lives_in="openai's AsyncAPIClient retry loop (_base_client.py)",
     ),
     Regression(
         id="stream_chunk_parity",
         title="streaming yields the same chunk sequence sync and async",
         framework="litellm",
-        versions="mid-2024 (mock streaming)",
+        versions="<=1.40.x, fixed by BerriAI/litellm#4268 (June 2024); not installable here: "
+        "releases 1.15-1.53.0 are not on the package index, so the range is unverified",
         issue="BerriAI/litellm#4168",
         modes={"astream": ("stream", "astream")},
         calls_model=True,
-        mechanism="the async stream delivered the whole answer in one delta where the sync "
-        "stream delivered it token by token",
+        mechanism="with mock_response and stream=True, acompletion put the whole text in each "
+        "delta where completion streamed it piece by piece",
+        notes=(
+            "1.14.4, the last release before the gap, fails otherwise: its async mocked "
+            "stream raises TypeError ('async for' requires __aiter__); 1.53.1 to 1.110.2 "
+            "pass (repro/litellm/stream_chunk_parity.py). No release inside the range "
+            "installs here, so litellm's affected range is empty and the matrix says the "
+            "row is untestable.",
+        ),
+        affected={"litellm": ()},
+        lives_in="litellm's mock streaming (CustomStreamWrapper over mock_response)",
+    ),
+    Regression(
+        id="gemini_stream_reasoning_tokens",
+        title="a Gemini reply reports the same reasoning tokens streamed and not streamed",
+        framework="litellm",
+        versions="1.73.0-1.110.2 (1.72.0 and earlier agree), still present in 1.110.2",
+        issue="no upstream issue known (found by the litellm adapter, issue 10)",
+        modes={"stream": ("call", "stream")},
+        calls_model=True,
+        providers=("gemini",),
+        mechanism="for a reply with thought parts and no thoughtsTokenCount, the streamed "
+        "path counts the thought text with litellm's tokenizer (reasoning_tokens=8) where the "
+        "non-streamed path reports none",
+        notes=("The first bad release is 1.72.1 to 1.73.0; the 1.72.x patches were not run.",),
+        affected={"litellm": (">=1.73.0",)},
+        lives_in="litellm's Gemini streaming usage (chunk usage / stream_chunk_builder)",
+    ),
+    Regression(
+        id="gemini_stream_error",
+        title="a Gemini HTTP error names the same provider and message streamed and not "
+        "streamed",
+        framework="litellm",
+        versions="every release tested, 1.53.1 (the oldest here with Gemini) to 1.110.2, "
+        "still present in 1.110.2",
+        issue="no upstream issue known (found by the litellm adapter, issue 10)",
+        modes={"stream": ("call", "stream")},
+        calls_model=True,
+        providers=("gemini",),
+        mechanism="the streamed path raises the error from the Vertex handler, built from the "
+        "raw body bytes: the message carries a bytes repr (b'{\"error\": ...}') and, on "
+        "later releases, the provider is vertex_ai_beta instead of gemini",
+        affected={"litellm": (">=1.53.1",)},
+        lives_in="litellm's Vertex/Gemini streaming handler",
+    ),
+    Regression(
+        id="gemini_stream_retry",
+        title="a Gemini 429 before any stream byte is retried like the non-streamed call",
+        framework="litellm",
+        versions="every release tested, 1.53.1 to 1.110.2, still present in 1.110.2",
+        issue="no upstream issue known (found by the litellm adapter, issue 10)",
+        modes={"stream": ("call", "stream")},
+        calls_model=True,
+        providers=("gemini",),
+        mechanism="num_retries retries the non-streamed call; the streamed call raises the "
+        "429 at once (RateLimitError, later MidStreamFallbackError) though no stream byte had "
+        "arrived",
+        affected={"litellm": (">=1.53.1",)},
+        lives_in="litellm's retry wrapper (completion_with_retries) and its streaming path",
     ),
     Regression(
         id="executor_context_per_submit",

@@ -32,7 +32,7 @@ from conformance.regressions.catalogue import Regression
 from conformance.runs import Emulation, RecordingFailed, emulated, target
 from harness.adapters.base import ChainOutcome, ClientAdapter, StreamResult, Target
 from harness.cassettes.record import IndexedCassette, recording_transaction, use_cassette
-from harness.emulator import Emulator, EmulatorTransport, Fault, Reply, Step
+from harness.emulator import Emulator, EmulatorTransport, Fault, Reply, Step, serve
 from harness.pytest_plugin import Suite
 from harness.types import LLMError, Message, Response, Usage
 
@@ -206,6 +206,8 @@ class Bench:
         return self.suite.providers[0]
 
     def _supports(self, feature: str, provider: str) -> bool:
+        if feature == "base_url":  # in a regression spec: the live emulator, either way
+            return any(self.adapter.supports(f, provider) for f in ("base_url", "transport"))
         return self.adapter.supports(feature, provider)
 
     def missing_features(self) -> list[str]:
@@ -290,18 +292,26 @@ class Bench:
             yield adapter.current
 
     def emulated(self, role: str, steps: Sequence[Step], wrap: Any = None) -> Any:
-        """A client answered live by the in-process emulator (for timing and transport
-        faults a cassette cannot hold); ``wrap`` wraps the emulator's transport. Only for
-        modes that require the ``transport`` feature."""
-        if "transport" not in self.case.features:
+        """A client answered live by the emulator (for timing and transport faults a
+        cassette cannot hold). Modes needing ``transport`` get it in-process, ``wrap``
+        wrapping its transport; modes needing only ``base_url`` get it in-process when the
+        client has ``transport``, else served on loopback (``harness.emulator.serve``,
+        stopped when the spec ends) at ``Target.base_url``."""
+        features = self.case.features
+        if "transport" not in features and ("base_url" not in features or wrap is not None):
             raise AssertionError(
                 f"{self.regression.id} / mode {self.mode} uses the emulator: add 'transport' "
-                "to its features in conformance/regressions/catalogue.py"
+                "(or 'base_url', when it wraps nothing) to its features in "
+                "conformance/regressions/catalogue.py"
             )
-        transport: Any = EmulatorTransport(Emulator(steps))
-        if wrap is not None:
-            transport = wrap(transport)
-        return self.connect(role, Emulation(transport=transport))
+        emulator = Emulator(steps)
+        if "transport" in features or self.adapter.supports("transport", self.provider):
+            transport: Any = EmulatorTransport(emulator)
+            if wrap is not None:
+                transport = wrap(transport)
+            return self.connect(role, Emulation(transport=transport))
+        base_url = self._stack.enter_context(serve(emulator))
+        return self.connect(role, Emulation(base_url=base_url))
 
     def role_of(self, client: Any) -> str:
         """The role a client was connected for (or its repr)."""

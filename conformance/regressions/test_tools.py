@@ -8,7 +8,7 @@ from typing import Any
 
 from conformance.regressions.support import Bench, Take, capture, describe, run_async
 from conformance.scenarios import answer, asks, get_time, get_weather
-from harness.adapters.base import ChainOutcome
+from harness.adapters.base import ChainOutcome, run_hook_first
 from harness.cassettes import CassetteError
 from harness.types import Message
 
@@ -128,12 +128,87 @@ async def fast_lookup(key: str) -> str:
 LOOKUPS = (slow_lookup, failing_lookup, fast_lookup)
 
 
-def test_async_tools_concurrent(bench: Bench) -> None:
-    """Async tools run concurrently, results in call order, one failure abandons no other.
+def _refuse_fast_lookup(name: str, arguments: dict[str, Any]) -> None:
+    """A ``before_call`` hook that refuses one tool call (an application's permission check)."""
+    if name == "fast_lookup":
+        raise PermissionError("fast_lookup is not allowed")
 
-    simonw/llm#1482: the async chain gathered the tool calls without
-    ``return_exceptions``, so the first tool that raised propagated out of the chain while
-    its siblings were abandoned mid-flight. Here the model asks for three async tools at
+
+HOOKED_LOOKUPS = tuple(run_hook_first(LOOKUPS, _refuse_fast_lookup))
+"""The lookups with the hook run inside each tool: how the cassette was recorded (by a
+client without hooks, for which the refusal is ``fast_lookup``'s error result)."""
+
+
+def test_async_tools_concurrent(bench: Bench) -> None:
+    """An exception from a tool hook in the async chain leaves no sibling tool running.
+
+    simonw/llm 0.26-0.32a2 (simonw/llm#1482, the PR that settled the failure semantics of
+    concurrent async tools, released in 0.32a3): the async executor ran each tool call,
+    with its ``before_call`` hook, in a task and gathered the tasks without
+    ``return_exceptions``. A tool's own exception was always caught in its task; an
+    exception from the hook was not, so it left the chain while the sibling tools were
+    still running, and they were cancelled with the loop. Here the model asks for three
+    async tools at once and the hook (feature ``tool_hooks``) refuses ``fast_lookup``:
+    when the chain raises the hook's exception, or returns (a client may make the refusal
+    an error result), ``slow_lookup`` must have finished.
+    """
+    adapter = bench.adapter
+    script = (
+        asks(
+            ("slow_lookup", {"key": "a"}),
+            ("failing_lookup", {"key": "b"}),
+            ("fast_lookup", {"key": "c"}),
+        ),
+        answer("Two of three lookups worked."),
+    )
+    take = Take(
+        "scoped",
+        script,
+        kind="achain",
+        tools=HOOKED_LOOKUPS,
+        messages=THREE_LOOKUPS,
+        error_tools=frozenset({"failing_lookup", "fast_lookup"}),
+    )
+    with bench.replay([take]), bench.using("scoped") as scoped:
+        PROBE.reset()
+
+        async def chain() -> tuple[Any, list[str]]:
+            try:
+                got: Any = await adapter.achain_with_hook(
+                    scoped(), THREE_LOOKUPS, LOOKUPS, {}, _refuse_fast_lookup
+                )
+            except Exception as exc:  # the hook's exception, as the client let it out
+                got = exc
+            return got, sorted(PROBE.finished)  # what had finished when the chain gave up
+
+        ran = run_async(chain)
+    if isinstance(ran, BaseException):
+        bench.fail("the async chain did not return", [("achain", "a result", ran)])
+    got, finished = ran
+    if not isinstance(got, (ChainOutcome, PermissionError)):
+        bench.problem(
+            "the async chain, the hook refusing fast_lookup",
+            "the hook's PermissionError, or the chain's answer",
+            got,
+        )
+    bench.expect(
+        "sibling tools finished when the chain returned or raised",
+        True,
+        "slow_lookup" in finished,
+    )
+    bench.verdict("an exception from a tool hook abandoned the sibling async tools")
+
+
+def test_async_tools_error_result(bench: Bench) -> None:
+    """Async tools run concurrently; a tool's own exception is an error result, in call order.
+
+    The contract of simonw/llm's async chain, which no release broke: from 0.26 to 0.36
+    its async executor caught each tool's exception in the tool's task and sent
+    ``Error: <message>`` back (repro/llm/async_tool_exception.py passes on all of them;
+    what did abandon siblings was a hook's exception: ``test_async_tools_concurrent``, the
+    mechanism simonw/llm#1482 settled, once cited for this one).
+    The anthropic SDK's async tool runner runs one turn's tools one after another
+    (docs/compat/anthropic-sdk.md). Here the model asks for three async tools at
     once: ``slow_lookup`` (which waits for ``fast_lookup`` to finish alongside it),
     ``failing_lookup`` (raises) and ``fast_lookup``. The chain must finish, with the
     failure as an error result between the two others (call order, not completion order),
@@ -217,12 +292,14 @@ def test_sync_chain_in_running_loop(bench: Bench) -> None:
 def test_async_tool_sync_entry(bench: Bench) -> None:
     """An async-only tool offered to a sync entry point runs, or fails early and clearly.
 
-    agno 1.5.3 (agno-agi/agno#3296): ``Agent.run`` (sync) accepted ``async def`` tools,
-    called them without awaiting, and sent the coroutine's repr to the model as the
-    result; the failure surfaced later, as a provider error or a wrong answer. Here the
-    sync chain gets the async-only tool ``get_time``: it must either run it (its result
-    goes back to the model) or raise before any request is sent, naming the tool. An error
-    after a request went out is the regression.
+    agno <=1.5.1 (fixed by agno-agi/agno#3252 in 1.5.2; #3296, once cited, could not be
+    confirmed as its report): ``Agent.run`` (sync) accepted ``async def`` tools, called
+    them without awaiting, and sent the coroutine's repr to the model as the result; the
+    run answered as if nothing had happened. From 1.5.2 ``run`` refuses before any request,
+    naming the tool. Here the sync chain gets the async-only tool ``get_time``: it must
+    either run it (its result goes back to the model) or raise before any request is sent,
+    naming the tool. An error after a request went out, or a wrong answer, is the
+    regression.
     """
     adapter = bench.adapter
     tools = (get_time,)

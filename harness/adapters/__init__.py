@@ -10,7 +10,9 @@ from harness.adapters.base import (
     ClientAdapter,
     StreamResult,
     Target,
+    ToolHook,
     error_from_status,
+    run_hook_first,
 )
 
 __all__ = [
@@ -20,5 +22,7 @@ __all__ = [
     "ClientAdapter",
     "StreamResult",
     "Target",
+    "ToolHook",
     "error_from_status",
+    "run_hook_first",
 ]

@@ -19,7 +19,10 @@ these keys, each present only when the scenario sets it (``PARAM_KEYS``):
   tool's name (that tool must be called).
 
 Chains get the tools as plain Python callables (sync or async), the client derives their
-schemas and runs them.
+schemas and runs them. With the feature ``tool_hooks``, ``chain_with_hook`` and
+``achain_with_hook`` also take ``before_call(name, arguments)``, called before each tool
+runs through the client's own hook mechanism (simonw/llm's ``before_call``); an exception
+it raises is handled the way the client handles hook exceptions.
 
 **Errors.** A provider error (an HTTP error status, an error event in a stream, a
 connection failure or a timeout) must leave the adapter as an ``harness.types.LLMError``
@@ -43,6 +46,8 @@ docstring: a bug may live in one and not the other.
 from __future__ import annotations
 
 import abc
+import functools
+import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -70,6 +75,7 @@ FEATURES = frozenset(
         "reasoning",  # reports the model's reasoning text apart from the answer
         "chain_async_tools",  # the sync chain runs async tools (coroutine functions)
         "achain_sync_tools",  # the async chain runs plain (sync) tools
+        "tool_hooks",  # chain_with_hook/achain_with_hook: a hook called before each tool
     }
 )
 
@@ -119,6 +125,33 @@ class ChainOutcome:
 
 
 Tools = Sequence[Callable[..., Any]]
+ToolHook = Callable[[str, dict[str, Any]], None]
+"""``before_call(tool name, arguments)``: called before a tool runs (feature ``tool_hooks``)."""
+
+
+def run_hook_first(tools: Tools, before_call: ToolHook) -> list[Callable[..., Any]]:
+    """``tools``, each calling ``before_call(name, arguments)`` before it runs: for clients
+    without a hook mechanism, whose ``chain_with_hook`` then treats a hook's exception as
+    that tool's own (an error result). Names, signatures and docstrings are kept."""
+
+    def hooked(tool: Callable[..., Any]) -> Callable[..., Any]:
+        if inspect.iscoroutinefunction(tool):
+
+            @functools.wraps(tool)
+            async def run_async(**arguments: Any) -> Any:
+                before_call(tool.__name__, dict(arguments))
+                return await tool(**arguments)
+
+            return run_async
+
+        @functools.wraps(tool)
+        def run(**arguments: Any) -> Any:
+            before_call(tool.__name__, dict(arguments))
+            return tool(**arguments)
+
+        return run
+
+    return [hooked(tool) for tool in tools]
 
 
 def error_from_status(
@@ -202,6 +235,28 @@ class ClientAdapter(abc.ABC):
         self, client: Any, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
     ) -> ChainOutcome:
         """An async tool chain."""
+        raise NotImplementedError
+
+    def chain_with_hook(
+        self,
+        client: Any,
+        messages: Sequence[Message],
+        tools: Tools,
+        params: dict[str, Any],
+        before_call: ToolHook,
+    ) -> ChainOutcome:
+        """``chain``, with ``before_call`` called before each tool runs (``tool_hooks``)."""
+        raise NotImplementedError
+
+    async def achain_with_hook(
+        self,
+        client: Any,
+        messages: Sequence[Message],
+        tools: Tools,
+        params: dict[str, Any],
+        before_call: ToolHook,
+    ) -> ChainOutcome:
+        """``achain``, with ``before_call`` called before each tool runs (``tool_hooks``)."""
         raise NotImplementedError
 
     def stream_later(

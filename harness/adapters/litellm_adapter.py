@@ -26,6 +26,9 @@ on OpenAI, where litellm hands retries to the OpenAI SDK: there it is ``max_retr
 ``Target.fast_retries`` each call runs inside ``retry_wait.no_wait()``, which zeroes only
 the delay between attempts (see that module).
 
+Older releases: Bedrock is supported where litellm routes ``bedrock/converse/`` (not on
+1.53.x); a Gemini ``api_base`` names the model itself where litellm does not append it.
+
 Not supported: tool chains (litellm has no tool runner), a context store (so no
 ``context``, ``thread_pool``, ``asyncify``, ``parallel``, ``deferred``), and
 ``Target.transport``. litellm is imported on the first ``connect`` (it takes seconds),
@@ -100,6 +103,8 @@ class LiteLLMAdapter(ClientAdapter):
             raise ImportError("No module named 'litellm'")
 
     def supports(self, feature: str, provider: str) -> bool:
+        if provider == "bedrock" and not has_bedrock_converse():
+            return False
         return provider in PROVIDERS and feature in SUPPORTED
 
     def connect(self, target: Target) -> LiteLLMClient:
@@ -171,11 +176,34 @@ def connection_options(target: Target) -> dict[str, Any]:
         options["api_key"] = target.api_key
     if target.base_url is not None:
         options["api_base"] = target.base_url.rstrip("/") + API_BASE_PATH[target.provider]
+        if target.provider == "gemini" and not gemini_base_takes_model():
+            options["api_base"] += f"/models/{target.model}"
     if target.provider == "openai":
         options["max_retries"] = target.max_retries
     else:
         options["num_retries"] = target.max_retries
     return options
+
+
+def has_bedrock_converse() -> bool:
+    """Whether litellm routes ``bedrock/converse/<model>`` to the Converse API (releases
+    with ``litellm.bedrock_converse_models``; 1.53.x has neither, nor the Nova models)."""
+    return hasattr(load_litellm(), "bedrock_converse_models")
+
+
+def gemini_base_takes_model() -> bool:
+    """Whether litellm appends ``/models/<model>`` to a Gemini ``api_base`` (recent
+    releases: their ``_check_custom_proxy`` takes the model); older ones send to
+    ``<api_base>:<method>``, so the base must name the model itself."""
+    import inspect
+
+    for module in ("vertex_ai.vertex_llm_base", "vertex_ai_and_google_ai_studio.vertex_llm_base"):
+        try:
+            base = importlib.import_module(f"litellm.llms.{module}").VertexBase
+        except (ImportError, AttributeError):
+            continue
+        return "model" in inspect.signature(base._check_custom_proxy).parameters
+    return True
 
 
 def request(

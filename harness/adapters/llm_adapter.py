@@ -46,6 +46,7 @@ from harness.adapters.base import (
     ClientAdapter,
     StreamResult,
     Target,
+    ToolHook,
     Tools,
     error_from_status,
 )
@@ -66,11 +67,12 @@ from harness.types import (
     UsageUpdate,
 )
 
-SUPPORTED = frozenset(
-    {"call", "acall", "stream", "astream", "chain", "achain", "base_url"}
-    | {"chain_async_tools", "achain_sync_tools"}
+SUPPORTED = frozenset({"call", "acall", "stream", "astream", "base_url"})
+"""Features every llm release has for OpenAI (see the module docstring for the others)."""
+TOOL_FEATURES = frozenset(
+    {"chain", "achain", "chain_async_tools", "achain_sync_tools", "tool_hooks"}
 )
-"""Features llm has for OpenAI (see the module docstring for the others)."""
+"""Features of the releases with tools (0.26 on): chains, and their ``before_call`` hook."""
 PROVIDER = "openai"
 _STATUS_PREFIX = re.compile(r"^Error code: \d+ - ")
 
@@ -96,7 +98,9 @@ class LLMAdapter(ClientAdapter):
             raise ImportError("No module named 'llm'")
 
     def supports(self, feature: str, provider: str) -> bool:
-        return provider == PROVIDER and feature in SUPPORTED
+        if provider != PROVIDER:
+            return False
+        return feature in SUPPORTED or (feature in TOOL_FEATURES and has_tools())
 
     def connect(self, target: Target) -> LLMClient:
         import llm
@@ -138,8 +142,11 @@ class LLMAdapter(ClientAdapter):
         events: list[StreamEvent] = []
         with retry_wait.no_wait(client.fast_retries), translated_errors():
             response = client.model.prompt(**prompt_kwargs(client, messages, params), stream=True)
-            for event in response.stream_events():
-                events += translator.events(event)
+            if hasattr(response, "stream_events"):
+                for event in response.stream_events():
+                    events += translator.events(event)
+            else:  # before 0.32: the stream yields text only
+                events += [TextDelta(chunk) for chunk in response if chunk]
         result = to_response(response)
         return StreamResult((*events, *translator.closing(result)), result)
 
@@ -152,30 +159,74 @@ class LLMAdapter(ClientAdapter):
             response = client.async_model.prompt(
                 **prompt_kwargs(client, messages, params), stream=True
             )
-            async for event in response.astream_events():
-                events += translator.events(event)
+            if hasattr(response, "astream_events"):
+                async for event in response.astream_events():
+                    events += translator.events(event)
+            else:  # before 0.32: the stream yields text only
+                events += [TextDelta(chunk) async for chunk in response if chunk]
         result = to_response(response)
         return StreamResult((*events, *translator.closing(result)), result)
 
     def chain(
         self, client: LLMClient, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
     ) -> ChainOutcome:
+        return self._chain(client, messages, tools, params, {})
+
+    async def achain(
+        self, client: LLMClient, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        return await self._achain(client, messages, tools, params, {})
+
+    def chain_with_hook(
+        self,
+        client: LLMClient,
+        messages: Sequence[Message],
+        tools: Tools,
+        params: dict[str, Any],
+        before_call: ToolHook,
+    ) -> ChainOutcome:
+        return self._chain(client, messages, tools, params, {"before_call": llm_hook(before_call)})
+
+    async def achain_with_hook(
+        self,
+        client: LLMClient,
+        messages: Sequence[Message],
+        tools: Tools,
+        params: dict[str, Any],
+        before_call: ToolHook,
+    ) -> ChainOutcome:
+        hook = {"before_call": llm_hook(before_call)}
+        return await self._achain(client, messages, tools, params, hook)
+
+    def _chain(
+        self,
+        client: LLMClient,
+        messages: Sequence[Message],
+        tools: Tools,
+        params: dict[str, Any],
+        hooks: dict[str, Any],
+    ) -> ChainOutcome:
         kwargs = prompt_kwargs(client, messages, params)
         responses = []
         with retry_wait.no_wait(client.fast_retries), translated_errors():
-            chain = client.model.chain(**kwargs, tools=list(tools), stream=False)
+            chain = client.model.chain(**kwargs, **hooks, tools=list(tools), stream=False)
             for response in chain.responses():
                 response.text()
                 responses.append(response)
         return chain_outcome(responses)
 
-    async def achain(
-        self, client: LLMClient, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    async def _achain(
+        self,
+        client: LLMClient,
+        messages: Sequence[Message],
+        tools: Tools,
+        params: dict[str, Any],
+        hooks: dict[str, Any],
     ) -> ChainOutcome:
         kwargs = prompt_kwargs(client, messages, params)
         responses = []
         with retry_wait.no_wait(client.fast_retries), translated_errors():
-            chain = client.async_model.chain(**kwargs, tools=list(tools), stream=False)
+            chain = client.async_model.chain(**kwargs, **hooks, tools=list(tools), stream=False)
             async for response in chain.responses():
                 await response.text()
                 responses.append(response)
@@ -191,7 +242,7 @@ def prompt_kwargs(
     """The keyword arguments of ``model.prompt`` / ``model.chain`` (module docstring)."""
     import llm
 
-    kwargs: dict[str, Any] = {"key": client.key, "options": options(params)}
+    kwargs: dict[str, Any] = {"key": client.key, **options(params)}
     if params.get("tools"):
         kwargs["tools"] = [
             llm.Tool(name=spec.name, description=spec.description, input_schema=spec.parameters)
@@ -203,9 +254,30 @@ def prompt_kwargs(
         system = "\n\n".join(m.content for m in messages if m.role == "system")
         if system:
             kwargs["system"] = system
+    elif importlib.util.find_spec("llm.parts") is None:
+        raise NotImplementedError(
+            "this llm release takes one prompt (and a system prompt), not a message "
+            "history: messages= came with 0.32"
+        )
     else:
         kwargs["messages"] = [llm_message(m) for m in messages]
     return kwargs
+
+
+def has_tools() -> bool:
+    """Whether the installed llm has tools (0.26 on)."""
+    import llm
+
+    return hasattr(llm, "Tool")
+
+
+def llm_hook(before_call: ToolHook) -> Callable[[Any, Any], None]:
+    """The suite's ``before_call(name, arguments)`` as llm's ``before_call(tool, call)``."""
+
+    def hook(tool: Any, call: Any) -> None:
+        before_call(call.name, dict(call.arguments or {}))
+
+    return hook
 
 
 def options(params: dict[str, Any]) -> dict[str, Any]:
@@ -313,12 +385,20 @@ def chain_outcome(responses: Sequence[Any]) -> ChainOutcome:
             str(result.output),
             tool_call_id=result.tool_call_id,
             name=result.name,
-            is_error=result.exception is not None,
+            is_error=is_error(result),
         )
         for response in responses[1:]
         for result in response.prompt.tool_results
     )
     return ChainOutcome(to_response(responses[-1]), results)
+
+
+def is_error(result: Any) -> bool:
+    """Whether llm recorded a tool result as an error: its ``exception`` (0.27 on); 0.26
+    kept none, only the text it sent, ``Error: <message>``."""
+    if hasattr(result, "exception"):
+        return result.exception is not None
+    return str(result.output).startswith("Error: ")
 
 
 # --- errors -----------------------------------------------------------------------------

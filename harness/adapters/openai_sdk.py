@@ -18,12 +18,17 @@ What it does, in the SDK's terms:
 - ``Target.max_retries`` is the SDK's ``max_retries``; ``Target.fast_retries`` uses a
   subclass whose only change is a zero retry delay (``sdk_support``).
 - ``Target.base_url``: the SDK's ``base_url`` is that origin plus ``/v1``.
+- Releases built on ``httpx`` (1.x, 2.x): the SDK gets an explicit
+  ``http_client=DefaultHttpxClient(transport=Target.transport)``
+  (``DefaultAsyncHttpxClient`` for async), so ``transport`` is supported there; releases
+  before 1.55.3 need an explicit client anyway with httpx >= 0.28 (their default one
+  passes ``proxies=``, which httpx 0.28 removed).
 
 Not supported: ``chain``/``achain`` (this release's tool runners drive the Responses and
 Decisions APIs, not Chat Completions, and an adapter never writes the loop itself);
 ``reasoning`` (Chat Completions returns no reasoning text); and, having no context store,
-``context``, ``thread_pool``, ``asyncify``, ``parallel``, ``deferred``; ``transport`` (the
-SDK sends through ``httpx2``, not an httpx transport).
+``context``, ``thread_pool``, ``asyncify``, ``parallel``, ``deferred``; ``transport`` on
+releases built on ``httpx2`` (3.x), which take no httpx transport.
 """
 
 from __future__ import annotations
@@ -63,6 +68,12 @@ def _sdk() -> Any:
     return openai
 
 
+def on_httpx() -> bool:
+    """Whether the installed SDK sends through ``httpx`` (1.x, 2.x), not ``httpx2`` (3.x)."""
+    client = _sdk().DefaultHttpxClient
+    return any(base.__module__.split(".")[0] == "httpx" for base in client.__mro__[1:])
+
+
 class OpenAISDKAdapter(ClientAdapter):
     """Holds the official ``openai`` SDK to the suite, for the ``openai`` provider."""
 
@@ -73,7 +84,9 @@ class OpenAISDKAdapter(ClientAdapter):
         require(self.library, self.name)
 
     def supports(self, feature: str, provider: str) -> bool:
-        return provider == PROVIDER and feature in SUPPORTED
+        if provider != PROVIDER:
+            return False
+        return feature in SUPPORTED or (feature == "transport" and on_httpx())
 
     def connect(self, target: Target) -> SDKConnection:
         openai = _sdk()
@@ -82,7 +95,18 @@ class OpenAISDKAdapter(ClientAdapter):
             options["base_url"] = target.base_url.rstrip("/") + "/v1"
         sync_class = client_class(target, openai.OpenAI)
         async_class = client_class(target, openai.AsyncOpenAI)
-        return SDKConnection(target, lambda: sync_class(**options), lambda: async_class(**options))
+        if not on_httpx():
+            return SDKConnection(
+                target, lambda: sync_class(**options), lambda: async_class(**options)
+            )
+        transport = {"transport": target.transport} if target.transport is not None else {}
+        return SDKConnection(
+            target,
+            lambda: sync_class(**options, http_client=openai.DefaultHttpxClient(**transport)),
+            lambda: async_class(
+                **options, http_client=openai.DefaultAsyncHttpxClient(**transport)
+            ),
+        )
 
     def close(self, client: SDKConnection) -> None:
         client.close()
@@ -187,15 +211,26 @@ def response(completion: Any) -> Response:
     )
 
 
+def stream_state() -> Any:
+    """A fresh ``ChatCompletionStreamState`` (exported from ``openai.lib.streaming.chat``
+    since 1.5x; before, from its ``_completions`` module, with required arguments)."""
+    try:
+        from openai.lib.streaming.chat import ChatCompletionStreamState
+    except ImportError:
+        from openai import NOT_GIVEN
+        from openai.lib.streaming.chat._completions import ChatCompletionStreamState
+
+        return ChatCompletionStreamState(input_tools=NOT_GIVEN, response_format=NOT_GIVEN)
+    return ChatCompletionStreamState()
+
+
 class ChunkTranslator:
     """Turns ``ChatCompletionChunk`` objects into stream events, and lets the SDK's own
     ``ChatCompletionStreamState`` accumulate them into the final completion."""
 
     def __init__(self, state: Any = None) -> None:
         if state is None:
-            from openai.lib.streaming.chat import ChatCompletionStreamState
-
-            state = ChatCompletionStreamState()
+            state = stream_state()
         self.events: list[StreamEvent] = []
         self.state = state
         """The SDK's accumulator (anything with ``handle_chunk`` and

@@ -9,7 +9,16 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
-from harness.adapters.base import FEATURES, ChainOutcome, ClientAdapter, StreamResult, Target, Tools
+from harness.adapters.base import (
+    FEATURES,
+    ChainOutcome,
+    ClientAdapter,
+    StreamResult,
+    Target,
+    ToolHook,
+    Tools,
+    run_hook_first,
+)
 from harness.context import (
     ContextThreadPoolExecutor,
     Parallel,
@@ -133,6 +142,29 @@ class ReferenceAdapter(ClientAdapter):
     ) -> ChainOutcome:
         result = await client.achain(messages, tools=tools, **params)
         return _outcome(result)
+
+    # ``harness.LM`` has no hook mechanism: the hook runs inside each tool, so its
+    # exception is that tool's error result (``run_hook_first``).
+
+    def chain_with_hook(
+        self,
+        client: LM,
+        messages: Sequence[Message],
+        tools: Tools,
+        params: dict[str, Any],
+        before_call: ToolHook,
+    ) -> ChainOutcome:
+        return self.chain(client, messages, run_hook_first(tools, before_call), params)
+
+    async def achain_with_hook(
+        self,
+        client: LM,
+        messages: Sequence[Message],
+        tools: Tools,
+        params: dict[str, Any],
+        before_call: ToolHook,
+    ) -> ChainOutcome:
+        return await self.achain(client, messages, run_hook_first(tools, before_call), params)
 
     def configure(self, client: LM) -> None:
         configure(lm=client)
