@@ -108,11 +108,17 @@ class Scenario:
     ordered: bool = False
     """The replies must be served in order (retries): no mode may replay one twice."""
     providers: tuple[str, ...] = PROVIDERS
+    needs: tuple[str, ...] = ()
+    """Adapter features the scenario's point needs, beyond what its data implies."""
 
     @property
     def features(self) -> tuple[str, ...]:
         """Adapter features the scenario needs in every mode (beyond the mode's own)."""
-        needed = []
+        needed = list(self.needs)
+        if self.kind == "call" and "tools" in self.params:
+            needed.append("tool_calls")
+        if any(message.role == "assistant" for message in self.messages):
+            needed.append("history")
         if "tool_choice" in self.params:
             needed.append("tool_choice")
         final = self.replies[-1]
@@ -269,6 +275,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         (answer("Once upon a", finish_reason="length", usage=Usage(12, 3)),),
         Expect(text="Once upon a", finish_reason="length", usage=Usage(12, 3)),
         params={"max_tokens": 3},
+        needs=("finish_reason",),
     ),
     Scenario(
         "unicode_text",

@@ -38,7 +38,7 @@ from conformance.modes import (
     features_needed,
     unmet,
 )
-from conformance.runs import record_scenario, replay, streamed_indices
+from conformance.runs import expectation, record_scenario, replay, streamed_indices
 from conformance.scenarios import PROVIDERS_WITHOUT_CALL_IDS
 from harness.pytest_plugin import Suite, selected_providers
 
@@ -88,7 +88,7 @@ def baseline(suite: Suite, case: Case) -> list[Outcome] | None:
         except Exception:  # the baseline's own row reports it
             suite.cache[key] = None
         else:
-            expected = case.scenario.expected(case.provider)
+            expected = expectation(suite, case)
             good = not played.unmatched and all(not unmet(expected, o) for o in played.outcomes)
             suite.cache[key] = played.outcomes if good else None
     return suite.cache[key]
@@ -115,7 +115,7 @@ def test_scenario(case: Case, parity_suite: Suite, request: pytest.FixtureReques
             + text.replace("\n", "\n  "),
             [],
         )
-    expected = scenario.expected(case.provider)
+    expected = expectation(suite, case)
     copies = PARALLEL_COPIES if case.mode == "parallel" else 1
     if scenario.kind != "tasks" and len(played.outcomes) != copies:
         fail_with(

@@ -326,8 +326,7 @@ REGRESSIONS: tuple[Regression, ...] = (
     ),
     Regression(
         id="async_retry_bound",
-        title="the async client stops retrying connection errors at max_retries, like the "
-        "sync one",
+        title="the async client stops retrying connection errors at max_retries, like the sync one",
         framework="openai-python",
         versions="1.47.0-1.52.0 (fixed in 1.52.1)",
         issue="openai/openai-python#1803",
@@ -378,8 +377,7 @@ REGRESSIONS: tuple[Regression, ...] = (
     ),
     Regression(
         id="gemini_stream_error",
-        title="a Gemini HTTP error names the same provider and message streamed and not "
-        "streamed",
+        title="a Gemini HTTP error names the same provider and message streamed and not streamed",
         framework="litellm",
         versions="every release tested, 1.53.1 (the oldest here with Gemini) to 1.110.2, "
         "still present in 1.110.2",

@@ -60,7 +60,9 @@ from harness.adapters.base import (
 from harness.types import APIConnectionError, LLMError, Message, Response, Usage
 
 PROVIDER = "bedrock"
-SUPPORTED = frozenset({"call", "acall", "chain", "achain", "achain_sync_tools", "base_url"})
+SUPPORTED = frozenset(
+    {"call", "acall", "chain", "achain", "achain_sync_tools", "base_url", "history"}
+)
 """Features agno's Bedrock model has (see the module docstring for the others)."""
 SAMPLING = {"max_tokens": "max_tokens", "temperature": "temperature", "top_p": "top_p"}
 

@@ -67,7 +67,7 @@ PROVIDER = "anthropic"
 DEFAULT_MAX_TOKENS = 1024
 SUPPORTED = frozenset(
     {"call", "acall", "stream", "astream", "chain", "achain"}
-    | {"tool_choice", "reasoning", "base_url"}
+    | {"tool_choice", "reasoning", "base_url", "history", "tool_calls", "finish_reason"}
 )
 
 STOP_REASONS: dict[str, FinishReason] = {

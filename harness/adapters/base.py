@@ -73,6 +73,9 @@ FEATURES = frozenset(
         "base_url",  # accepts Target.base_url, a loopback server with the provider's paths
         "tool_choice",  # honours params["tool_choice"]
         "reasoning",  # reports the model's reasoning text apart from the answer
+        "history",  # takes earlier assistant turns in ``messages`` (a conversation)
+        "tool_calls",  # a call offering ``params["tools"]`` returns the model's tool calls
+        "finish_reason",  # reports why the answer ended (otherwise it is not compared)
         "chain_async_tools",  # the sync chain runs async tools (coroutine functions)
         "achain_sync_tools",  # the async chain runs plain (sync) tools
         "tool_hooks",  # chain_with_hook/achain_with_hook: a hook called before each tool

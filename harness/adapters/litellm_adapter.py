@@ -52,7 +52,8 @@ from harness.adapters.base import ClientAdapter, StreamResult, Target, error_fro
 from harness.types import APIConnectionError, LLMError, Message, RequestTimeoutError, Response
 
 SUPPORTED = frozenset(
-    {"call", "acall", "stream", "astream", "base_url", "tool_choice", "reasoning"}
+    {"call", "acall", "stream", "astream", "base_url", "tool_choice", "reasoning", "history"}
+    | {"tool_calls", "finish_reason"}
 )
 """Features litellm has on every provider (see the module docstring for the others)."""
 PROVIDERS = ("openai", "anthropic", "gemini", "bedrock")

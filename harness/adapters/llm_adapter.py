@@ -67,10 +67,10 @@ from harness.types import (
     UsageUpdate,
 )
 
-SUPPORTED = frozenset({"call", "acall", "stream", "astream", "base_url"})
+SUPPORTED = frozenset({"call", "acall", "stream", "astream", "base_url", "finish_reason"})
 """Features every llm release has for OpenAI (see the module docstring for the others)."""
 TOOL_FEATURES = frozenset(
-    {"chain", "achain", "chain_async_tools", "achain_sync_tools", "tool_hooks"}
+    {"chain", "achain", "chain_async_tools", "achain_sync_tools", "tool_hooks", "tool_calls"}
 )
 """Features of the releases with tools (0.26 on): chains, and their ``before_call`` hook."""
 PROVIDER = "openai"
@@ -100,6 +100,8 @@ class LLMAdapter(ClientAdapter):
     def supports(self, feature: str, provider: str) -> bool:
         if provider != PROVIDER:
             return False
+        if feature == "history":  # messages= came with 0.32
+            return importlib.util.find_spec("llm.parts") is not None
         return feature in SUPPORTED or (feature in TOOL_FEATURES and has_tools())
 
     def connect(self, target: Target) -> LLMClient:

@@ -59,7 +59,10 @@ from harness.types import (
 )
 
 PROVIDER = "openai"
-SUPPORTED = frozenset({"call", "acall", "stream", "astream", "tool_choice", "base_url"})
+SUPPORTED = frozenset(
+    {"call", "acall", "stream", "astream", "tool_choice", "base_url", "history"}
+    | {"tool_calls", "finish_reason"}
+)
 
 
 def _sdk() -> Any:
@@ -103,9 +106,7 @@ class OpenAISDKAdapter(ClientAdapter):
         return SDKConnection(
             target,
             lambda: sync_class(**options, http_client=openai.DefaultHttpxClient(**transport)),
-            lambda: async_class(
-                **options, http_client=openai.DefaultAsyncHttpxClient(**transport)
-            ),
+            lambda: async_class(**options, http_client=openai.DefaultAsyncHttpxClient(**transport)),
         )
 
     def close(self, client: SDKConnection) -> None:
