@@ -36,6 +36,7 @@ from harness.emulator import (
     Slow,
     client_options,
     encode_frame,
+    returned_model,
     serve,
 )
 from harness.lm import LM
@@ -164,7 +165,9 @@ def expected(reply: Reply, target: Target) -> Response:
         tool_calls=calls,
         finish_reason=finish,
         usage=usage,
-        model=target.model_name if target.converse else reply.model or target.model_name,
+        model=target.model_name
+        if target.converse
+        else reply.model or returned_model(provider, target.model_name) or target.model_name,
         reasoning="" if provider == "openai" else reply.reasoning,
     )
 
