@@ -14,8 +14,9 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from conformance.scenarios import ERROR, Expected, Scenario
+from conformance.sent import SentRequest
 from harness.adapters.base import ChainOutcome, ClientAdapter, StreamResult
-from harness.types import LLMError, Message, Response, StreamEvent, ToolCallDelta
+from harness.types import LLMError, Message, Response, StreamEvent, ToolCallDelta, Usage
 
 CALL_MODES = ("sync", "async", "stream", "astream", "thread_pool", "asyncify", "parallel")
 MODES = (*CALL_MODES, "tasks")
@@ -41,6 +42,8 @@ def applies(scenario: Scenario, mode: str) -> bool:
         return False
     if mode in STREAM_MODES:
         return scenario.streams and scenario.kind == "call"
+    if not scenario.plain:
+        return False
     if mode == "parallel":
         return not scenario.ordered
     return True
@@ -102,6 +105,11 @@ class Outcome:
     error: LLMError | None = None
     events: tuple[StreamEvent, ...] | None = None
     tool_results: tuple[Message, ...] | None = None
+    tracked_usage: Usage | None = None
+    """What the client's usage tracker held after the whole run (every copy), for
+    scenarios that track usage."""
+    sent: tuple[SentRequest, ...] = ()
+    """Every request the whole run sent (every copy), as sent, in order."""
 
 
 def _outcome(value: Any) -> Outcome:
@@ -215,8 +223,9 @@ def unmet(expected: Expected, outcome: Outcome) -> list[tuple[str, Any, Any]]:
         checks: dict[str, tuple[Any, Any]] = {
             "error.provider": (expected.error_provider, error.provider),
             "error.status": (expected.error_status, error.status),
-            "error.message": (expected.error_message, error.provider_message),
         }
+        if expected.error_message is not None:  # else the client's own words
+            checks["error.message"] = (expected.error_message, error.provider_message)
         if expected.retry_after is not None:
             checks["error.retry_after"] = (expected.retry_after, error.retry_after)
         return [(name, a, b) for name, (a, b) in checks.items() if a != b]
@@ -232,6 +241,7 @@ def unmet(expected: Expected, outcome: Outcome) -> list[tuple[str, Any, Any]]:
         "response.finish_reason": (expected.finish_reason, response.finish_reason),
         "response.usage": (expected.usage, response.usage),
         "response.reasoning": (expected.reasoning, response.reasoning),
+        "response.model": (expected.model, response.model),
     }
     problems = [(name, a, b) for name, (a, b) in checks.items() if a is not None and a != b]
     if expected.tool_results is not None:
