@@ -36,6 +36,8 @@ PARALLEL_COPIES = 3
 
 def applies(scenario: Scenario, mode: str) -> bool:
     """Whether ``mode`` makes sense for ``scenario``."""
+    if scenario.modes is not None and mode not in scenario.modes:
+        return False
     if scenario.kind == "tasks":
         return mode in ("sync", "tasks")
     if mode == "tasks":
@@ -227,7 +229,10 @@ def unmet(expected: Expected, outcome: Outcome) -> list[tuple[str, Any, Any]]:
         if expected.error_message is not None:  # else the client's own words
             checks["error.message"] = (expected.error_message, error.provider_message)
         if expected.retry_after is not None:
-            checks["error.retry_after"] = (expected.retry_after, error.retry_after)
+            checks["error.retry_after"] = (
+                expected.retry_after,
+                getattr(error, "retry_after", None),
+            )
         return [(name, a, b) for name, (a, b) in checks.items() if a != b]
     if outcome.error is not None or outcome.response is None:
         return [("error", None, repr(outcome.error))]
@@ -245,13 +250,13 @@ def unmet(expected: Expected, outcome: Outcome) -> list[tuple[str, Any, Any]]:
     }
     problems = [(name, a, b) for name, (a, b) in checks.items() if a is not None and a != b]
     if expected.tool_results is not None:
-        got = (
+        results = (
             None
             if outcome.tool_results is None
             else tuple((m.content, m.is_error) for m in outcome.tool_results)
         )
-        if not _tool_results_match(expected.tool_results, got):
-            problems.append(("tool_results", expected.tool_results, got))
+        if not _tool_results_match(expected.tool_results, results):
+            problems.append(("tool_results", expected.tool_results, results))
     return problems
 
 

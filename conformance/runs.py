@@ -35,7 +35,8 @@ from conformance.scenarios import Scenario
 from conformance.sent import SentRequest, from_emulated, observing
 from harness.adapters.base import ClientAdapter, Target
 from harness.cassettes.errors import UnmatchedRequestError
-from harness.cassettes.record import RequestMatcher, recording_transaction, use_cassette
+from harness.cassettes.match import RequestMatcher
+from harness.cassettes.record import recording_transaction, use_cassette
 from harness.emulator import (
     Emulator,
     EmulatorTransport,

@@ -148,6 +148,8 @@ class Scenario:
     tracks_usage: bool = False
     """Every mode runs inside the client's usage tracker (feature ``track_usage``), which
     must sum exactly the usage of every call the mode made."""
+    modes: frozenset[str] | None = None
+    """Only these modes apply (None: every mode that suits the kind)."""
     honours_retry_after: bool = False
     """The client runs with its real backoff (``Target.fast_retries`` off) and must wait
     what ``Retry-After`` says before each retry; the waits are measured."""
@@ -668,11 +670,12 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "slow_reply",
-        "an answer that takes 0.15 s arrives whole in every mode",
+        "an answer that takes 0.2 s arrives whole in threads, asyncify and Parallel",
         user("Take your time."),
-        (Slow(0.15, answer("Done, slowly.")),),
+        (Slow(0.2, answer("Done, slowly.")),),
         Expect(text="Done, slowly."),
         source="loopback",
+        modes=frozenset({"sync", "thread_pool", "asyncify", "parallel"}),
     ),
     # --- usage tracked across threads and tasks -----------------------------------------
     Scenario(

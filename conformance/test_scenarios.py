@@ -159,7 +159,8 @@ def baseline(suite: Suite, case: Case, endpoints: LiveEndpoints) -> list[Outcome
             expected = case.scenario.expected(case.provider)
             good = not played.unmatched and all(not unmet(expected, o) for o in played.outcomes)
             suite.cache[key] = played.outcomes if good else None
-    return suite.cache[key]
+    outcomes: list[Outcome] | None = suite.cache[key]
+    return outcomes
 
 
 def _times(usage: Usage, copies: int) -> Usage:

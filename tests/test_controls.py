@@ -1,0 +1,123 @@
+"""Negative controls: every scenario has at least one deliberately broken stand-in
+(``conformance.controls``), and each fails exactly the rows it names: its own scenario's,
+in the modes it breaks, and no row of any other scenario.
+
+The controls run through the real suite (``--client conformance.controls:NAME``, one
+provider each) in a few subprocesses, each running its batch one control after another
+(tests/controls_driver.py), so that the imports are paid once per batch.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conformance.controls import CHECK_CONTROLS, CONTROLS, CheckControl, Control
+from conformance.modes import MODES, applies
+from conformance.scenarios import SCENARIOS, Scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+BATCHES = 4
+BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
+
+
+def every_control() -> list[Control | CheckControl]:
+    controls: list[Control | CheckControl] = [c for cs in CONTROLS.values() for c in cs]
+    return [*controls, *CHECK_CONTROLS]
+
+
+def rows_of(provider: str) -> Iterator[tuple[Scenario, str]]:
+    """Every (scenario, mode) row the suite runs on ``provider``."""
+    for scenario in SCENARIOS:
+        if provider in scenario.providers:
+            for mode in MODES:
+                if applies(scenario, mode):
+                    yield scenario, mode
+
+
+def must_fail(control: Control | CheckControl) -> set[tuple[str, str]]:
+    """The rows ``control`` must fail, and no others."""
+    if isinstance(control, CheckControl):
+        return {
+            (scenario.name, mode)
+            for scenario, mode in rows_of(control.provider)
+            if control.fails(scenario, mode)
+        }
+    (name,) = [n for n, controls in CONTROLS.items() if control in controls]
+    return {
+        (scenario.name, mode)
+        for scenario, mode in rows_of(control.provider)
+        if scenario.name == name and (control.modes is None or mode in control.modes)
+    }
+
+
+def test_every_scenario_has_a_control() -> None:
+    missing = sorted(s.name for s in SCENARIOS if not CONTROLS.get(s.name))
+    assert not missing, (
+        f"scenarios without a negative control in conformance/controls.py: {missing}"
+    )
+    unknown = sorted(set(CONTROLS) - set(BY_NAME))
+    assert not unknown, f"controls for scenarios that do not exist: {unknown}"
+
+
+@pytest.mark.parametrize("control", every_control(), ids=lambda c: c.name)
+def test_a_control_names_rows_that_exist(control: Control | CheckControl) -> None:
+    """Each control runs on a provider its scenario has, and names modes it runs in."""
+    assert must_fail(control), f"{control.name} names no row on {control.provider}"
+    if isinstance(control, Control) and control.modes is not None:
+        names = {mode for _, mode in must_fail(control)}
+        assert names == set(control.modes), f"{control.name}: modes {control.modes} vs {names}"
+
+
+def test_controls_have_distinct_names() -> None:
+    names = [c.name for c in every_control()]
+    assert len(names) == len(set(names))
+
+
+def run_batch(names: list[str], workdir: Path) -> dict[str, list[list[str]]]:
+    """Run the named controls through the suite in one subprocess; their parity rows."""
+    out, log = workdir / "rows.json", workdir / "driver.log"
+    with log.open("w") as stream:
+        process = subprocess.run(
+            [sys.executable, "-m", "tests.controls_driver", str(out), *names],
+            cwd=ROOT,
+            stdout=stream,
+            stderr=subprocess.STDOUT,
+            timeout=900,
+        )
+    assert process.returncode == 0, log.read_text()[-3000:]
+    rows: dict[str, list[list[str]]] = json.loads(out.read_text())
+    return rows
+
+
+def problems_of(control: Control | CheckControl, rows: list[list[str]]) -> list[str]:
+    """What is wrong with ``control``'s rows: a row it should fail and did not, one it
+    failed and should not, one that neither passed nor failed."""
+    failed = {(scenario, mode) for scenario, mode, outcome in rows if outcome == "fail"}
+    wanted = must_fail(control)
+    problems = [
+        f"  {scenario}/{mode}: {outcome}"
+        for scenario, mode, outcome in rows
+        if outcome not in ("pass", "fail", "not supported")
+    ]
+    problems += [f"  should fail but passed: {s}/{m}" for s, m in sorted(wanted - failed)]
+    problems += [f"  failed but should not:  {s}/{m}" for s, m in sorted(failed - wanted)]
+    return problems
+
+
+@pytest.mark.parametrize("batch", range(BATCHES))
+def test_each_control_fails_exactly_its_rows(batch: int, tmp_path: Path) -> None:
+    """Every control of the batch fails its own rows and no other scenario's."""
+    controls = every_control()[batch::BATCHES]
+    rows = run_batch([c.name for c in controls], tmp_path)
+    report = []
+    for control in controls:
+        problems = problems_of(control, rows[control.name])
+        if problems:
+            report += [f"{control.name} ({control.provider}):", *problems]
+    assert not report, "\n".join(report)
