@@ -5,7 +5,8 @@ recording hooks scrub them; in live runs the emulator keeps them. Two checks rea
 
 - ``credential_problems``: the key the suite gave (``Target.api_key``, Bedrock's
   ``Target.aws_credentials``) is sent in the provider's own place: OpenAI
-  ``Authorization: Bearer``, Anthropic ``x-api-key``, Gemini ``x-goog-api-key`` (or the
+  ``Authorization: Bearer``, Anthropic ``x-api-key`` (or, as its official SDK sends it
+  since 2.x, ``Authorization: Bearer``), Gemini ``x-goog-api-key`` (or the
   ``key`` query parameter), Bedrock a SigV4 ``Authorization`` whose signature is
   recomputed with the given secret. Nothing here is ever recorded, and a problem names
   headers, never their values: a client that sends some other key may be sending a real
@@ -117,6 +118,11 @@ def _present(request: SentRequest) -> str:
     return "present: " + (", ".join(names) if names else "no credential at all")
 
 
+def _bearer(headers: Mapping[str, str]) -> str | None:
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    return token if scheme.lower() == "bearer" else None
+
+
 def _credential_problem(
     provider: str, request: SentRequest, target: Target
 ) -> tuple[str, str] | None:
@@ -124,12 +130,12 @@ def _credential_problem(
     key = target.api_key
     if provider == "openai":
         wanted = "Authorization: Bearer <the suite's key>"
-        if key is not None and headers.get("authorization") == f"Bearer {key}":
+        if key is not None and _bearer(headers) == key:
             return None
         return wanted, _present(request)
-    if provider == "anthropic":
-        wanted = "x-api-key: <the suite's key>"
-        if key is not None and headers.get("x-api-key") == key:
+    if provider == "anthropic":  # the official SDK sends the key as a bearer token
+        wanted = "x-api-key: <the suite's key> (or Authorization: Bearer)"
+        if key is not None and key in (headers.get("x-api-key"), _bearer(headers)):
             return None
         return wanted, _present(request)
     if provider == "gemini":
