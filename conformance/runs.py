@@ -34,7 +34,9 @@ from conformance.modes import PARALLEL_COPIES, Case, Outcome, Runner, unmet
 from conformance.scenarios import Scenario
 from conformance.sent import SentRequest, from_emulated, observing
 from harness.adapters.base import ClientAdapter, Target
+from harness.cassettes import load_cassette
 from harness.cassettes.errors import UnmatchedRequestError
+from harness.cassettes.load import RecordedRequest
 from harness.cassettes.match import RequestMatcher
 from harness.cassettes.record import recording_transaction, use_cassette
 from harness.emulator import (
@@ -259,6 +261,8 @@ class Lived:
     sent: list[SentRequest]
     models: list[str]
     """The model each recognized request named."""
+    unmatched: list[UnmatchedRequestError]
+    """The requests that match none recorded for the same conversation."""
 
 
 class LiveEndpoints:
@@ -303,12 +307,61 @@ def play_live(suite: Suite, case: Case, mode: str, endpoints: LiveEndpoints) -> 
     else:
         base_url = endpoints.server(emulator)
     outcomes = run(suite, case, mode, Emulation(base_url=base_url, real=False))
+    sent = [from_emulated(request) for request in emulator.requests]
     return Lived(
         f"the emulator at {base_url}",
         outcomes,
-        [from_emulated(request) for request in emulator.requests],
+        sent,
         [call.model for call in emulator.calls],
+        unmatched_live(suite, case, sent, base_url),
     )
+
+
+def unmatched_live(
+    suite: Suite, case: Case, sent: Sequence[SentRequest], base_url: str
+) -> list[UnmatchedRequestError]:
+    """The live requests that match no request recorded in the cassette of the scenario
+    sending the same conversation (``Scenario.requests_like``), under the run's matcher,
+    once moved from ``base_url`` to the provider's public origin."""
+    like = case.scenario.requests_like
+    if like is None or not sent:
+        return []
+    path = suite.cassette(case.provider, like)
+    recorded = [interaction.request for interaction in load_cassette(path)]
+    match = matcher(suite, case.scenario)
+    keys = [match.key(request) for request in recorded]
+    origin = public_origin(case.provider, "us-east-1")
+    problems = []
+    for request in sent:
+        public = RecordedRequest(
+            request.method,
+            origin + request.url.removeprefix(base_url),
+            dict(request.headers),
+            request.body,
+        )
+        key = match.key(public)
+        if key in keys:
+            continue
+        closest = next((i for i, k in enumerate(keys) if k[:-1] == key[:-1]), 0)
+        difference = match.describe(key, keys[closest]) if keys else None
+        shown = f"{public.method} {public.uri}"
+        lines = [
+            f"no request recorded for this conversation in {path} matches it",
+            f"  request:  {shown}",
+            f"  matcher:  {match.name}",
+        ]
+        if difference is not None:
+            lines.append(f"  differs:  {difference[0]} {difference[1]}")
+        problems.append(
+            UnmatchedRequestError(
+                "\n".join(lines),
+                cassette_path=str(path),
+                request=shown,
+                closest=closest,
+                field=difference[0] if difference else None,
+            )
+        )
+    return problems
 
 
 # --- recording -------------------------------------------------------------------------

@@ -124,7 +124,12 @@ def play(suite: Suite, case: Case, mode: str, endpoints: LiveEndpoints) -> Playe
     if case.scenario.live:
         lived = play_live(suite, case, mode, endpoints)
         return Played(
-            lived.where, lived.outcomes, len(lived.sent), tuple(lived.sent), models=lived.models
+            lived.where,
+            lived.outcomes,
+            len(lived.sent),
+            tuple(lived.sent),
+            lived.unmatched,
+            models=lived.models,
         )
     played = replay(suite, case, mode)
     stream = mode in STREAM_MODES
