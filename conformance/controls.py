@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from conformance.models import SCENARIO, model_for
 from conformance.scenarios import SCENARIOS, Scenario
@@ -960,10 +960,36 @@ class KeyInXApiKey(TransportControl):
 
 # --- the catalogue -----------------------------------------------------------------------
 
-CALL_PATHS = frozenset({"sync", "async", "thread_pool", "asyncify", "parallel"})
-"""The modes that call without streaming."""
 STREAMED = frozenset({"stream", "astream"})
 ASYNC = frozenset({"async", "astream"})
+
+Reach = Literal["all", "chains", "streams", "parallel", "submit"]
+"""Where a stand-in's broken code can run at all, by what it overrides (checked by
+tests/test_controls.py): ``chains`` only chain hooks (run for chain scenarios only),
+``streams`` only how a stream is read (the stream modes), ``parallel`` and ``submit``
+only those primitives (their modes); ``all`` anything."""
+
+REACH_MEMBERS: dict[str, frozenset[str]] = {
+    "chains": frozenset({"tamper_tools", "tamper_step", "chain_options", "chain", "achain"}),
+    "streams": frozenset({"consume", "aconsume"}),
+    "parallel": frozenset({"parallel"}),
+    "submit": frozenset({"submit"}),
+}
+"""The adapter methods a stand-in of each reach may override (helpers named ``_...``
+aside)."""
+
+
+def reaches(reach: Reach, scenario: Scenario, mode: str) -> bool:
+    """Whether a stand-in of ``reach`` can change the row (``scenario``, ``mode``)."""
+    if reach == "chains":
+        return scenario.kind == "chain"
+    if reach == "streams":
+        return mode in STREAMED
+    if reach == "parallel":
+        return mode == "parallel"
+    if reach == "submit":
+        return mode == "thread_pool"
+    return True
 
 
 @dataclass(frozen=True)
@@ -976,6 +1002,8 @@ class Control:
     """The modes whose rows it must fail (None: every mode the scenario runs in)."""
     scoped: bool = False
     """The break applies to the scenario's own conversation only."""
+    reach: Reach = "all"
+    """The rows its broken code can run in at all: it runs through those only."""
 
     @property
     def name(self) -> str:
@@ -1017,12 +1045,12 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "tool_call_with_text": (Control(DropsTextBesideToolCalls),),
     "tool_choice_required": (Control(IgnoresRequiredToolChoice),),
     "tool_choice_named": (Control(NamedToolChoiceAsRequired),),
-    "chain_single_tool": (Control(JsonEncodesToolResultsForParis, scoped=True),),
-    "chain_parallel_tools": (Control(AsyncToolResultsLast),),
-    "chain_no_argument_tool": (Control(RejectsEmptyArguments),),
-    "chain_multi_turn": (Control(StopsAfterOneToolRound),),
-    "chain_failing_tool": (Control(ToolExceptionsEscape),),
-    "chain_unknown_tool": (Control(UnknownToolRaises),),
+    "chain_single_tool": (Control(JsonEncodesToolResultsForParis, scoped=True, reach="chains"),),
+    "chain_parallel_tools": (Control(AsyncToolResultsLast, reach="chains"),),
+    "chain_no_argument_tool": (Control(RejectsEmptyArguments, reach="chains"),),
+    "chain_multi_turn": (Control(StopsAfterOneToolRound, reach="chains"),),
+    "chain_failing_tool": (Control(ToolExceptionsEscape, reach="chains"),),
+    "chain_unknown_tool": (Control(UnknownToolRaises, reach="chains"),),
     "error_bad_request": (Control(BadRequestAsNotFound),),
     "error_authentication": (Control(UnauthorizedAsPermissionDenied),),
     "error_permission": (Control(ForbiddenAsAuthentication),),
@@ -1032,24 +1060,24 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "retry_after_429": (Control(RateLimitNotRetriedForHello, scoped=True),),
     "retry_after_5xx": (Control(ServiceUnavailableNotRetried),),
     "concurrent_contexts": (Control(TasksShareOneContext, modes=frozenset({"tasks"})),),
-    "stream_error_event": (Control(RetriesStreamOnServerErrorEvent),),
+    "stream_error_event": (Control(RetriesStreamOnServerErrorEvent, reach="streams"),),
     "stream_error_rate_limited": (Control(InStreamRateLimitAsServerError),),
     "cut_mid_body": (Control(AsyncBodyCutNotRetried, modes=frozenset({"async"})),),
     "cut_mid_stream": (
         Control(BuffersStreams),
         Control(AsyncBuffersStreams, modes=frozenset({"astream"})),
-        Control(EndsStreamQuietlyAfterText),
+        Control(EndsStreamQuietlyAfterText, reach="streams"),
     ),
     "connection_dropped": (Control(DroppedConnectionNotRetried),),
     "connection_refused": (Control(AsyncConnectErrorsAsTimeouts, modes=ASYNC),),
     "slow_reply": (
-        Control(ParallelPollsMissingProgressBar, modes=frozenset({"parallel"})),
-        Control(SubmitTimesOut, modes=frozenset({"thread_pool"})),
+        Control(ParallelPollsMissingProgressBar, modes=frozenset({"parallel"}), reach="parallel"),
+        Control(SubmitTimesOut, modes=frozenset({"thread_pool"}), reach="submit"),
     ),
-    "usage_tracked": (Control(StreamsRecordNoUsage, modes=STREAMED),),
-    "usage_tracked_chain": (Control(ChainTracksOnlyItsLastCall),),
-    "chain_malformed_arguments": (Control(RepairsTruncatedArguments),),
-    "chain_non_object_arguments": (Control(SpreadsArrayArguments),),
+    "usage_tracked": (Control(StreamsRecordNoUsage, modes=STREAMED, reach="streams"),),
+    "usage_tracked_chain": (Control(ChainTracksOnlyItsLastCall, reach="chains"),),
+    "chain_malformed_arguments": (Control(RepairsTruncatedArguments, reach="chains"),),
+    "chain_non_object_arguments": (Control(SpreadsArrayArguments, reach="chains"),),
     "retry_after_wait": (Control(AsyncIgnoresRetryAfter, modes=ASYNC),),
 }
 """Scenario name -> its negative controls (every scenario has at least one)."""
