@@ -14,8 +14,9 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from conformance.scenarios import ERROR, Expected, Scenario
+from conformance.sent import SentRequest
 from harness.adapters.base import ChainOutcome, ClientAdapter, StreamResult
-from harness.types import LLMError, Message, Response, StreamEvent, ToolCallDelta
+from harness.types import LLMError, Message, Response, StreamEvent, ToolCallDelta, Usage
 
 CALL_MODES = ("sync", "async", "stream", "astream", "thread_pool", "asyncify", "parallel")
 MODES = (*CALL_MODES, "tasks")
@@ -35,12 +36,16 @@ PARALLEL_COPIES = 3
 
 def applies(scenario: Scenario, mode: str) -> bool:
     """Whether ``mode`` makes sense for ``scenario``."""
+    if scenario.modes is not None and mode not in scenario.modes:
+        return False
     if scenario.kind == "tasks":
         return mode in ("sync", "tasks")
     if mode == "tasks":
         return False
     if mode in STREAM_MODES:
         return scenario.streams and scenario.kind == "call"
+    if not scenario.plain:
+        return False
     if mode == "parallel":
         return not scenario.ordered
     return True
@@ -102,6 +107,11 @@ class Outcome:
     error: LLMError | None = None
     events: tuple[StreamEvent, ...] | None = None
     tool_results: tuple[Message, ...] | None = None
+    tracked_usage: Usage | None = None
+    """What the client's usage tracker held after the whole run (every copy), for
+    scenarios that track usage."""
+    sent: tuple[SentRequest, ...] = ()
+    """Every request the whole run sent (every copy), as sent, in order."""
 
 
 def _outcome(value: Any) -> Outcome:
@@ -215,10 +225,14 @@ def unmet(expected: Expected, outcome: Outcome) -> list[tuple[str, Any, Any]]:
         checks: dict[str, tuple[Any, Any]] = {
             "error.provider": (expected.error_provider, error.provider),
             "error.status": (expected.error_status, error.status),
-            "error.message": (expected.error_message, error.provider_message),
         }
+        if expected.error_message is not None:  # else the client's own words
+            checks["error.message"] = (expected.error_message, error.provider_message)
         if expected.retry_after is not None:
-            checks["error.retry_after"] = (expected.retry_after, error.retry_after)
+            checks["error.retry_after"] = (
+                expected.retry_after,
+                getattr(error, "retry_after", None),
+            )
         return [(name, a, b) for name, (a, b) in checks.items() if a != b]
     if outcome.error is not None or outcome.response is None:
         return [("error", None, repr(outcome.error))]
@@ -232,16 +246,17 @@ def unmet(expected: Expected, outcome: Outcome) -> list[tuple[str, Any, Any]]:
         "response.finish_reason": (expected.finish_reason, response.finish_reason),
         "response.usage": (expected.usage, response.usage),
         "response.reasoning": (expected.reasoning, response.reasoning),
+        "response.model": (expected.model, response.model),
     }
     problems = [(name, a, b) for name, (a, b) in checks.items() if a is not None and a != b]
     if expected.tool_results is not None:
-        got = (
+        results = (
             None
             if outcome.tool_results is None
             else tuple((m.content, m.is_error) for m in outcome.tool_results)
         )
-        if not _tool_results_match(expected.tool_results, got):
-            problems.append(("tool_results", expected.tool_results, got))
+        if not _tool_results_match(expected.tool_results, results):
+            problems.append(("tool_results", expected.tool_results, results))
     return problems
 
 
@@ -277,15 +292,23 @@ def without_call_ids(outcome: Outcome) -> Outcome:
     return replace(outcome, response=response, events=events, tool_results=results)
 
 
+def _error_key(error: LLMError | None, texts: bool) -> Any:
+    if error is None or texts:
+        return (type(error), error)
+    return (type(error), error.provider, error.status)
+
+
 def differences(
-    expected: Outcome, got: Outcome, *, call_ids: bool = True
+    expected: Outcome, got: Outcome, *, call_ids: bool = True, error_texts: bool = True
 ) -> list[tuple[str, Any, Any]]:
     """(field, expected, got) for every normalized field that differs (tool-call ids
-    left out unless ``call_ids``)."""
+    left out unless ``call_ids``; an error's text left out unless ``error_texts``: a
+    failure no provider described, a connection cut or refused, is worded by each
+    transport's own stack)."""
     if not call_ids:
         expected, got = without_call_ids(expected), without_call_ids(got)
     found: list[tuple[str, Any, Any]] = []
-    if type(expected.error) is not type(got.error) or expected.error != got.error:
+    if _error_key(expected.error, error_texts) != _error_key(got.error, error_texts):
         found.append(("error", expected.error, got.error))
     elif getattr(expected.error, "retry_after", None) != getattr(got.error, "retry_after", None):
         found.append(

@@ -5,6 +5,10 @@ runs inside ``configure(default client)`` + ``context(scenario client)`` where t
 has a context store, and the default names another model: a mode that loses the caller's
 context sends a request no recording answers.
 
+``play_live`` runs one mode of a live scenario (``Scenario.source``) against the emulator
+on a loopback server (or a port nothing listens on): no cassette; the emulator counts the
+requests and keeps them.
+
 ``record_scenario`` records a cassette once per session, as a transaction: the recording
 runs write a temporary file beside the cassette, which replaces it only when every run
 succeeded (and, against the emulator, met the scenario's expectation). A refused,
@@ -14,6 +18,7 @@ failed or interrupted recording leaves the committed cassette byte-identical.
 from __future__ import annotations
 
 import json
+import socket
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -25,12 +30,23 @@ from typing import Any
 import pytest
 
 from conformance.models import LOST, SCENARIO, model_for
-from conformance.modes import Case, Outcome, Runner, unmet
+from conformance.modes import PARALLEL_COPIES, Case, Outcome, Runner, unmet
 from conformance.scenarios import Expected, Scenario
+from conformance.sent import SentRequest, from_emulated, observing
 from harness.adapters.base import ClientAdapter, Target
+from harness.cassettes import load_cassette
 from harness.cassettes.errors import UnmatchedRequestError
-from harness.cassettes.record import RequestMatcher, recording_transaction, use_cassette
-from harness.emulator import Emulator, EmulatorTransport, Step, public_origin, serve
+from harness.cassettes.load import RecordedRequest
+from harness.cassettes.match import RequestMatcher
+from harness.cassettes.record import recording_transaction, use_cassette
+from harness.emulator import (
+    Emulator,
+    EmulatorTransport,
+    LoopbackServer,
+    Step,
+    public_origin,
+    serve,
+)
 from harness.pytest_plugin import Suite
 from harness.types import APIConnectionError, RequestTimeoutError
 
@@ -47,6 +63,9 @@ class Emulation:
 
     transport: Any = None
     base_url: str | None = None
+    real: bool = True
+    """False for the emulator of a live scenario: its clients get the fake keys even in
+    a recording run."""
 
 
 def fake_aws_credentials() -> Any:
@@ -55,17 +74,40 @@ def fake_aws_credentials() -> Any:
     return Credentials("AKIDEXAMPLE", "fake-secret-for-replay")
 
 
-def target(suite: Suite, provider: str, model: str, emulation: Emulation | None) -> Target:
+FAKE_API_KEY = "test-key"
+"""The key every replayed or emulated client gets (checked at replay, never recorded)."""
+
+
+def target(
+    suite: Suite,
+    provider: str,
+    model: str,
+    emulation: Emulation | None,
+    *,
+    fast_retries: bool = True,
+) -> Target:
     """The ``Target`` of one client: replayed (fake keys), live, or emulated."""
-    live = suite.recording and not suite.emulator
+    live = suite.recording and not suite.emulator and (emulation is None or emulation.real)
     return Target(
         provider=provider,
         model=model,
-        api_key=None if live else "test-key",
+        api_key=None if live else FAKE_API_KEY,
         region="us-east-1",
         aws_credentials=None if live else fake_aws_credentials(),
+        fast_retries=fast_retries,
         transport=emulation.transport if emulation else None,
         base_url=emulation.base_url if emulation else None,
+    )
+
+
+def case_target(suite: Suite, case: Case, emulation: Emulation | None = None) -> Target:
+    """The ``Target`` of the case's own client (what its credentials are checked against)."""
+    return target(
+        suite,
+        case.provider,
+        model_for(case.provider, SCENARIO),
+        emulation,
+        fast_retries=not case.scenario.honours_retry_after,
     )
 
 
@@ -91,23 +133,51 @@ def roles(scenario: Scenario) -> list[str]:
 def run(suite: Suite, case: Case, mode: str, emulation: Emulation | None = None) -> list[Outcome]:
     """Run ``case.scenario`` in ``mode``. With a context store, every call runs inside
     ``configure(default)`` + ``context(scenario client)`` and picks its client from the
-    caller's context, so a mode that loses the context sends the default's model."""
-    adapter = suite.adapter
+    caller's context, so a mode that loses the context sends the default's model.
+
+    Every outcome carries the requests the run sent (seen at replay before scrubbing;
+    ``Outcome.sent``) and, for a scenario that tracks usage, what the client's usage
+    tracker summed over the whole run (``Outcome.tracked_usage``)."""
+    with observing() as sent:
+        outcomes, tracked = _run(suite, case, mode, emulation)
+    return [replace(o, sent=tuple(sent), tracked_usage=tracked) for o in outcomes]
+
+
+def _run(
+    suite: Suite, case: Case, mode: str, emulation: Emulation | None
+) -> tuple[list[Outcome], Any]:
+    adapter, scenario = suite.adapter, case.scenario
+    fast = not scenario.honours_retry_after
     targets = [
-        target(suite, case.provider, model_for(case.provider, role), emulation)
-        for role in roles(case.scenario)
+        target(suite, case.provider, model_for(case.provider, role), emulation, fast_retries=fast)
+        for role in roles(scenario)
     ]
     with connected(adapter, targets) as (client, default, *task_clients):
-        if case.scenario.kind == "tasks":
+        if scenario.kind == "tasks":
             adapter.configure(default)
-            return Runner(adapter, case.scenario, adapter.current).run_tasks(
+            return Runner(adapter, scenario, adapter.current).run_tasks(
                 task_clients, concurrently=mode == "tasks"
-            )
+            ), None
         if not adapter.supports("context", case.provider):
-            return Runner(adapter, case.scenario, lambda: client).run(mode)
+            return _tracked(
+                adapter, scenario, lambda: Runner(adapter, scenario, lambda: client).run(mode)
+            )
         adapter.configure(default)
         with adapter.context(client):
-            return Runner(adapter, case.scenario, adapter.current).run(mode)
+            return _tracked(
+                adapter, scenario, lambda: Runner(adapter, scenario, adapter.current).run(mode)
+            )
+
+
+def _tracked(
+    adapter: ClientAdapter, scenario: Scenario, go: Callable[[], list[Outcome]]
+) -> tuple[list[Outcome], Any]:
+    """``go()``, inside the adapter's usage tracker when the scenario tracks usage."""
+    if not scenario.tracks_usage:
+        return go(), None
+    with adapter.track_usage() as total:
+        outcomes = go()
+    return outcomes, total()
 
 
 def expectation(suite: Suite, case: Case) -> Expected:
@@ -188,6 +258,121 @@ def streamed_indices(recorded: Sequence[tuple[Any, Any]], *, stream: bool) -> se
     return indices
 
 
+# --- live scenarios -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lived:
+    """What one live run did: its outcomes, and every request the emulator received."""
+
+    where: str
+    outcomes: list[Outcome]
+    sent: list[SentRequest]
+    models: list[str]
+    """The model each recognized request named."""
+    unmatched: list[UnmatchedRequestError]
+    """The requests that match none recorded for the same conversation."""
+
+
+class LiveEndpoints:
+    """Where live scenarios send their requests, for a whole session: one loopback server
+    (whose emulator each run replaces, so the address, and every message naming it, stays
+    the same), and one port that refuses connections (bound, never listening, held until
+    ``close()`` so nothing else can take it)."""
+
+    def __init__(self) -> None:
+        self._server: LoopbackServer | None = None
+        self._closed: socket.socket | None = None
+
+    def server(self, emulator: Emulator) -> str:
+        if self._server is None:
+            self._server = LoopbackServer(emulator)
+        self._server.emulator = emulator
+        return self._server.url
+
+    def closed_port(self) -> str:
+        if self._closed is None:
+            self._closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self._closed.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{self._closed.getsockname()[1]}"
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        if self._closed is not None:
+            self._closed.close()
+            self._closed = None
+
+
+def play_live(suite: Suite, case: Case, mode: str, endpoints: LiveEndpoints) -> Lived:
+    """Run ``mode`` of a live scenario against a fresh emulator serving its steps (once
+    per parallel copy) on the session's loopback server, or against the refusing port."""
+    scenario = case.scenario
+    copies = PARALLEL_COPIES if mode == "parallel" else 1
+    emulator = Emulator(tuple(scenario.replies) * copies)
+    if scenario.source == "closed_port":
+        base_url = endpoints.closed_port()
+    else:
+        base_url = endpoints.server(emulator)
+    outcomes = run(suite, case, mode, Emulation(base_url=base_url, real=False))
+    sent = [from_emulated(request) for request in emulator.requests]
+    return Lived(
+        f"the emulator at {base_url}",
+        outcomes,
+        sent,
+        [call.model for call in emulator.calls],
+        unmatched_live(suite, case, sent, base_url),
+    )
+
+
+def unmatched_live(
+    suite: Suite, case: Case, sent: Sequence[SentRequest], base_url: str
+) -> list[UnmatchedRequestError]:
+    """The live requests that match no request recorded in the cassette of the scenario
+    sending the same conversation (``Scenario.requests_like``), under the run's matcher,
+    once moved from ``base_url`` to the provider's public origin."""
+    like = case.scenario.requests_like
+    if like is None or not sent:
+        return []
+    path = suite.cassette(case.provider, like)
+    recorded = [interaction.request for interaction in load_cassette(path)]
+    match = matcher(suite, case.scenario)
+    keys = [match.key(request) for request in recorded]
+    origin = public_origin(case.provider, "us-east-1")
+    problems = []
+    for request in sent:
+        public = RecordedRequest(
+            request.method,
+            origin + request.url.removeprefix(base_url),
+            dict(request.headers),
+            request.body,
+        )
+        key = match.key(public)
+        if key in keys:
+            continue
+        closest = next((i for i, k in enumerate(keys) if k[:-1] == key[:-1]), 0)
+        difference = match.describe(key, keys[closest]) if keys else None
+        shown = f"{public.method} {public.uri}"
+        lines = [
+            f"no request recorded for this conversation in {path} matches it",
+            f"  request:  {shown}",
+            f"  matcher:  {match.name}",
+        ]
+        if difference is not None:
+            lines.append(f"  differs:  {difference[0]} {difference[1]}")
+        problems.append(
+            UnmatchedRequestError(
+                "\n".join(lines),
+                cassette_path=str(path),
+                request=shown,
+                closest=closest,
+                field=difference[0] if difference else None,
+            )
+        )
+    return problems
+
+
 # --- recording -------------------------------------------------------------------------
 
 
@@ -219,10 +404,12 @@ def _record(suite: Suite, case: Case, path: Path, missing: Callable[[str], list[
     mode = suite.record_mode
     if mode == "once" and path.exists():
         return
+    scenario = case.scenario
     plan = [
         next((m for m in modes if not missing(m)), None)
         for family, modes in FAMILY_MODES.items()
-        if family == "sync" or (case.scenario.streams and case.scenario.kind == "call")
+        if (family == "sync" and scenario.plain)
+        or (family == "stream" and scenario.streams and scenario.kind == "call")
     ]
     if case.scenario.kind == "tasks":
         plan = ["sync"] if not missing("sync") else [None]

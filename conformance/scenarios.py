@@ -6,10 +6,15 @@ must be. The same scenario runs in every mode that applies (see ``conformance.mo
 and every mode replays the same cassette, ``cassettes/<provider>/<name>.yaml``.
 
 Every mode is held to the scenario's whole expectation (``Scenario.expected``): what the
-final scripted step says (text, tool calls, finish reason, usage, reasoning; or the
-error's type, status, provider and message), with the ``Expect`` fields set by hand on
-top. A mode is judged on its own, so a client lacking one mode is still judged on the
-others.
+final scripted step says (text, tool calls, finish reason, usage, reasoning, and the
+model the provider named; or the error's type, status, provider and message), with the
+``Expect`` fields set by hand on top. A mode is judged on its own, so a client lacking
+one mode is still judged on the others.
+
+Most scenarios replay a cassette. A fault no cassette can hold (a connection cut after
+the headers, a connection refused, a slow answer) makes a *live* scenario
+(``Scenario.source``): every mode runs against the emulator on a loopback server, over
+the client's real sockets (the reference client's async path is then aiohttp).
 """
 
 from __future__ import annotations
@@ -19,9 +24,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from harness.emulator import Fault, Reply
+from conformance.models import SCENARIO, model_for
+from harness.emulator import (
+    CutStream,
+    Drop,
+    Fault,
+    Reply,
+    Slow,
+    Step,
+    StreamFault,
+    returned_model,
+    stream_fault_status,
+)
 from harness.providers.base import error_class_for_status
 from harness.types import (
+    APIConnectionError,
     AuthenticationError,
     BadRequestError,
     LLMError,
@@ -36,6 +53,9 @@ from harness.types import (
 )
 
 Kind = Literal["call", "chain", "tasks"]
+Source = Literal["cassette", "loopback", "closed_port"]
+"""Where a scenario's answers come from: its cassette (replayed), or live: the emulator
+serving the scenario's steps on a loopback server, or a port nothing listens on."""
 PROVIDERS = ("openai", "anthropic", "gemini", "bedrock")
 PROVIDERS_WITHOUT_CALL_IDS = frozenset({"gemini"})
 """Providers whose wire format carries no tool-call ids: a client makes its own, and modes
@@ -71,6 +91,8 @@ class Expect:
     """For chains: each tool result sent back, as (content or ``ERROR``, is_error)."""
     attempts: int | None = None
     """HTTP requests one call makes (retries included)."""
+    uncounted: bool = False
+    """The requests cannot be counted (nothing listens: ``closed_port``)."""
 
 
 @dataclass(frozen=True)
@@ -82,13 +104,25 @@ class Expected:
     finish_reason: str | None = None
     usage: Usage | None = None
     reasoning: str | None = None
+    model: str | None = None
+    """The model the result names: the one the provider's answer named, or where its
+    wire names none (Bedrock Converse) the one requested."""
     error: type[LLMError] | None = None
     error_provider: str | None = None
     error_status: int | None = None
     error_message: str | None = None
+    """The provider's own message, compared exactly; None for a failure the provider
+    never described (a connection cut or refused), whose wording is the client's own."""
     retry_after: float | None = None
     tool_results: tuple[tuple[str | _AnyErrorText, bool], ...] | None = None
-    attempts: int = 1
+    attempts: int | None = 1
+    """HTTP requests per call (None: not countable)."""
+    usage_total: Usage | None = None
+    """For scenarios that track usage: what the client's usage tracker must hold after
+    one call (the usage of every answer it received, chains' steps summed)."""
+    waits: tuple[float, ...] = ()
+    """Per retry, the least time (seconds) between the failed attempt and the next one:
+    what the provider's ``Retry-After`` asked for."""
 
 
 @dataclass(frozen=True)
@@ -98,7 +132,7 @@ class Scenario:
     name: str
     summary: str
     messages: tuple[Message, ...]
-    replies: tuple[Reply | Fault, ...]
+    replies: tuple[Step, ...]
     expect: Expect
     params: Mapping[str, Any] = field(default_factory=dict)
     tools: tuple[Callable[..., Any], ...] = ()
@@ -110,6 +144,25 @@ class Scenario:
     providers: tuple[str, ...] = PROVIDERS
     needs: tuple[str, ...] = ()
     """Adapter features the scenario's point needs, beyond what its data implies."""
+    plain: bool = True
+    """Whether the non-streamed modes apply (False: a stream-only behaviour)."""
+    source: Source = "cassette"
+    tracks_usage: bool = False
+    """Every mode runs inside the client's usage tracker (feature ``track_usage``), which
+    must sum exactly the usage of every call the mode made."""
+    modes: frozenset[str] | None = None
+    """Only these modes apply (None: every mode that suits the kind)."""
+    requests_like: str | None = None
+    """Live scenarios: the cassette scenario that sends the same conversation, whose
+    recorded requests every request sent must match (as at replay)."""
+    honours_retry_after: bool = False
+    """The client runs with its real backoff (``Target.fast_retries`` off) and must wait
+    what ``Retry-After`` says before each retry; the waits are measured."""
+
+    @property
+    def live(self) -> bool:
+        """Whether the scenario runs against the emulator rather than a cassette."""
+        return self.source != "cassette"
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -121,9 +174,13 @@ class Scenario:
             needed.append("history")
         if "tool_choice" in self.params:
             needed.append("tool_choice")
-        final = self.replies[-1]
-        if isinstance(final, Reply) and final.reasoning:
+        final = _answer_of(self.replies[-1]) if self.replies else None
+        if final is not None and final.reasoning:
             needed.append("reasoning")
+        if self.tracks_usage:
+            needed.append("track_usage")
+        if self.live:
+            needed.append("base_url")
         return tuple(needed)
 
     @property
@@ -136,7 +193,10 @@ class Scenario:
         """Names of the tools whose results must be error results (their wording is each
         client's own)."""
         calls = [
-            call for reply in self.replies if isinstance(reply, Reply) for call in reply.tool_calls
+            call
+            for step in self.replies
+            if (reply := _answer_of(step)) is not None
+            for call in reply.tool_calls
         ]
         results = self.expect.tool_results or ()
         return frozenset(
@@ -147,8 +207,9 @@ class Scenario:
 
     def expected(self, provider: str) -> Expected:
         """The whole expectation on ``provider``: the final scripted step, then ``expect``."""
-        final, expect = self.replies[-1], self.expect
-        attempts = expect.attempts or len(self.replies)
+        expect = self.expect
+        final = self.replies[-1] if self.replies else None
+        attempts = None if expect.uncounted else expect.attempts or len(self.replies)
         if isinstance(final, Fault):
             return Expected(
                 error=expect.error or error_class_for_status(final.status),
@@ -158,16 +219,61 @@ class Scenario:
                 retry_after=final.retry_after,
                 attempts=attempts,
             )
+        if isinstance(final, StreamFault):
+            return Expected(
+                error=expect.error or error_class_for_status(final.status),
+                error_provider=provider,
+                error_status=stream_fault_status(provider, final.status),
+                error_message=expect.error_message or final.message,
+                attempts=attempts,
+            )
+        answer = _answer_of(final) if final is not None else None
+        if answer is None:  # cut, dropped or refused: the client names the failure
+            return Expected(
+                error=expect.error or APIConnectionError,
+                error_provider=provider,
+                error_message=expect.error_message,
+                attempts=attempts,
+            )
+        requested = model_for(provider, SCENARIO)
         return Expected(
-            text=final.text if expect.text is None else expect.text,
+            text=answer.text if expect.text is None else expect.text,
             tool_calls=expect.tool_calls
-            or tuple((call.name, call.arguments) for call in final.tool_calls),
-            finish_reason=expect.finish_reason or final.finish,
-            usage=expect.usage or final.usage,
-            reasoning=final.reasoning or None,
+            or tuple((call.name, call.arguments) for call in answer.tool_calls),
+            finish_reason=expect.finish_reason or answer.finish,
+            usage=expect.usage or answer.usage,
+            reasoning=answer.reasoning or None,
+            model=answer.model or returned_model(provider, requested) or requested,
             tool_results=expect.tool_results,
             attempts=attempts,
+            usage_total=self.usage_total if self.tracks_usage else None,
+            waits=self.waits if self.honours_retry_after else (),
         )
+
+    @property
+    def usage_total(self) -> Usage:
+        """The usage of every answer the script gives (what one run's calls received)."""
+        total = Usage()
+        for step in self.replies:
+            answer = _answer_of(step)
+            if answer is not None:
+                total = total + answer.usage
+        return total
+
+    @property
+    def waits(self) -> tuple[float, ...]:
+        """Per retry, what the failed attempt's ``Retry-After`` asked to wait (0 if none)."""
+        return tuple(
+            (step.retry_after or 0.0) if isinstance(step, Fault) else 0.0
+            for step in self.replies[:-1]
+        )
+
+
+def _answer_of(step: Step) -> Reply | None:
+    """The answer a step delivers whole (a slow one too), or None."""
+    if isinstance(step, Slow):
+        return step.then
+    return step if isinstance(step, Reply) else None
 
 
 def user(text: str) -> tuple[Message, ...]:
@@ -510,5 +616,145 @@ SCENARIOS: tuple[Scenario, ...] = (
         Expect(),
         kind="tasks",
         streams=False,
+    ),
+    # --- errors inside a 200 stream ---------------------------------------------------
+    Scenario(
+        "stream_error_event",
+        "an error event after some text ends the stream with the provider's error",
+        user("Tell me about the weather."),
+        (
+            StreamFault(
+                500,
+                "The server had an error while processing your request.",
+                answer("The weather today is"),
+                after_events=3,
+            ),
+        ),
+        Expect(),
+        plain=False,
+    ),
+    Scenario(
+        "stream_error_rate_limited",
+        "a rate-limit error event opening a stream raises RateLimitError",
+        user("Count to three."),
+        (StreamFault(429, "Rate limit reached for requests", answer("1, 2, 3"), after_events=0),),
+        Expect(),
+        plain=False,
+    ),
+    # --- connection faults (live: over loopback, the client's own sockets) -------------
+    Scenario(
+        "cut_mid_body",
+        "a non-streamed body cut mid-JSON is retried, then the answer arrives",
+        user("Say hello."),
+        (CutStream(answer("Blue."), 0), answer("Blue.")),
+        Expect(text="Blue.", attempts=2),
+        streams=False,
+        ordered=True,
+        requests_like="plain_text",
+        source="loopback",
+    ),
+    Scenario(
+        "cut_mid_stream",
+        "a stream cut after some events raises APIConnectionError, never retried",
+        user("Say hello."),
+        (CutStream(answer("abcdefghijklmnopqrstuvwxyz"), 4),),
+        Expect(error=APIConnectionError),
+        plain=False,
+        requests_like="plain_text",
+        source="loopback",
+    ),
+    Scenario(
+        "connection_dropped",
+        "a connection closed without an answer is retried, then the answer arrives",
+        user("Say hello."),
+        (Drop(), answer("Apple.")),
+        Expect(text="Apple.", attempts=2),
+        ordered=True,
+        requests_like="plain_text",
+        source="loopback",
+    ),
+    Scenario(
+        "connection_refused",
+        "a refused connection raises APIConnectionError after the retries",
+        user("Say hello."),
+        (),
+        Expect(error=APIConnectionError, uncounted=True),
+        requests_like="plain_text",
+        source="closed_port",
+    ),
+    Scenario(
+        "slow_reply",
+        "an answer that takes 0.2 s arrives whole in threads, asyncify and Parallel",
+        user("Say hello."),
+        (Slow(0.2, answer("Done, slowly.")),),
+        Expect(text="Done, slowly."),
+        requests_like="plain_text",
+        source="loopback",
+        modes=frozenset({"sync", "thread_pool", "asyncify", "parallel"}),
+    ),
+    # --- usage tracked across threads and tasks -----------------------------------------
+    Scenario(
+        "usage_tracked",
+        "the usage tracker sums the usage of every call in the mode, across threads",
+        user("Summarize the news."),
+        (answer("Nothing happened.", usage=Usage(23, 17)),),
+        Expect(text="Nothing happened.", usage=Usage(23, 17)),
+        tracks_usage=True,
+    ),
+    Scenario(
+        "usage_tracked_chain",
+        "the usage tracker sums every step of a tool chain",
+        user("Weather in Madrid?"),
+        (asks(("get_weather", {"city": "Madrid"})), answer("Sunny in Madrid.", usage=Usage(31, 6))),
+        Expect(text="Sunny in Madrid.", tool_results=(("Sunny in Madrid, 21 C", False),)),
+        tools=(get_weather,),
+        kind="chain",
+        streams=False,
+        tracks_usage=True,
+    ),
+    # --- malformed tool arguments (only a wire with arguments as text can send them) ----
+    Scenario(
+        "chain_malformed_arguments",
+        "arguments that are not JSON become an error result; the chain goes on",
+        user("Weather in Bern?"),
+        (
+            Reply(
+                tool_calls=(ToolCall("call_0", "get_weather", {}, '{"city": "Be'),),
+                usage=Usage(20, 9),
+            ),
+            answer("I could not check the weather."),
+        ),
+        Expect(text="I could not check the weather.", tool_results=((ERROR, True),)),
+        tools=(get_weather,),
+        kind="chain",
+        streams=False,
+        providers=("openai",),
+    ),
+    Scenario(
+        "chain_non_object_arguments",
+        "arguments that are JSON but not an object become an error result",
+        user("Weather in Oslo and Rome?"),
+        (
+            Reply(
+                tool_calls=(ToolCall("call_0", "get_weather", {}, '["Oslo", "Rome"]'),),
+                usage=Usage(20, 9),
+            ),
+            answer("Please ask for one city at a time."),
+        ),
+        Expect(text="Please ask for one city at a time.", tool_results=((ERROR, True),)),
+        tools=(get_weather,),
+        kind="chain",
+        streams=False,
+        providers=("openai",),
+    ),
+    # --- Retry-After honoured --------------------------------------------------------
+    Scenario(
+        "retry_after_wait",
+        "a 429 saying Retry-After 0.05 s is retried after at least that long",
+        user("Say hello once more."),
+        (Fault(429, "slow down", retry_after=0.05), answer("Hello, patiently.")),
+        Expect(text="Hello, patiently.", attempts=2),
+        ordered=True,
+        honours_retry_after=True,
     ),
 )

@@ -9,10 +9,19 @@ on its own:
 2. the result must meet the scenario's whole expectation (``Scenario.expected``);
 3. the mode must make as many requests as the script has steps (per copy), and play
    every interaction of its family (streamed or not);
-4. where the adapter also has the mode's baseline (sync, or stream for the stream
+4. every request must carry the suite's fake key in the provider's own place (checked
+   on the request as sent, before scrubbing; see ``conformance.sent``), and a retry
+   must come no sooner than the provider's ``Retry-After`` said;
+5. a scenario that tracks usage must find in the client's tracker the usage of every
+   call the mode made;
+6. where the adapter also has the mode's baseline (sync, or stream for the stream
    modes) and that baseline meets the expectation, the result must equal it field by
    field: error texts, raw tool-call arguments, provider data, stream events, the exact
    tool results. A failing or missing baseline fails only its own row.
+
+Live scenarios (``Scenario.source``) run against the emulator on a loopback server
+instead of a cassette; the emulator counts their requests, and each must name the
+scenario's model (a mode that lost the caller's context names the default's).
 
 When the run records (``--record-mode``), each cassette is recorded once per session, as
 a transaction: into a temporary file that replaces the cassette only when every
@@ -21,11 +30,13 @@ recording run succeeded (see ``conformance.runs``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from conformance.models import LOST, model_for
+from conformance.models import LOST, SCENARIO, model_for
 from conformance.modes import (
     MODES,
     PARALLEL_COPIES,
@@ -38,9 +49,21 @@ from conformance.modes import (
     features_needed,
     unmet,
 )
-from conformance.runs import expectation, record_scenario, replay, streamed_indices
+from conformance.runs import (
+    LiveEndpoints,
+    case_target,
+    expectation,
+    play_live,
+    record_scenario,
+    replay,
+    streamed_indices,
+)
 from conformance.scenarios import PROVIDERS_WITHOUT_CALL_IDS
+from conformance.sent import SentRequest, credential_problems, wait_problems
+from harness.cassettes.errors import UnmatchedRequestError
+from harness.emulator import returned_model
 from harness.pytest_plugin import Suite, selected_providers
+from harness.types import Usage
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -75,7 +98,58 @@ def missing_features(suite: Suite, case: Case, mode: str) -> list[str]:
     return [f for f in needed if not suite.adapter.supports(f, case.provider)]
 
 
-def baseline(suite: Suite, case: Case) -> list[Outcome] | None:
+@pytest.fixture(scope="session")
+def live_endpoints() -> Iterator[LiveEndpoints]:
+    """The loopback server and refusing port of the session's live scenarios."""
+    endpoints = LiveEndpoints()
+    yield endpoints
+    endpoints.close()
+
+
+@dataclass(frozen=True)
+class Played:
+    """One run of a mode, replayed or live, in the terms the checks need."""
+
+    where: str
+    outcomes: list[Outcome]
+    requests: int
+    sent: tuple[SentRequest, ...]
+    unmatched: list[UnmatchedRequestError] = field(default_factory=list)
+    unplayed: list[int] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+    """Live runs: the model each request named."""
+
+
+def play(suite: Suite, case: Case, mode: str, endpoints: LiveEndpoints) -> Played:
+    """Run ``mode`` of the case: against the emulator for a live scenario, else replayed."""
+    if case.scenario.live:
+        lived = play_live(suite, case, mode, endpoints)
+        return Played(
+            lived.where,
+            lived.outcomes,
+            len(lived.sent),
+            tuple(lived.sent),
+            lived.unmatched,
+            models=lived.models,
+        )
+    played = replay(suite, case, mode)
+    stream = mode in STREAM_MODES
+    wanted = (
+        set(range(len(played.recorded)))
+        if case.scenario.kind == "tasks"
+        else streamed_indices(played.recorded, stream=stream)
+    )
+    return Played(
+        str(played.path),
+        played.outcomes,
+        played.requests,
+        played.outcomes[0].sent if played.outcomes else (),
+        played.unmatched,
+        sorted(i for i in wanted if not played.play_counts[i]),
+    )
+
+
+def baseline(suite: Suite, case: Case, endpoints: LiveEndpoints) -> list[Outcome] | None:
     """The outcomes of the case's baseline mode, when the adapter has it and they meet the
     expectation (computed once per session); None otherwise."""
     family = baseline_of(case.mode)
@@ -84,25 +158,38 @@ def baseline(suite: Suite, case: Case) -> list[Outcome] | None:
     key = (case.provider, case.scenario.name, family)
     if key not in suite.cache:
         try:
-            played = replay(suite, case, family)
+            played = play(suite, case, family, endpoints)
         except Exception:  # the baseline's own row reports it
             suite.cache[key] = None
         else:
             expected = expectation(suite, case)
             good = not played.unmatched and all(not unmet(expected, o) for o in played.outcomes)
             suite.cache[key] = played.outcomes if good else None
-    return suite.cache[key]
+    outcomes: list[Outcome] | None = suite.cache[key]
+    return outcomes
 
 
-def test_scenario(case: Case, parity_suite: Suite, request: pytest.FixtureRequest) -> None:
+def _times(usage: Usage, copies: int) -> Usage:
+    total = Usage()
+    for _ in range(copies):
+        total = total + usage
+    return total
+
+
+def test_scenario(
+    case: Case,
+    parity_suite: Suite,
+    live_endpoints: LiveEndpoints,
+    request: pytest.FixtureRequest,
+) -> None:
     scenario, suite = case.scenario, parity_suite
     missing = missing_features(suite, case, case.mode)
     if missing:
         pytest.skip(f"not supported: {', '.join(missing)} for {case.provider}")
-    if suite.recording:
+    if suite.recording and not scenario.live:
         record_scenario(suite, case, lambda mode: missing_features(suite, case, mode))
 
-    played = replay(suite, case, case.mode)
+    played = play(suite, case, case.mode, live_endpoints)
     if played.unmatched:
         text = str(played.unmatched[0])
         lost = model_for(case.provider, LOST)
@@ -114,6 +201,16 @@ def test_scenario(case: Case, parity_suite: Suite, request: pytest.FixtureReques
             "the client sent a request that no recorded interaction matches:\n  "
             + text.replace("\n", "\n  "),
             [],
+        )
+    lost = model_for(case.provider, LOST)
+    strays = sorted({m for m in played.models if m != model_for(case.provider, SCENARIO)})
+    if strays:
+        note = " (the process default's: the caller's context was lost)" if lost in strays else ""
+        fail_with(
+            request,
+            case,
+            f"the client asked {played.where} for another model than the scenario's{note}",
+            [("requested model", model_for(case.provider, SCENARIO), ", ".join(strays))],
         )
     expected = expectation(suite, case)
     copies = PARALLEL_COPIES if case.mode == "parallel" else 1
@@ -133,32 +230,62 @@ def test_scenario(case: Case, parity_suite: Suite, request: pytest.FixtureReques
                     f"task #{index + 1} got another task's answer",
                     [("text", wanted, got)],
                 )
+            asked = model_for(case.provider, f"task{index}")
+            named = returned_model(case.provider, asked) or asked
+            if outcome.response is not None and outcome.response.model != named:
+                fail_with(
+                    request,
+                    case,
+                    f"task #{index + 1} reports another model than its answer named",
+                    [("response.model", named, outcome.response.model)],
+                )
             continue
         problems = unmet(expected, outcome)
         if problems:
             fail_with(request, case, f"{label} misses the scenario's expectation", problems)
 
     made = played.requests
-    if made != expected.attempts * copies:
+    if expected.attempts is not None and made != expected.attempts * copies:
         fail_with(
             request,
             case,
             "made a different number of requests than the script has steps",
             [("requests", expected.attempts * copies, made)],
         )
-    stream = case.mode in STREAM_MODES
-    wanted_indices = (
-        set(range(len(played.recorded)))
-        if scenario.kind == "tasks"
-        else streamed_indices(played.recorded, stream=stream)
-    )
-    left = sorted(i for i in wanted_indices if not played.play_counts[i])
-    if left:
+    if played.unplayed:
         fail_with(
-            request, case, f"interactions left unplayed in {played.path}", [("unplayed", [], left)]
+            request,
+            case,
+            f"interactions left unplayed in {played.where}",
+            [("unplayed", [], played.unplayed)],
         )
+    given = case_target(suite, case)
+    if given.api_key is not None:  # a recording run with real keys sends the user's own
+        problems = credential_problems(case.provider, played.sent, given)
+        if problems:
+            fail_with(
+                request,
+                case,
+                "a request does not carry the suite's credentials in the provider's own "
+                "place (values not shown)",
+                problems[:3],
+            )
+    if copies == 1 and expected.waits:
+        problems = wait_problems(expected.waits, played.sent)
+        if problems:
+            fail_with(request, case, "retried sooner than Retry-After allowed", problems)
+    if expected.usage_total is not None:
+        total = _times(expected.usage_total, copies)
+        for outcome in played.outcomes[:1]:
+            if outcome.tracked_usage != total:
+                fail_with(
+                    request,
+                    case,
+                    f"the usage tracker does not hold the usage of the {copies} call(s)",
+                    [("tracked usage", total, outcome.tracked_usage)],
+                )
 
-    reference = baseline(suite, case)
+    reference = baseline(suite, case, live_endpoints)
     if reference is None:
         return
     family = baseline_of(case.mode)
@@ -167,6 +294,7 @@ def test_scenario(case: Case, parity_suite: Suite, request: pytest.FixtureReques
             reference[index if scenario.kind == "tasks" else 0],
             outcome,
             call_ids=case.provider not in PROVIDERS_WITHOUT_CALL_IDS,
+            error_texts=expected.error is None or expected.error_message is not None,
         )
         if problems:
             label = f"result #{index + 1}" if len(played.outcomes) > 1 else "result"

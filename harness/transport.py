@@ -168,7 +168,7 @@ class Transport:
             return httpx.AsyncClient(timeout=self.timeout, transport=self._transport)
         from httpx_aiohttp import HttpxAiohttpClient  # aiohttp is slow to import: lazily
 
-        return HttpxAiohttpClient(timeout=self.timeout, limits=LIMITS, verify=tls_context())
+        return HttpxAiohttpClient(timeout=self.timeout, transport=_exact_url_transport())
 
     def close(self) -> None:
         """Close the sync client (async clients: ``aclose`` from their loop)."""
@@ -350,6 +350,51 @@ class Transport:
             finally:
                 await response.aclose()
             return
+
+
+def _exact_url_transport() -> httpx.AsyncBaseTransport:
+    """httpx-aiohttp's transport, sending every URL exactly as the codec built it
+    (``_exact_url_transport_class``)."""
+    transport: httpx.AsyncBaseTransport = _exact_url_transport_class()(
+        verify=tls_context(), limits=LIMITS
+    )
+    return transport
+
+
+@functools.cache
+def _exact_url_transport_class() -> Any:
+    """httpx-aiohttp's transport class, sending every URL exactly as the codec built it.
+
+    aiohttp parses a URL string with yarl, which re-quotes it: ``%3A`` in a path becomes
+    ``:``. A request signed over one path (SigV4 signs the path, and Bedrock model ids
+    hold ``:``) and sent with another fails the provider's signature check, so the
+    session here takes each URL as already encoded (``yarl.URL(url, encoded=True)``),
+    as aiobotocore does. The connector is httpx-aiohttp's own."""
+    import warnings
+
+    import aiohttp
+    import yarl
+    from httpx_aiohttp.transport import AiohttpTransport
+
+    with warnings.catch_warnings():  # aiohttp discourages subclassing; request() is public
+        warnings.simplefilter("ignore", DeprecationWarning)
+
+        class ExactURLSession(aiohttp.ClientSession):
+            def request(self, method: str, url: Any, **kwargs: Any) -> Any:
+                if isinstance(url, str):
+                    url = yarl.URL(url, encoded=True)
+                return super().request(method, url, **kwargs)
+
+    class ExactURLTransport(AiohttpTransport):
+        def get_client(self) -> aiohttp.ClientSession:
+            connector = aiohttp.TCPConnector(
+                keepalive_timeout=self.limits.keepalive_expiry,
+                ssl=self.ssl_context,
+                limit=self.limits.max_connections or 0,
+            )
+            return ExactURLSession(connector=connector)
+
+    return ExactURLTransport
 
 
 # --- helpers shared by both paths ------------------------------------------------------

@@ -14,6 +14,7 @@ async-streamed. What a provider's wire cannot carry is left out of the expectati
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -29,14 +30,19 @@ from hypothesis import strategies as st
 from harness.cassettes import load_cassette
 from harness.emulator import (
     CutStream,
+    Drop,
     Emulator,
     EmulatorTransport,
     Fault,
+    LoopbackServer,
     Reply,
     Slow,
+    StreamFault,
     client_options,
     encode_frame,
+    returned_model,
     serve,
+    stream_fault_status,
 )
 from harness.lm import LM
 from harness.types import (
@@ -164,7 +170,9 @@ def expected(reply: Reply, target: Target) -> Response:
         tool_calls=calls,
         finish_reason=finish,
         usage=usage,
-        model=target.model_name if target.converse else reply.model or target.model_name,
+        model=target.model_name
+        if target.converse
+        else reply.model or returned_model(provider, target.model_name) or target.model_name,
         reasoning="" if provider == "openai" else reply.reasoning,
     )
 
@@ -568,3 +576,128 @@ def test_any_text_and_arguments_round_trip(
     reply = Reply(text, tool_calls=(ToolCall("call_p", "tool", arguments),))
     for mode in ("sync", "stream"):
         assert asyncio.run(answer(target, mode, reply)) == expected(reply, target)
+
+
+# --- returned models, stream faults, dropped connections -------------------------------------
+
+
+def test_answers_name_the_providers_snapshot_of_an_alias() -> None:
+    assert returned_model("openai", "gpt-4o-mini") == "gpt-4o-mini-2024-07-18"
+    assert returned_model("anthropic", "claude-sonnet-4-5") == "claude-sonnet-4-5-20250929"
+    assert returned_model("gemini", "gemini-flash-latest") == "gemini-2.5-flash-preview-09-2025"
+    assert returned_model("gemini", "gemini-2.5-flash") == "gemini-2.5-flash"  # stable: itself
+    assert returned_model("openai", "gpt-4o-mini-2024-07-18") == "gpt-4o-mini-2024-07-18"
+    assert returned_model("bedrock", "us.amazon.nova-micro-v1:0") is None  # Converse: none
+    assert returned_model("bedrock", "anthropic.claude", "invoke") == "anthropic.claude"
+
+
+@by_target
+@pytest.mark.parametrize("status", [500, 429])
+@pytest.mark.parametrize("after", [0, 2])
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+async def test_an_error_event_inside_a_stream_raises_the_providers_error(
+    target: Target, status: int, after: int, mode: str
+) -> None:
+    """In the provider's own error event (OpenAI an ``error`` chunk, Anthropic an
+    ``error`` event, Bedrock an exception frame, Gemini an ``error`` element), with no
+    HTTP status but Gemini's ``code``; never retried (the headers had arrived)."""
+    em = Emulator([StreamFault(status, "it broke", Reply("some text first"), after)])
+    lm = target.lm(EmulatorTransport(em), max_retries=2)
+    expected = RateLimitError if status == 429 else ServerError
+    try:
+        with pytest.raises(expected) as caught:
+            await call(lm, mode)
+    finally:
+        lm.close()
+        await lm.aclose()
+    assert caught.value.provider_message == "it broke"
+    assert caught.value.status == stream_fault_status(target.provider, status)
+    assert len(em.requests) == 1
+
+
+@pytest.mark.parametrize("after", [0, 2, 9])
+def test_a_gemini_json_array_stream_fault_is_a_closed_array(after: int) -> None:
+    """Without ``alt=sse`` the error is the array's last element, and the array closes."""
+    em = Emulator([StreamFault(500, "late", Reply("abcdefghi"), after)])
+    url = "https://generativelanguage.googleapis.com/v1beta/models/m:streamGenerateContent"
+    answer = em.handle("POST", url, {}, b"{}")
+    assert answer.status == 200 and answer.stream
+    elements = json.loads(answer.body)
+    assert elements[-1] == {"error": {"code": 500, "message": "late", "status": "INTERNAL"}}
+    assert len(elements) == min(after, 3) + 1
+
+
+def test_a_stream_fault_answers_only_a_streamed_request() -> None:
+    lm = TARGETS[0].lm(EmulatorTransport(Emulator([StreamFault(500, "x")])))
+    with pytest.raises(ServerError, match="StreamFault answers only a streamed request"):
+        lm("hi")
+
+
+@by_target
+@by_mode
+async def test_a_dropped_connection_is_retried_in_process_and_over_loopback(
+    target: Target, mode: str
+) -> None:
+    for over_loopback in (False, True):
+        em = Emulator([Drop(), Reply("after the drop")])
+        if over_loopback:
+            with serve(em) as url:
+                lm = target.lm(max_retries=1, **client_options(target.provider, url))
+                try:
+                    response = await call(lm, mode)
+                finally:
+                    lm.close()
+                    await lm.aclose()
+        else:
+            response = await answer_with_retries(target, mode, em)
+        assert response.text == "after the drop"
+        assert len(em.requests) == 2
+
+
+async def answer_with_retries(target: Target, mode: str, em: Emulator) -> Response:
+    lm = target.lm(EmulatorTransport(em), max_retries=1)
+    try:
+        return await call(lm, mode)
+    finally:
+        lm.close()
+        await lm.aclose()
+
+
+@by_mode
+async def test_a_connection_dropped_every_time_is_a_connection_error(mode: str) -> None:
+    em = Emulator([Drop()] * 3)
+    with serve(em) as url:
+        lm = TARGETS[0].lm(max_retries=2, **client_options("openai", url))
+        try:
+            with pytest.raises(APIConnectionError, match="without sending a response"):
+                await call(lm, mode)
+        finally:
+            lm.close()
+            await lm.aclose()
+    assert len(em.requests) == 3
+
+
+def test_a_loopback_server_keeps_its_port_when_its_emulator_changes() -> None:
+    with LoopbackServer(Emulator([Reply("first")])) as server:
+        lm = TARGETS[0].lm(**client_options("openai", server.url))
+        assert lm("hi").text == "first"
+        url, server.emulator = server.url, Emulator([Reply("second")])
+        assert lm("hi").text == "second"
+        assert server.url == url
+        lm.close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_bedrock_over_loopback_sends_the_path_it_signed(mode: str) -> None:
+    """aiohttp would re-quote ``%3A`` in the model id to ``:``: the async path must send
+    the URL as signed, or SigV4 fails (the model id here holds a ``:``)."""
+    em = Emulator([Reply("signed")])
+    with serve(em) as url:
+        lm = TARGETS[3].lm(**client_options("bedrock", url))
+        try:
+            await call(lm, mode)
+        finally:
+            lm.close()
+            await lm.aclose()
+    (request,) = em.requests
+    assert "/model/us.amazon.nova-micro-v1%3A0/converse" in request.url

@@ -37,6 +37,10 @@ through; ``Target.base_url`` (feature ``base_url``) is a loopback server serving
 provider's own paths, for clients with their own HTTP stack. Either lets the suite record
 against the built-in emulator (``--record-mode=rewrite --emulator``).
 
+**Usage.** ``track_usage()`` (feature ``track_usage``) is a block that sums the usage of
+every call made inside it, on the caller's thread or task and on the threads and tasks
+the library's primitives start from it; it yields a function returning the sum so far.
+
 **Threads.** ``submit`` and ``parallel`` run programs the way the library's users do: the
 library's own primitive where it has one (DSPy's ``ParallelExecutor``, ``harness.Parallel``),
 a plain ``concurrent.futures.ThreadPoolExecutor`` otherwise. Say which in the adapter's
@@ -54,7 +58,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.providers.base import error_class_for_status, make_error
-from harness.types import LLMError, Message, Response, StreamEvent
+from harness.types import LLMError, Message, Response, StreamEvent, Usage
 
 FEATURES = frozenset(
     {
@@ -79,6 +83,7 @@ FEATURES = frozenset(
         "chain_async_tools",  # the sync chain runs async tools (coroutine functions)
         "achain_sync_tools",  # the async chain runs plain (sync) tools
         "tool_hooks",  # chain_with_hook/achain_with_hook: a hook called before each tool
+        "track_usage",  # sums the usage of the calls made inside a block (track_usage)
     }
 )
 
@@ -300,4 +305,9 @@ class ClientAdapter(abc.ABC):
     def parallel(self, fns: Sequence[Callable[[], Any]]) -> list[Any]:
         """Run every one of ``fns`` on worker threads with the caller's context; results
         in order, a program's exception in its own slot (one failure stops no other)."""
+        raise NotImplementedError
+
+    def track_usage(self) -> AbstractContextManager[Callable[[], Usage]]:
+        """A block summing the usage of every call made inside it (and in the threads
+        and tasks the library starts from it); yields a function returning the sum."""
         raise NotImplementedError

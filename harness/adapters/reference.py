@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar
 
 from harness.adapters.base import (
@@ -26,11 +26,12 @@ from harness.context import (
     configure,
     context,
     settings,
+    track_usage,
 )
 from harness.emulator.shells import client_options
 from harness.lm import LM
 from harness.transport import RetryPolicy
-from harness.types import Message, Response
+from harness.types import Message, Response, Usage
 
 POOL_WORKERS = 2
 """Worker threads of the adapter's long-lived ``submit`` pool."""
@@ -217,6 +218,15 @@ class ReferenceAdapter(ClientAdapter):
     def parallel(self, fns: Sequence[Callable[[], Any]]) -> list[Any]:
         run = Parallel(num_threads=PARALLEL_THREADS, on_error="return", progress=False)
         return list(run([(fn, ()) for fn in fns]))
+
+    def track_usage(self) -> AbstractContextManager[Callable[[], Usage]]:
+        return _tracking()
+
+
+@contextmanager
+def _tracking() -> Iterator[Callable[[], Usage]]:
+    with track_usage() as tracker:
+        yield lambda: tracker.total
 
 
 def _outcome(result: Any) -> ChainOutcome:

@@ -51,6 +51,7 @@ __all__ = [
     "AtomicPersister",
     "IndexedCassette",
     "make_vcr",
+    "observe_requests",
     "recording_transaction",
     "unplayed",
     "use_cassette",
@@ -89,6 +90,24 @@ _replay_aiohttp_raw_headers()
 
 Key = tuple[Any, ...]
 """A request's key under the cassette's ``RequestMatcher``."""
+
+_observers: list[Callable[[Any], None]] = []
+_observers_lock = threading.Lock()
+
+
+@contextmanager
+def observe_requests(callback: Callable[[Any], None]) -> Iterator[None]:
+    """Within the block, ``callback`` is called with every request any cassette is asked
+    about (a ``vcr.request.Request``, possibly more than once), as the client sent it:
+    before the recording hooks scrub it, credentials included. For checks at replay;
+    nothing it sees is recorded."""
+    with _observers_lock:
+        _observers.append(callback)
+    try:
+        yield
+    finally:
+        with _observers_lock:
+            _observers.remove(callback)
 
 
 class IndexedCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
@@ -199,7 +218,10 @@ class IndexedCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
 
     def can_play_response_for(self, request: Any) -> bool:
         """vcrpy's rule; when the cassette may not record, True for every request it does
-        not ignore, so that ``play_response`` answers it or raises the typed error."""
+        not ignore, so that ``play_response`` answers it or raises the typed error.
+        Observers (``observe_requests``) see the request first, unscrubbed."""
+        for observe in tuple(_observers):
+            observe(request)
         if not self._indexed:
             return bool(super().can_play_response_for(request))
         key = self._key(request)

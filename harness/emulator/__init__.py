@@ -9,7 +9,7 @@ tests/test_emulator_shapes.py)::
     em = Emulator([Reply("Hi!"), Fault(429, "slow down", retry_after=1)])
     lm = LM("openai/gpt-4o-mini", api_key="k", transport=EmulatorTransport(em))
 
-- steps: ``Reply``, ``Fault``, ``Slow``, ``CutStream``;
+- steps: ``Reply``, ``Fault``, ``Slow``, ``CutStream``, ``StreamFault``, ``Drop``;
 - ``Emulator``: the sans-I/O core (``handle`` -> ``EmulatedResponse``);
 - ``EmulatorTransport``: in-process, for ``httpx.Client`` and ``httpx.AsyncClient``
   (vcrpy records through it);
@@ -21,22 +21,39 @@ the script, never from randomness or the clock, so re-recording gives identical 
 """
 
 from harness.emulator.bedrock import encode_frame
-from harness.emulator.core import EmulatedRequest, EmulatedResponse, Emulator
-from harness.emulator.script import CutStream, Fault, Reply, Slow, Step
-from harness.emulator.shells import EmulatorTransport, client_options, public_origin, serve
+from harness.emulator.core import (
+    EmulatedRequest,
+    EmulatedResponse,
+    Emulator,
+    stream_fault_status,
+)
+from harness.emulator.script import CutStream, Drop, Fault, Reply, Slow, Step, StreamFault
+from harness.emulator.shells import (
+    EmulatorTransport,
+    LoopbackServer,
+    client_options,
+    public_origin,
+    serve,
+)
+from harness.emulator.snapshots import returned_model
 
 __all__ = [
     "CutStream",
+    "Drop",
     "EmulatedRequest",
     "EmulatedResponse",
     "Emulator",
     "EmulatorTransport",
     "Fault",
+    "LoopbackServer",
     "Reply",
     "Slow",
     "Step",
+    "StreamFault",
     "client_options",
     "encode_frame",
     "public_origin",
+    "returned_model",
     "serve",
+    "stream_fault_status",
 ]

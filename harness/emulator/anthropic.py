@@ -13,6 +13,7 @@ from harness.emulator.script import (
     TEXT_PIECE,
     Call,
     Reply,
+    StreamFault,
     Wire,
     arguments_text,
     dumps,
@@ -57,13 +58,25 @@ def answer(call: Call, reply: Reply) -> Wire:
 
 def failure(call: Call, status: int, message: str) -> Wire:
     """``{"type": "error", "error": {"type", "message"}, "request_id"}``."""
-    kind = ERROR_TYPES.get(status) or ("api_error" if status >= 500 else "invalid_request_error")
     body = {
         "type": "error",
-        "error": {"type": kind, "message": message},
+        "error": _error(status, message),
         "request_id": f"req_{call.token('request')}",
     }
     return json_wire(body, {"content-type": "application/json"})
+
+
+def stream_fault(call: Call, fault: StreamFault) -> Wire:
+    """The first events of the answer, then ``event: error`` (the stream ends there)."""
+    wire = answer(call, fault.reply)
+    data = dumps({"type": "error", "error": _error(fault.status, fault.message)})
+    error = f"event: error\ndata: {data}\n\n".encode()
+    return Wire(wire.headers, (*wire.events[: fault.after_events], error))
+
+
+def _error(status: int, message: str) -> dict[str, str]:
+    kind = ERROR_TYPES.get(status) or ("api_error" if status >= 500 else "invalid_request_error")
+    return {"type": kind, "message": message}
 
 
 def message(call: Call, reply: Reply, prefix: str = "") -> dict[str, Any]:

@@ -21,6 +21,7 @@ from harness.emulator.script import (
     TEXT_PIECE,
     Call,
     Reply,
+    StreamFault,
     Wire,
     arguments_text,
     dumps,
@@ -106,15 +107,34 @@ def answer(call: Call, reply: Reply) -> Wire:
 
 def failure(call: Call, status: int, message: str) -> Wire:
     """``{"message"}`` with the exception name in ``x-amzn-ErrorType``."""
-    name = ERRORS.get(status) or (
-        "InternalServerException" if status >= 500 else "ValidationException"
-    )
+    name = _exception_name(status)
     headers = {
         "content-type": "application/json",
         "x-amzn-errortype": f"{name}:http://internal.amazon.com/coral/com.amazon.bedrock/",
         "x-amzn-requestid": _request_id(call),
     }
     return json_wire({"message": message}, headers)
+
+
+def stream_fault(call: Call, fault: StreamFault) -> Wire:
+    """The first frames of the answer's stream, then an exception frame
+    (``:message-type: exception``, ``:exception-type`` the exception's name in camel case,
+    payload ``{"message"}``), as ConverseStream and InvokeModelWithResponseStream send."""
+    wire = answer(call, fault.reply)
+    name = _exception_name(fault.status)
+    headers = {
+        ":exception-type": name[0].lower() + name[1:],
+        ":content-type": "application/json",
+        ":message-type": "exception",
+    }
+    frame = encode_frame(headers, dumps({"message": fault.message}).encode())
+    return Wire(wire.headers, (*wire.events[: fault.after_events], frame))
+
+
+def _exception_name(status: int) -> str:
+    return ERRORS.get(status) or (
+        "InternalServerException" if status >= 500 else "ValidationException"
+    )
 
 
 def _content(call: Call, reply: Reply) -> list[dict[str, Any]]:

@@ -18,11 +18,13 @@ from harness.emulator import anthropic, bedrock, gemini, openai
 from harness.emulator.script import (
     Call,
     CutStream,
+    Drop,
     Fault,
     Reply,
     ScriptError,
     Slow,
     Step,
+    StreamFault,
     Wire,
     dumps,
 )
@@ -33,12 +35,27 @@ _ANSWERS: dict[str, Callable[[Call, Reply], Wire]] = {
     "gemini": gemini.answer,
     "bedrock": bedrock.answer,
 }
+_STREAM_FAULTS: dict[str, Callable[[Call, StreamFault], Wire]] = {
+    "openai": openai.stream_fault,
+    "anthropic": anthropic.stream_fault,
+    "gemini": gemini.stream_fault,
+    "bedrock": bedrock.stream_fault,
+}
 _FAILURES: dict[str, Callable[[Call, int, str], Wire]] = {
     "openai": openai.failure,
     "anthropic": anthropic.failure,
     "gemini": gemini.failure,
     "bedrock": bedrock.failure,
 }
+
+
+def stream_fault_status(provider: str, status: int) -> int | None:
+    """The HTTP status a client can know from ``provider``'s error event for ``status``
+    inside a 200 stream: Gemini's error element carries it as ``code``; OpenAI's error
+    chunk, Anthropic's ``error`` event and Bedrock's exception frame carry none."""
+    return status if provider == "gemini" else None
+
+
 _BEDROCK = re.compile(r"/model/([^/]+)/(converse|invoke)(-stream|-with-response-stream)?$")
 _GEMINI = re.compile(r"/models/([^/:]+):(generateContent|streamGenerateContent)$")
 
@@ -61,7 +78,8 @@ class EmulatedResponse:
     """What to send back: wait ``delay`` seconds, then the status, headers and chunks.
 
     ``stream`` marks a streamed answer (sent with chunked transfer by the loopback server);
-    ``cut`` a truncated body (the loopback server closes the connection after it).
+    ``cut`` a truncated body (the loopback server closes the connection after it);
+    ``dropped`` no answer at all (the connection is closed instead).
     Framing headers (content-length, transfer-encoding) are left to the shell.
     """
 
@@ -71,6 +89,7 @@ class EmulatedResponse:
     delay: float = 0.0
     stream: bool = False
     cut: bool = False
+    dropped: bool = False
 
     @property
     def body(self) -> bytes:
@@ -89,6 +108,8 @@ class Emulator:
 
     steps: Sequence[Step]
     requests: list[EmulatedRequest] = field(default_factory=list, init=False)
+    calls: list[Call] = field(default_factory=list, init=False)
+    """Every recognized request, as understood (provider, model, stream...), in order."""
     served: int = field(default=0, init=False)
     """Steps taken so far."""
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -121,6 +142,8 @@ class Emulator:
             if index < len(self.steps):
                 self.served += 1
         call = make(index)
+        with self._lock:
+            self.calls.append(call)
         if index >= len(self.steps):
             message = f"emulator script exhausted: all {len(self.steps)} step(s) were served"
             return _fault(call, Fault(500, message))
@@ -135,6 +158,13 @@ def _respond(call: Call, step: Step) -> EmulatedResponse:
         return _fault(call, step)
     if isinstance(step, Slow):
         return replace(_respond(call, step.then), delay=step.seconds)
+    if isinstance(step, Drop):
+        return EmulatedResponse(0, {}, (), dropped=True)
+    if isinstance(step, StreamFault):
+        if not call.stream:
+            raise ScriptError("a StreamFault answers only a streamed request")
+        wire = _STREAM_FAULTS[call.provider](call, step)
+        return EmulatedResponse(200, wire.headers, wire.events, stream=True)
     if isinstance(step, CutStream):
         wire = _ANSWERS[call.provider](call, step.reply)
         cut = min(max(step.after_events, 0), len(wire.events) - 1)

@@ -16,6 +16,7 @@ from harness.emulator.script import (
     Call,
     Reply,
     ScriptError,
+    StreamFault,
     Wire,
     dumps,
     finish_value,
@@ -77,8 +78,31 @@ def answer(call: Call, reply: Reply) -> Wire:
 
 def failure(call: Call, status: int, message: str) -> Wire:
     """``{"error": {"code", "message", "status"}}``."""
+    return json_wire({"error": _error(status, message)}, _json())
+
+
+def stream_fault(call: Call, fault: StreamFault) -> Wire:
+    """The first elements of the answer's stream, then an ``{"error": {...}}`` element
+    (an SSE event with ``alt=sse``, else the JSON array's last element)."""
+    wire = answer(call, fault.reply)
+    kept = list(wire.events[: fault.after_events])
+    error = {"error": _error(fault.status, fault.message)}
+    if call.sse:
+        event = f"data: {dumps(error, separators=(',', ': '))}\r\n\r\n".encode()
+        return Wire(wire.headers, (*kept, event))
+    element = json.dumps(error, ensure_ascii=False, indent=2)
+    if kept:
+        last = kept[-1].decode()
+        kept[-1] = (last[: -len("\n]")] if last.endswith("\n]") else last).encode()
+        events = [*kept, f"\n,\r\n{element}\n]".encode()]
+    else:
+        events = [f"[{element}\n]".encode()]
+    return Wire(wire.headers, tuple(events))
+
+
+def _error(status: int, message: str) -> dict[str, Any]:
     name = STATUS.get(status) or ("INTERNAL" if status >= 500 else "FAILED_PRECONDITION")
-    return json_wire({"error": {"code": status, "message": message, "status": name}}, _json())
+    return {"code": status, "message": message, "status": name}
 
 
 def _finish(reply: Reply) -> str:

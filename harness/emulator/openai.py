@@ -14,6 +14,7 @@ from harness.emulator.script import (
     TEXT_PIECE,
     Call,
     Reply,
+    StreamFault,
     Wire,
     arguments_text,
     dumps,
@@ -94,11 +95,22 @@ def answer(call: Call, reply: Reply) -> Wire:
 
 def failure(call: Call, status: int, message: str) -> Wire:
     """``{"error": {"message", "type", "param", "code"}}``."""
+    body = {"error": _error(status, message)}
+    return json_wire(body, {"content-type": "application/json; charset=utf-8"})
+
+
+def stream_fault(call: Call, fault: StreamFault) -> Wire:
+    """The first events of the answer, then ``data: {"error": {...}}`` (no ``[DONE]``)."""
+    wire = answer(call, fault.reply)
+    error = f"data: {dumps({'error': _error(fault.status, fault.message)})}\n\n".encode()
+    return Wire(wire.headers, (*wire.events[: fault.after_events], error))
+
+
+def _error(status: int, message: str) -> dict[str, Any]:
     kind, code = ERRORS.get(status) or (
         ("server_error", None) if status >= 500 else ("invalid_request_error", None)
     )
-    error = {"message": message, "type": kind, "param": None, "code": code}
-    return json_wire({"error": error}, {"content-type": "application/json; charset=utf-8"})
+    return {"message": message, "type": kind, "param": None, "code": code}
 
 
 def _usage(usage: Usage) -> dict[str, Any]:

@@ -1,10 +1,12 @@
 """What a scenario script is made of, and the helpers every wire format shares.
 
 A script is a list of steps, one per request: ``Reply`` (a successful answer), ``Fault``
-(an error response), ``Slow`` (a reply after a delay) and ``CutStream`` (a truncated
-body). ``Call`` is one request as the emulator understood it; it also derives the
-deterministic ids and paddings of the answer from the provider and the request's position
-in the script, so serving the same script twice gives byte-identical bodies.
+(an error response), ``Slow`` (a reply after a delay), ``CutStream`` (a truncated
+body), ``StreamFault`` (an error event inside a 200 stream) and ``Drop`` (the connection
+closed without an answer). ``Call`` is one request as the emulator understood it; it
+also derives the deterministic ids and paddings of the answer from the provider and the
+request's position in the script, so serving the same script twice gives byte-identical
+bodies.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from harness.emulator.snapshots import returned_model
 from harness.types import FinishReason, ToolCall, Usage
 
 TEXT_PIECE = 3
@@ -32,9 +35,10 @@ class Reply:
     """A successful answer, rendered in the wire format of whichever provider is asked.
 
     ``finish_reason`` None means ``tool_calls`` when there are tool calls, else ``stop``.
-    ``model`` None answers with the model the request named. A ``ToolCall`` with an empty
-    id gets a deterministic one; its ``arguments_json``, when set, is sent verbatim where
-    the wire carries arguments as text.
+    ``model`` None answers with the model the provider names for the one the request
+    asked for (``harness.emulator.snapshots``: a dated snapshot for an alias). A
+    ``ToolCall`` with an empty id gets a deterministic one; its ``arguments_json``, when
+    set, is sent verbatim where the wire carries arguments as text.
     """
 
     text: str = ""
@@ -82,7 +86,26 @@ class CutStream:
     after_events: int
 
 
-Step = Reply | Fault | Slow | CutStream
+@dataclass(frozen=True)
+class StreamFault:
+    """A 200 stream that sends the first ``after_events`` events of ``reply``, then the
+    provider's own error event for ``status`` (OpenAI an ``error`` chunk, Anthropic an
+    ``error`` event, Bedrock an exception frame, Gemini an ``error`` element) and ends.
+    Only a streamed request can be answered so."""
+
+    status: int
+    message: str = "emulated fault"
+    reply: Reply = Reply()
+    after_events: int = 1
+
+
+@dataclass(frozen=True)
+class Drop:
+    """No answer: the connection is closed once the request has been read (over the
+    loopback server; in-process, the transport raises httpx's ``RemoteProtocolError``)."""
+
+
+Step = Reply | Fault | Slow | CutStream | StreamFault | Drop
 
 
 class ScriptError(Exception):
@@ -131,7 +154,9 @@ class Call:
         return low + int.from_bytes(self.digest(label)[:4], "big") % (high - low + 1)
 
     def model_name(self, reply: Reply) -> str:
-        return reply.model or self.model
+        """The model the answer names: the reply's own, or the provider's for the request's
+        (see ``harness.emulator.snapshots``)."""
+        return reply.model or returned_model(self.provider, self.model, self.api) or self.model
 
     def tool_id(self, position: int, call: ToolCall, prefix: str) -> str:
         """The call's own id, or a deterministic one."""

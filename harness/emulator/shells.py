@@ -66,6 +66,10 @@ class EmulatorTransport(httpx.MockTransport):
         answer = self.emulator.handle(
             request.method, str(request.url), dict(request.headers), request.content
         )
+        if answer.dropped:
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            )
         return httpx.Response(answer.status, headers=answer.headers, stream=_Body(answer))
 
 
@@ -112,6 +116,9 @@ class _Handler(BaseHTTPRequestHandler):
         answer = self.server.emulator.handle(
             self.command, f"http://{host}{self.path}", dict(self.headers.items()), body
         )
+        if answer.dropped:
+            self.close_connection = True  # the request was read: close without a word
+            return
         if answer.delay > 0:
             time.sleep(answer.delay)
         self.send_response(answer.status)
@@ -141,26 +148,56 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet."""
 
 
-@contextmanager
-def serve(emulator: Emulator) -> Iterator[str]:
-    """Run ``emulator`` on a threaded HTTP server on 127.0.0.1 (ephemeral port) and yield
-    its base URL; on exit, stop it and join every thread it started.
+class LoopbackServer:
+    """An emulator on a threaded HTTP server on 127.0.0.1 (ephemeral port), serving until
+    ``close()``. ``emulator`` may be replaced between runs: the server stays on the same
+    port (so error messages naming the address stay the same) and each request is
+    answered by the emulator set when it arrives.
 
     Streams use chunked transfer with a flush per chunk; a ``CutStream`` body is followed
-    by closing the connection, so the client sees a broken transfer.
+    by closing the connection, so the client sees a broken transfer; a ``Drop`` closes
+    the connection without answering.
     """
-    server = _Server(emulator)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="emulator-server"
-    )
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.drop_connections()
-        server.server_close()
-        thread.join()
+
+    def __init__(self, emulator: Emulator) -> None:
+        self._server = _Server(emulator)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="emulator-server",
+        )
+        self._thread.start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        """The base URL (origin) to send requests to."""
+
+    @property
+    def emulator(self) -> Emulator:
+        return self._server.emulator
+
+    @emulator.setter
+    def emulator(self, emulator: Emulator) -> None:
+        self._server.emulator = emulator
+
+    def close(self) -> None:
+        """Stop serving and join every thread the server started."""
+        self._server.shutdown()
+        self._server.drop_connections()
+        self._server.server_close()
+        self._thread.join()
+
+    def __enter__(self) -> LoopbackServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+@contextmanager
+def serve(emulator: Emulator) -> Iterator[str]:
+    """Run ``emulator`` on a ``LoopbackServer`` and yield its base URL; on exit, stop it
+    and join every thread it started."""
+    with LoopbackServer(emulator) as server:
+        yield server.url
 
 
 def client_options(provider: str, base_url: str) -> dict[str, str]:

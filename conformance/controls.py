@@ -1,0 +1,1113 @@
+"""Negative controls: for every scenario, a deliberately broken stand-in that breaks exactly
+that scenario's behaviour.
+
+A control is the reference adapter with one thing broken: a decision of its transport
+(which failures are retried, how long it waits, whether a stream is read whole), a
+mapping of errors, a step of its tool chain, a primitive that carries the context, or
+what it reports. Each is held to the suite like any client
+(``pytest conformance/test_scenarios.py --client conformance.controls:NAME``) and must
+fail the rows of its scenario it names (``Control.modes``: every mode of the scenario
+when None) and no row of any other scenario: a control that fails everything proves
+nothing. tests/test_controls.py runs them all, and fails when a scenario has none.
+
+Most break a mechanism that only their scenario exercises. Where several scenarios
+share the mechanism (a plain answer's usage, a lone tool call, a chain with one tool,
+a 429 then an answer), the control is *scoped* (``Control.scoped``): the break applies
+only to its scenario's conversation, so it shows that the scenario's checks catch that
+break in every mode.
+
+``CHECK_CONTROLS`` break what the suite checks in every scenario (the returned model,
+the credentials): each must fail exactly the rows that check covers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import json
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar, Literal
+
+from conformance.models import SCENARIO, model_for
+from conformance.scenarios import SCENARIOS, Scenario
+from harness.adapters.base import ChainOutcome, StreamResult, Target, Tools
+from harness.adapters.reference import ReferenceAdapter
+from harness.context import _trackers, record_usage
+from harness.lm import LM
+from harness.providers.base import HttpRequest
+from harness.tools import arun_chain, as_tools, run_chain, tool_specs
+from harness.transport import RetryPolicy, Transport
+from harness.types import (
+    APIConnectionError,
+    AuthenticationError,
+    BadRequestError,
+    LLMError,
+    Message,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestTimeoutError,
+    Response,
+    ServerError,
+    TextDelta,
+    ToolCall,
+)
+
+BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
+
+
+# --- the bases: where a control can break the reference client --------------------------
+
+
+class Tampered(ReferenceAdapter):
+    """The reference adapter with hooks on every path (``call``, ``acall``, ``stream``,
+    ``astream``, ``chain``, ``achain``): the request (``tamper_request``), the tools of a
+    chain (``tamper_tools``), the model call a chain makes (``tamper_step``), the error
+    raised (``tamper_error``) and the result (``tamper``). Each hook gets the path's name.
+    Hooks left alone change nothing."""
+
+    def tamper_request(
+        self, messages: Sequence[Message], params: dict[str, Any], path: str
+    ) -> tuple[Sequence[Message], dict[str, Any]]:
+        return messages, params
+
+    def tamper_tools(self, tools: Tools, messages: Sequence[Message], path: str) -> Tools:
+        return tools
+
+    def tamper_step(self, response: Response, path: str) -> Response:
+        """Each model answer inside a chain, before the chain acts on it."""
+        return response
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        return error
+
+    def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
+        return response
+
+    def chain_options(self) -> dict[str, Any]:
+        """Options of ``run_chain``/``arun_chain`` (``max_turns``, ``on_error``)."""
+        return {}
+
+    def _raise(self, error: LLMError, messages: Sequence[Message], path: str) -> None:
+        changed = self.tamper_error(error, messages, path)
+        if changed is error:
+            raise error
+        raise changed from error
+
+    def call(self, client: LM, messages: Sequence[Message], params: dict[str, Any]) -> Response:
+        sent, params = self.tamper_request(messages, params, "call")
+        try:
+            response = super().call(client, sent, params)
+        except LLMError as error:
+            self._raise(error, messages, "call")
+            raise
+        return self.tamper(response, messages, "call")
+
+    async def acall(
+        self, client: LM, messages: Sequence[Message], params: dict[str, Any]
+    ) -> Response:
+        sent, params = self.tamper_request(messages, params, "acall")
+        try:
+            response = await super().acall(client, sent, params)
+        except LLMError as error:
+            self._raise(error, messages, "acall")
+            raise
+        return self.tamper(response, messages, "acall")
+
+    def stream(
+        self, client: LM, messages: Sequence[Message], params: dict[str, Any]
+    ) -> StreamResult:
+        sent, params = self.tamper_request(messages, params, "stream")
+        try:
+            result = self.consume(client, sent, params)
+        except LLMError as error:
+            self._raise(error, messages, "stream")
+            raise
+        return replace(result, response=self.tamper(result.response, messages, "stream"))
+
+    async def astream(
+        self, client: LM, messages: Sequence[Message], params: dict[str, Any]
+    ) -> StreamResult:
+        sent, params = self.tamper_request(messages, params, "astream")
+        try:
+            result = await self.aconsume(client, sent, params)
+        except LLMError as error:
+            self._raise(error, messages, "astream")
+            raise
+        return replace(result, response=self.tamper(result.response, messages, "astream"))
+
+    def consume(
+        self, client: LM, messages: Sequence[Message], params: dict[str, Any]
+    ) -> StreamResult:
+        """Read a sync stream to its end (the reference's way)."""
+        return super().stream(client, messages, params)
+
+    async def aconsume(
+        self, client: LM, messages: Sequence[Message], params: dict[str, Any]
+    ) -> StreamResult:
+        """Read an async stream to its end (the reference's way)."""
+        return await super().astream(client, messages, params)
+
+    def chain(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        sent, params = self.tamper_request(messages, params, "chain")
+        runnable = as_tools(self.tamper_tools(tools, messages, "chain"))
+        specs = tool_specs(runnable)
+
+        def step(conversation: list[Message]) -> Response:
+            return self.tamper_step(client(conversation, tools=specs, **params), "chain")
+
+        try:
+            result = run_chain(step, list(sent), runnable, **self.chain_options())
+        except LLMError as error:
+            self._raise(error, messages, "chain")
+            raise
+        outcome = _chain_outcome(result)
+        return replace(outcome, response=self.tamper(outcome.response, messages, "chain"))
+
+    async def achain(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        sent, params = self.tamper_request(messages, params, "achain")
+        runnable = as_tools(self.tamper_tools(tools, messages, "achain"))
+        specs = tool_specs(runnable)
+
+        async def step(conversation: list[Message]) -> Response:
+            response = await client.acall(conversation, tools=specs, **params)
+            return self.tamper_step(response, "achain")
+
+        try:
+            result = await arun_chain(step, list(sent), runnable, **self.chain_options())
+        except LLMError as error:
+            self._raise(error, messages, "achain")
+            raise
+        outcome = _chain_outcome(result)
+        return replace(outcome, response=self.tamper(outcome.response, messages, "achain"))
+
+
+def _chain_outcome(result: Any) -> ChainOutcome:
+    tool_results = tuple(m for m in result.messages if m.role == "tool")
+    return ChainOutcome(result.response, tool_results)
+
+
+def _is_async() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+class BrokenTransport(Transport):
+    """The reference transport; subclasses override one decision."""
+
+
+class TransportControl(ReferenceAdapter):
+    """The reference adapter whose clients send through ``transport_class``."""
+
+    transport_class: ClassVar[type[Transport]] = BrokenTransport
+
+    def connect(self, target: Target) -> LM:
+        client = super().connect(target)
+        client._transport = self.transport_class(transport=target.transport)
+        return client
+
+
+def _conversation(scenario: str) -> tuple[Message, ...]:
+    return BY_NAME[scenario].messages
+
+
+def _in(messages: Sequence[Message], scenario: str) -> bool:
+    """Whether ``messages`` is ``scenario``'s conversation (a scoped control's test)."""
+    return tuple(messages) == _conversation(scenario)
+
+
+# --- requests ----------------------------------------------------------------------------
+
+
+class SystemPromptAsUser(Tampered):
+    """Sends a system prompt as a user message."""
+
+    def tamper_request(
+        self, messages: Sequence[Message], params: dict[str, Any], path: str
+    ) -> tuple[Sequence[Message], dict[str, Any]]:
+        turned = [Message.user(m.content) if m.role == "system" else m for m in messages]
+        return turned, params
+
+
+class KeepsOnlyTheLastTurn(Tampered):
+    """Sends only the last of the turns it was given (system prompts kept)."""
+
+    def tamper_request(
+        self, messages: Sequence[Message], params: dict[str, Any], path: str
+    ) -> tuple[Sequence[Message], dict[str, Any]]:
+        system = [m for m in messages if m.role == "system"]
+        others = [m for m in messages if m.role != "system"]
+        return [*system, *others[-1:]], params
+
+
+class DropsTopP(Tampered):
+    """Never sends ``top_p``."""
+
+    def tamper_request(
+        self, messages: Sequence[Message], params: dict[str, Any], path: str
+    ) -> tuple[Sequence[Message], dict[str, Any]]:
+        return messages, {k: v for k, v in params.items() if k != "top_p"}
+
+
+class IgnoresRequiredToolChoice(Tampered):
+    """Drops ``tool_choice="required"`` (the model may then answer without a tool)."""
+
+    def tamper_request(
+        self, messages: Sequence[Message], params: dict[str, Any], path: str
+    ) -> tuple[Sequence[Message], dict[str, Any]]:
+        if params.get("tool_choice") == "required":
+            params = {k: v for k, v in params.items() if k != "tool_choice"}
+        return messages, params
+
+
+class NamedToolChoiceAsRequired(Tampered):
+    """Sends a tool_choice naming one tool as ``required`` (any tool)."""
+
+    def tamper_request(
+        self, messages: Sequence[Message], params: dict[str, Any], path: str
+    ) -> tuple[Sequence[Message], dict[str, Any]]:
+        choice = params.get("tool_choice")
+        if choice not in (None, "auto", "none", "required"):
+            params = {**params, "tool_choice": "required"}
+        return messages, params
+
+
+# --- results -------------------------------------------------------------------------------
+
+
+class SwapsUsageOfPlainAnswer(Tampered):
+    """Reports input and output tokens swapped (scoped: plain_text's conversation and
+    answer)."""
+
+    def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
+        if _in(messages, "plain_text") and response.text.endswith("help you today?"):
+            usage = response.usage
+            return replace(
+                response,
+                usage=replace(
+                    usage, input_tokens=usage.output_tokens, output_tokens=usage.input_tokens
+                ),
+            )
+        return response
+
+
+class LengthReportedAsStop(Tampered):
+    """Reports an answer cut by max_tokens as finished (``stop``)."""
+
+    def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
+        if response.finish_reason == "length":
+            return replace(response, finish_reason="stop")
+        return response
+
+
+class AsciiOnlyText(Tampered):
+    """Loses every non-ASCII character of the answer (an ASCII-only decoder)."""
+
+    def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
+        text = response.text.encode("ascii", "replace").decode("ascii")
+        return replace(response, text=text) if text != response.text else response
+
+
+class TruncatesLongText(Tampered):
+    """Keeps the first 512 characters of an answer (a fixed-size buffer)."""
+
+    def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
+        return replace(response, text=response.text[:512])
+
+
+class DropsCachedTokens(Tampered):
+    """Reports no cached input tokens."""
+
+    def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
+        return replace(response, usage=replace(response.usage, cached_tokens=0))
+
+
+class ReasoningInText(Tampered):
+    """Puts the reasoning in front of the answer text instead of apart."""
+
+    def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
+        if not response.reasoning:
+            return response
+        return replace(response, text=response.reasoning + response.text, reasoning="")
+
+
+class LoneToolCallWithoutArguments(Tampered):
+    """Loses the arguments of a call's only tool call (scoped: tool_call_single's
+    conversation, outside chains)."""
+
+    def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
+        if path in ("chain", "achain") or not _in(messages, "tool_call_single"):
+            return response
+        calls = tuple(replace(call, arguments={}) for call in response.tool_calls)
+        return replace(response, tool_calls=calls)
+
+
+class KeepsTheFirstToolCall(Tampered):
+    """Keeps only the first tool call of an answer (outside chains)."""
+
+    def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
+        if path in ("chain", "achain"):
+            return response
+        return replace(response, tool_calls=response.tool_calls[:1])
+
+
+class DropsTextBesideToolCalls(Tampered):
+    """Loses the text of an answer that also calls tools."""
+
+    def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
+        if response.tool_calls and response.text:
+            return replace(response, text="")
+        return response
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+def _remapped(error: LLMError, cls: type[LLMError]) -> LLMError:
+    return cls(error.provider_message, provider=error.provider, status=error.status)
+
+
+class BadRequestAsNotFound(Tampered):
+    """Maps HTTP 400 to NotFoundError."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        return _remapped(error, NotFoundError) if error.status == 400 else error
+
+
+class UnauthorizedAsPermissionDenied(Tampered):
+    """Maps HTTP 401 to PermissionDeniedError."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        return _remapped(error, PermissionDeniedError) if error.status == 401 else error
+
+
+class ForbiddenAsAuthentication(Tampered):
+    """Maps HTTP 403 to AuthenticationError."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        return _remapped(error, AuthenticationError) if error.status == 403 else error
+
+
+class NotFoundAsBadRequest(Tampered):
+    """Maps HTTP 404 to BadRequestError."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        return _remapped(error, BadRequestError) if error.status == 404 else error
+
+
+class RetriesStreamOnServerErrorEvent(Tampered):
+    """Sends a stream's request again when a server error event arrives in it (after
+    bytes were delivered), once."""
+
+    def consume(
+        self, client: LM, messages: Sequence[Message], params: dict[str, Any]
+    ) -> StreamResult:
+        try:
+            return super().consume(client, messages, params)
+        except ServerError as error:
+            if error.status is not None:
+                raise
+            return super().consume(client, messages, params)
+
+    async def aconsume(
+        self, client: LM, messages: Sequence[Message], params: dict[str, Any]
+    ) -> StreamResult:
+        try:
+            return await super().aconsume(client, messages, params)
+        except ServerError as error:
+            if error.status is not None:
+                raise
+            return await super().aconsume(client, messages, params)
+
+
+class InStreamRateLimitAsServerError(Tampered):
+    """Maps a rate-limit error event inside a stream to ServerError."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        if isinstance(error, RateLimitError) and error.status is None:
+            return _remapped(error, ServerError)
+        return error
+
+
+class AsyncConnectErrorsAsTimeouts(Tampered):
+    """On the async path, reports a connection aiohttp could not make as
+    RequestTimeoutError (the sync path still says APIConnectionError)."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        if path not in ("acall", "astream", "achain") or not isinstance(error, APIConnectionError):
+            return error
+        chain: list[BaseException] = []
+        current: BaseException | None = error
+        while current is not None and len(chain) < 10:
+            chain.append(current)
+            current = current.__cause__ or current.__context__
+        if any(type(e).__name__ == "ClientConnectorError" for e in chain):
+            return _remapped(error, RequestTimeoutError)
+        return error
+
+
+# --- streams -------------------------------------------------------------------------------
+
+
+class EndsStreamQuietlyAfterText(Tampered):
+    """Ends a stream quietly at an error once text has arrived, returning the partial
+    answer."""
+
+    def consume(
+        self, client: LM, messages: Sequence[Message], params: dict[str, Any]
+    ) -> StreamResult:
+        events: list[Any] = []
+        try:
+            with client.stream(messages, **params) as stream:
+                for event in stream:
+                    events.append(event)
+        except LLMError:
+            if not any(isinstance(e, TextDelta) for e in events):
+                raise
+            text = "".join(e.text for e in events if isinstance(e, TextDelta))
+            return StreamResult(tuple(events), Response(text, model=client.model_name))
+        return StreamResult(tuple(events), stream.response)
+
+    async def aconsume(
+        self, client: LM, messages: Sequence[Message], params: dict[str, Any]
+    ) -> StreamResult:
+        events: list[Any] = []
+        try:
+            async with client.astream(messages, **params) as stream:
+                async for event in stream:
+                    events.append(event)
+        except LLMError:
+            if not any(isinstance(e, TextDelta) for e in events):
+                raise
+            text = "".join(e.text for e in events if isinstance(e, TextDelta))
+            return StreamResult(tuple(events), Response(text, model=client.model_name))
+        return StreamResult(tuple(events), stream.response)
+
+
+class BufferingTransport(BrokenTransport):
+    """Reads a streamed body whole inside the retry loop before yielding it, so a cut
+    mid-stream is retried (both paths)."""
+
+    def stream(self, codec: Any, request: HttpRequest, **options: Any) -> Any:
+        return self._open(codec, request, whole=True, **options)
+
+    def astream(self, codec: Any, request: HttpRequest, **options: Any) -> Any:
+        return self._aopen(codec, request, whole=True, **options)
+
+
+class AsyncBufferingTransport(BrokenTransport):
+    """The async path reads a streamed body whole inside the retry loop (so it retries a
+    cut mid-stream); the sync path streams."""
+
+    def astream(self, codec: Any, request: HttpRequest, **options: Any) -> Any:
+        return self._aopen(codec, request, whole=True, **options)
+
+
+class BuffersStreams(TransportControl):
+    """Reads every stream whole before yielding it: a cut mid-stream is retried."""
+
+    transport_class = BufferingTransport
+
+
+class AsyncBuffersStreams(TransportControl):
+    """The async path reads streams whole before yielding: a cut mid-stream is retried
+    there only."""
+
+    transport_class = AsyncBufferingTransport
+
+
+# --- retries and waits ---------------------------------------------------------------------
+
+
+class RateLimitRetriedOnceTransport(BrokenTransport):
+    def _delay(self, policy: RetryPolicy | None, retries_done: int, error: LLMError) -> Any:
+        if isinstance(error, RateLimitError) and retries_done >= 1:
+            return None
+        return super()._delay(policy, retries_done, error)
+
+
+class RateLimitRetriedOnce(TransportControl):
+    """Retries a 429 once only (max_retries applied off by one for rate limits)."""
+
+    transport_class = RateLimitRetriedOnceTransport
+
+
+_last_error: contextvars.ContextVar[LLMError | None] = contextvars.ContextVar(
+    "controls_last_error", default=None
+)
+
+
+class GivesUpOnRepeatedServerErrorTransport(BrokenTransport):
+    def _delay(self, policy: RetryPolicy | None, retries_done: int, error: LLMError) -> Any:
+        previous = _last_error.get() if retries_done else None
+        _last_error.set(error)
+        if isinstance(error, ServerError) and error == previous:
+            return None
+        return super()._delay(policy, retries_done, error)
+
+
+class GivesUpOnRepeatedServerError(TransportControl):
+    """Stops retrying when a 5xx repeats the previous one word for word."""
+
+    transport_class = GivesUpOnRepeatedServerErrorTransport
+
+
+class Only500To504RetriedTransport(BrokenTransport):
+    def _delay(self, policy: RetryPolicy | None, retries_done: int, error: LLMError) -> Any:
+        if isinstance(error, ServerError) and error.status == 503:
+            return None
+        return super()._delay(policy, retries_done, error)
+
+
+class ServiceUnavailableNotRetried(TransportControl):
+    """Does not retry a 503 (only other 5xx)."""
+
+    transport_class = Only500To504RetriedTransport
+
+
+_no_rate_limit_retry = contextvars.ContextVar("controls_no_rate_limit_retry", default=False)
+
+
+class NoRateLimitRetryTransport(BrokenTransport):
+    def _delay(self, policy: RetryPolicy | None, retries_done: int, error: LLMError) -> Any:
+        if isinstance(error, RateLimitError) and _no_rate_limit_retry.get():
+            return None
+        return super()._delay(policy, retries_done, error)
+
+
+class RateLimitNotRetriedForHello(Tampered):
+    """Does not retry a 429 (scoped: retry_after_429's conversation)."""
+
+    def connect(self, target: Target) -> LM:
+        client = super().connect(target)
+        client._transport = NoRateLimitRetryTransport(transport=target.transport)
+        return client
+
+    def tamper_request(
+        self, messages: Sequence[Message], params: dict[str, Any], path: str
+    ) -> tuple[Sequence[Message], dict[str, Any]]:
+        _no_rate_limit_retry.set(_in(messages, "retry_after_429"))
+        return messages, params
+
+
+class AsyncIgnoresRetryAfterTransport(BrokenTransport):
+    def _delay(self, policy: RetryPolicy | None, retries_done: int, error: LLMError) -> Any:
+        delay = super()._delay(policy, retries_done, error)
+        if delay is not None and isinstance(error, RateLimitError) and _is_async():
+            return 0.0
+        return delay
+
+
+class AsyncIgnoresRetryAfter(TransportControl):
+    """The async path retries a 429 at once, whatever Retry-After says."""
+
+    transport_class = AsyncIgnoresRetryAfterTransport
+
+
+def _cut_body(error: LLMError) -> bool:
+    return isinstance(error, APIConnectionError) and "before the body ended" in str(error)
+
+
+class AsyncBodyCutNotRetriedTransport(BrokenTransport):
+    def _delay(self, policy: RetryPolicy | None, retries_done: int, error: LLMError) -> Any:
+        if _cut_body(error) and _is_async():
+            return None
+        return super()._delay(policy, retries_done, error)
+
+
+class AsyncBodyCutNotRetried(TransportControl):
+    """The async path does not retry a body cut mid-way (the sync path does)."""
+
+    transport_class = AsyncBodyCutNotRetriedTransport
+
+
+class DroppedConnectionNotRetriedTransport(BrokenTransport):
+    def _delay(self, policy: RetryPolicy | None, retries_done: int, error: LLMError) -> Any:
+        if isinstance(error, APIConnectionError) and "without sending a response" in str(error):
+            return None
+        return super()._delay(policy, retries_done, error)
+
+
+class DroppedConnectionNotRetried(TransportControl):
+    """Does not retry a connection closed before any answer."""
+
+    transport_class = DroppedConnectionNotRetriedTransport
+
+
+# --- tool chains -------------------------------------------------------------------------
+
+
+def _wrapped(tool: Callable[..., Any], body: Callable[..., Any]) -> Callable[..., Any]:
+    """``body`` under ``tool``'s name, docstring and signature (so the same schema)."""
+    if asyncio.iscoroutinefunction(tool):
+
+        async def arun(*args: Any, **kwargs: Any) -> Any:
+            return await body(*args, **kwargs)
+
+        return functools.wraps(tool)(arun)
+    return functools.wraps(tool)(body)
+
+
+class JsonEncodesToolResultsForParis(Tampered):
+    """Sends a tool's text result JSON-encoded (in quotes) (scoped: chain_single_tool's
+    conversation)."""
+
+    def tamper_tools(self, tools: Tools, messages: Sequence[Message], path: str) -> Tools:
+        if not _in(messages, "chain_single_tool"):
+            return tools
+
+        def encoded(tool: Callable[..., Any]) -> Callable[..., Any]:
+            return _wrapped(tool, lambda *a, **k: json.dumps(tool(*a, **k)))
+
+        return [encoded(tool) for tool in tools]
+
+
+class AsyncToolResultsLast(Tampered):
+    """Sends the results of async tools after those of sync tools, not in the model's
+    order."""
+
+    def chain(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        wrapped: Any = _Reordering(client, self._names(tools))
+        return super().chain(wrapped, messages, tools, params)
+
+    async def achain(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        wrapped: Any = _Reordering(client, self._names(tools))
+        return await super().achain(wrapped, messages, tools, params)
+
+    @staticmethod
+    def _names(tools: Tools) -> frozenset[str]:
+        return frozenset(t.__name__ for t in tools if asyncio.iscoroutinefunction(t))
+
+
+class _Reordering:
+    """An LM stand-in that reorders the trailing tool results of a conversation: async
+    tools' results last."""
+
+    def __init__(self, client: LM, async_tools: frozenset[str]) -> None:
+        self._client, self._async = client, async_tools
+        self.model_name = client.model_name
+
+    def _reordered(self, conversation: Sequence[Message]) -> list[Message]:
+        messages = list(conversation)
+        start = len(messages)
+        while start and messages[start - 1].role == "tool":
+            start -= 1
+        calls = {call.id: call.name for message in messages[:start] for call in message.tool_calls}
+        results = messages[start:]
+        late = [m for m in results if calls.get(m.tool_call_id or "") in self._async]
+        early = [m for m in results if m not in late]
+        return messages[:start] + early + late
+
+    def __call__(self, conversation: Sequence[Message], **kwargs: Any) -> Response:
+        return self._client(self._reordered(conversation), **kwargs)
+
+    async def acall(self, conversation: Sequence[Message], **kwargs: Any) -> Response:
+        return await self._client.acall(self._reordered(conversation), **kwargs)
+
+
+class RejectsEmptyArguments(Tampered):
+    """Treats a tool call with no arguments as invalid (an error result)."""
+
+    def tamper_tools(self, tools: Tools, messages: Sequence[Message], path: str) -> Tools:
+        def checked(tool: Callable[..., Any]) -> Callable[..., Any]:
+            def run(*args: Any, **kwargs: Any) -> Any:
+                if not args and not kwargs:
+                    raise ValueError("the tool call has no arguments")
+                return tool(*args, **kwargs)
+
+            return _wrapped(tool, run)
+
+        return [checked(tool) for tool in tools]
+
+
+class StopsAfterOneToolRound(Tampered):
+    """Ends a chain after two model calls (one round of tools)."""
+
+    def chain_options(self) -> dict[str, Any]:
+        return {"max_turns": 2}
+
+
+class ToolCrashed(BaseException):
+    """What ``ToolExceptionsEscape`` turns a tool's exception into (past ``except
+    Exception``)."""
+
+
+class ToolExceptionsEscape(Tampered):
+    """Lets a tool's exception escape the chain instead of sending an error result."""
+
+    def tamper_tools(self, tools: Tools, messages: Sequence[Message], path: str) -> Tools:
+        def escaping(tool: Callable[..., Any]) -> Callable[..., Any]:
+            def run(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return tool(*args, **kwargs)
+                except Exception as exc:
+                    raise ToolCrashed(repr(exc)) from exc
+
+            return _wrapped(tool, run)
+
+        return [escaping(tool) for tool in tools]
+
+
+class UnknownToolRaises(Tampered):
+    """Raises KeyError when the model calls a tool it was not given."""
+
+    def tamper_tools(self, tools: Tools, messages: Sequence[Message], path: str) -> Tools:
+        self._known = {t.__name__ for t in tools}
+        return tools
+
+    def tamper_step(self, response: Response, path: str) -> Response:
+        for call in response.tool_calls:
+            if call.name not in self._known:
+                raise KeyError(call.name)
+        return response
+
+
+class RepairsTruncatedArguments(Tampered):
+    """Repairs arguments cut mid-JSON by closing the string and the object."""
+
+    def tamper_step(self, response: Response, path: str) -> Response:
+        return replace(response, tool_calls=tuple(self._repaired(c) for c in response.tool_calls))
+
+    @staticmethod
+    def _repaired(call: ToolCall) -> ToolCall:
+        text = call.arguments_json
+        if text is None:
+            return call
+        try:
+            json.loads(text)
+        except ValueError:
+            try:
+                value = json.loads(text + '"}')
+            except ValueError:
+                return call
+            if isinstance(value, dict):
+                return replace(call, arguments=value, arguments_json=None)
+        return call
+
+
+class SpreadsArrayArguments(Tampered):
+    """Takes a JSON array of arguments as the tool's parameters in order."""
+
+    def tamper_tools(self, tools: Tools, messages: Sequence[Message], path: str) -> Tools:
+        self._parameters = {
+            tool.name: list(tool.spec.parameters.get("properties", {})) for tool in as_tools(tools)
+        }
+        return tools
+
+    def tamper_step(self, response: Response, path: str) -> Response:
+        calls = []
+        for call in response.tool_calls:
+            try:
+                value = json.loads(call.arguments_json or "null")
+            except ValueError:
+                value = None
+            if isinstance(value, list):
+                names = self._parameters.get(call.name, [])
+                spread = dict(zip(names, value, strict=False))
+                call = replace(call, arguments=spread, arguments_json=None)
+            calls.append(call)
+        return replace(response, tool_calls=tuple(calls))
+
+
+# --- usage ---------------------------------------------------------------------------------
+
+
+class StreamsRecordNoUsage(Tampered):
+    """Streamed calls add nothing to the usage tracker."""
+
+    def consume(
+        self, client: LM, messages: Sequence[Message], params: dict[str, Any]
+    ) -> StreamResult:
+        token = _trackers.set(())
+        try:
+            return super().consume(client, messages, params)
+        finally:
+            _trackers.reset(token)
+
+    async def aconsume(
+        self, client: LM, messages: Sequence[Message], params: dict[str, Any]
+    ) -> StreamResult:
+        token = _trackers.set(())
+        try:
+            return await super().aconsume(client, messages, params)
+        finally:
+            _trackers.reset(token)
+
+
+class ChainTracksOnlyItsLastCall(Tampered):
+    """A chain adds only its final answer's usage to the tracker."""
+
+    def chain(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        token = _trackers.set(())
+        try:
+            outcome = super().chain(client, messages, tools, params)
+        finally:
+            _trackers.reset(token)
+        record_usage(outcome.response.usage)
+        return outcome
+
+    async def achain(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        token = _trackers.set(())
+        try:
+            outcome = await super().achain(client, messages, tools, params)
+        finally:
+            _trackers.reset(token)
+        record_usage(outcome.response.usage)
+        return outcome
+
+
+# --- threads, tasks, slowness ------------------------------------------------------------
+
+
+class TasksShareOneContext(ReferenceAdapter):
+    """Keeps a context override in one process-wide slot, so concurrent tasks overwrite
+    each other's."""
+
+    _override: ClassVar[list[Any]] = []
+    _lock = threading.Lock()
+
+    def context(self, client: LM) -> Any:
+        adapter = self
+
+        class Block:
+            def __enter__(self) -> None:
+                with adapter._lock:
+                    adapter._override.append(client)
+
+            def __exit__(self, *exc_info: object) -> None:
+                with adapter._lock:
+                    adapter._override.remove(client)
+
+        return Block()
+
+    def current(self) -> LM:
+        with self._lock:
+            if self._override:
+                return self._override[-1]  # type: ignore[no-any-return]
+        return super().current()
+
+
+SLOW = 0.15
+"""Seconds after which the slowness controls break: more than the suite's replays ever
+take, less than ``slow_reply``'s delay (harness's own ``Parallel`` bug broke at 0.1 s)."""
+
+
+class ParallelPollsMissingProgressBar(ReferenceAdapter):
+    """``parallel`` polls its progress bar while programs run even when there is none, so
+    a program slower than the polling interval fails with AttributeError."""
+
+    def parallel(self, fns: Sequence[Callable[[], Any]]) -> list[Any]:
+        bar: Any = None
+        with ThreadPoolExecutor(2) as pool:
+            futures = [pool.submit(contextvars.copy_context().run, fn) for fn in fns]
+            while wait(futures, timeout=SLOW).not_done:
+                bar.update(0)
+        return [f.exception() or f.result() for f in futures]
+
+
+class SubmitTimesOut(ReferenceAdapter):
+    """``submit`` gives its program a short time to finish, then raises TimeoutError."""
+
+    def submit(self, fn: Callable[[], Any]) -> Any:
+        pool, _ = self._shared_pool()
+        return pool.submit(fn).result(timeout=SLOW)
+
+
+# --- checks every scenario makes ---------------------------------------------------------
+
+
+class StreamReportsRequestedModel(Tampered):
+    """A stream reports the model it asked for, not the one the answer named."""
+
+    def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
+        if path in ("stream", "astream"):
+            return replace(response, model=model_for("openai", SCENARIO))
+        return response
+
+
+class KeyInXApiKeyTransport(BrokenTransport):
+    def _prepare(self, codec: Any, request: HttpRequest, timeout: float | None) -> Any:
+        prepared = super()._prepare(codec, request, timeout)
+        value = prepared.headers.pop("authorization", "")
+        prepared.headers["x-api-key"] = value.removeprefix("Bearer ")
+        return prepared
+
+
+class KeyInXApiKey(TransportControl):
+    """Sends the OpenAI key as ``x-api-key`` instead of ``Authorization: Bearer``."""
+
+    transport_class = KeyInXApiKeyTransport
+
+
+# --- the catalogue -----------------------------------------------------------------------
+
+STREAMED = frozenset({"stream", "astream"})
+ASYNC = frozenset({"async", "astream"})
+
+Reach = Literal["all", "chains", "streams", "parallel", "submit"]
+"""Where a stand-in's broken code can run at all, by what it overrides (checked by
+tests/test_controls.py): ``chains`` only chain hooks (run for chain scenarios only),
+``streams`` only how a stream is read (the stream modes), ``parallel`` and ``submit``
+only those primitives (their modes); ``all`` anything."""
+
+REACH_MEMBERS: dict[str, frozenset[str]] = {
+    "chains": frozenset({"tamper_tools", "tamper_step", "chain_options", "chain", "achain"}),
+    "streams": frozenset({"consume", "aconsume"}),
+    "parallel": frozenset({"parallel"}),
+    "submit": frozenset({"submit"}),
+}
+"""The adapter methods a stand-in of each reach may override (helpers named ``_...``
+aside)."""
+
+
+def reaches(reach: Reach, scenario: Scenario, mode: str) -> bool:
+    """Whether a stand-in of ``reach`` can change the row (``scenario``, ``mode``)."""
+    if reach == "chains":
+        return scenario.kind == "chain"
+    if reach == "streams":
+        return mode in STREAMED
+    if reach == "parallel":
+        return mode == "parallel"
+    if reach == "submit":
+        return mode == "thread_pool"
+    return True
+
+
+@dataclass(frozen=True)
+class Control:
+    """A broken stand-in for one scenario, and the rows of that scenario it must fail."""
+
+    adapter: type[ReferenceAdapter]
+    provider: str = "openai"
+    modes: frozenset[str] | None = None
+    """The modes whose rows it must fail (None: every mode the scenario runs in)."""
+    scoped: bool = False
+    """The break applies to the scenario's own conversation only."""
+    reach: Reach = "all"
+    """The rows its broken code can run in at all: it runs through those only."""
+
+    @property
+    def name(self) -> str:
+        return self.adapter.__name__
+
+    @property
+    def breaks(self) -> str:
+        """What it breaks (its docstring)."""
+        return " ".join((self.adapter.__doc__ or "").split())
+
+
+@dataclass(frozen=True)
+class CheckControl:
+    """A broken stand-in for a check every scenario makes: it must fail exactly the rows
+    ``fails`` names (scenario, mode) on ``provider``."""
+
+    adapter: type[ReferenceAdapter]
+    check: str
+    fails: Callable[[Scenario, str], bool]
+    provider: str = "openai"
+
+    @property
+    def name(self) -> str:
+        return self.adapter.__name__
+
+
+CONTROLS: dict[str, tuple[Control, ...]] = {
+    "plain_text": (Control(SwapsUsageOfPlainAnswer, scoped=True),),
+    "system_prompt": (Control(SystemPromptAsUser),),
+    "multi_turn": (Control(KeepsOnlyTheLastTurn),),
+    "sampling_parameters": (Control(DropsTopP),),
+    "max_tokens_length": (Control(LengthReportedAsStop),),
+    "unicode_text": (Control(AsciiOnlyText),),
+    "long_text": (Control(TruncatesLongText),),
+    "usage_cached_tokens": (Control(DropsCachedTokens),),
+    "reasoning_text": (Control(ReasoningInText, provider="anthropic"),),
+    "tool_call_single": (Control(LoneToolCallWithoutArguments, scoped=True),),
+    "tool_call_parallel": (Control(KeepsTheFirstToolCall),),
+    "tool_call_with_text": (Control(DropsTextBesideToolCalls),),
+    "tool_choice_required": (Control(IgnoresRequiredToolChoice),),
+    "tool_choice_named": (Control(NamedToolChoiceAsRequired),),
+    "chain_single_tool": (Control(JsonEncodesToolResultsForParis, scoped=True, reach="chains"),),
+    "chain_parallel_tools": (Control(AsyncToolResultsLast, reach="chains"),),
+    "chain_no_argument_tool": (Control(RejectsEmptyArguments, reach="chains"),),
+    "chain_multi_turn": (Control(StopsAfterOneToolRound, reach="chains"),),
+    "chain_failing_tool": (Control(ToolExceptionsEscape, reach="chains"),),
+    "chain_unknown_tool": (Control(UnknownToolRaises, reach="chains"),),
+    "error_bad_request": (Control(BadRequestAsNotFound),),
+    "error_authentication": (Control(UnauthorizedAsPermissionDenied),),
+    "error_permission": (Control(ForbiddenAsAuthentication),),
+    "error_not_found": (Control(NotFoundAsBadRequest),),
+    "error_rate_limit_exhausted": (Control(RateLimitRetriedOnce),),
+    "error_server_exhausted": (Control(GivesUpOnRepeatedServerError),),
+    "retry_after_429": (Control(RateLimitNotRetriedForHello, scoped=True),),
+    "retry_after_5xx": (Control(ServiceUnavailableNotRetried),),
+    "concurrent_contexts": (Control(TasksShareOneContext, modes=frozenset({"tasks"})),),
+    "stream_error_event": (Control(RetriesStreamOnServerErrorEvent, reach="streams"),),
+    "stream_error_rate_limited": (Control(InStreamRateLimitAsServerError),),
+    "cut_mid_body": (Control(AsyncBodyCutNotRetried, modes=frozenset({"async"})),),
+    "cut_mid_stream": (
+        Control(BuffersStreams),
+        Control(AsyncBuffersStreams, modes=frozenset({"astream"})),
+        Control(EndsStreamQuietlyAfterText, reach="streams"),
+    ),
+    "connection_dropped": (Control(DroppedConnectionNotRetried),),
+    "connection_refused": (Control(AsyncConnectErrorsAsTimeouts, modes=ASYNC),),
+    "slow_reply": (
+        Control(ParallelPollsMissingProgressBar, modes=frozenset({"parallel"}), reach="parallel"),
+        Control(SubmitTimesOut, modes=frozenset({"thread_pool"}), reach="submit"),
+    ),
+    "usage_tracked": (Control(StreamsRecordNoUsage, modes=STREAMED, reach="streams"),),
+    "usage_tracked_chain": (Control(ChainTracksOnlyItsLastCall, reach="chains"),),
+    "chain_malformed_arguments": (Control(RepairsTruncatedArguments, reach="chains"),),
+    "chain_non_object_arguments": (Control(SpreadsArrayArguments, reach="chains"),),
+    "retry_after_wait": (Control(AsyncIgnoresRetryAfter, modes=ASYNC),),
+}
+"""Scenario name -> its negative controls (every scenario has at least one)."""
+
+
+def _answers(scenario: Scenario) -> bool:
+    """Whether the scenario's expectation is an answer (not an error)."""
+    return scenario.expected("openai").error is None
+
+
+CHECK_CONTROLS: tuple[CheckControl, ...] = (
+    CheckControl(
+        StreamReportsRequestedModel,
+        "response.model: the model the answer named, streamed too",
+        lambda scenario, mode: mode in STREAMED and _answers(scenario),
+    ),
+    CheckControl(
+        KeyInXApiKey,
+        "credentials in the provider's own place, checked on every request sent",
+        lambda scenario, mode: scenario.source != "closed_port",
+    ),
+)
+"""Controls for the checks every scenario makes."""
+
+
+def control_named(name: str) -> type[ReferenceAdapter]:
+    """The stand-in class called ``name`` (for ``--client conformance.controls:NAME``)."""
+    controls: list[Control | CheckControl] = [c for cs in CONTROLS.values() for c in cs]
+    controls += CHECK_CONTROLS
+    for control in controls:
+        if control.name == name:
+            return control.adapter
+    raise KeyError(name)
