@@ -78,3 +78,12 @@ def report(session: nox.Session) -> None:
     """Merge the tests sessions' parity files into reports/<version>.md, .json and .html."""
     session.install("-e", ".")
     session.run("harness", "report", str(ROOT / ".nox"), "--out-dir", "reports", *session.posargs)
+
+
+@nox.session(python="3.11")
+def mutation(session: nox.Session) -> None:
+    """mutmut over harness/providers/, transport.py, context.py and tools/, judged by
+    ``pytest conformance/ -x`` alone; writes reports/mutation/ (mutation/run.py). Posargs
+    go to mutation/run.py: ``-- --resume``, ``-- --max-children 4``, mutant names."""
+    session.install("-e", ".[test]", "mutmut>=3.8")
+    session.run("python", "mutation/run.py", *session.posargs)

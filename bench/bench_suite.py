@@ -72,9 +72,7 @@ def run(checkout: Checkout, args: list[str]) -> Timing:
 
 
 def best(timings: list[Timing]) -> Timing:
-    return Timing(
-        timings[0].cases, min(t.wall for t in timings), min(t.cpu for t in timings)
-    )
+    return Timing(timings[0].cases, min(t.wall for t in timings), min(t.cpu for t in timings))
 
 
 def revision(root: Path) -> str:
