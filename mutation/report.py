@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import argparse
 import ast
+import difflib
 import json
 import re
 import sys
+import textwrap
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,22 +163,58 @@ def _natural(item: tuple[str, Any]) -> tuple[str, int]:
 
 
 def add_diffs(mutants: list[Mutant], root: Path) -> None:
-    """mutmut's diff of each listed mutant, and the line in the original file it changes."""
-    from mutmut.mutation.diff_apply import get_diff_for_mutant
-
+    """The diff of each listed mutant (what ``mutmut show`` prints: its function before
+    and after), and the line of the original file it changes. Each mutated file under
+    ``mutants/`` is parsed once, with ``ast``."""
+    generated: dict[str, dict[str, str]] = {}
     sources: dict[str, list[str]] = {}
     trees: dict[str, ast.Module] = {}
     for mutant in mutants:
-        try:
-            mutant.diff = get_diff_for_mutant(mutant.name, path=mutant.file)
-        except Exception as exc:  # a diff mutmut cannot rebuild is shown as such
-            mutant.diff = f"(no diff: {type(exc).__name__}: {exc})"
+        if mutant.file not in generated:
+            generated[mutant.file] = _functions(root / "mutants" / mutant.file)
+        functions = generated[mutant.file]
+        own = mutant.name.rpartition(".")[2]
+        base = own.partition("__mutmut_")[0]
+        name = mutant.function.rpartition(".")[2]
+        before = functions.get(base + "__mutmut_orig")
+        after = functions.get(own)
+        if before is None or after is None:
+            mutant.diff = "(no diff: the mutated file has no such function)"
             continue
+        before = before.replace(base + "__mutmut_orig", name, 1)
+        after = after.replace(own, name, 1)
+        mutant.diff = "\n".join(
+            difflib.unified_diff(
+                before.split("\n"),
+                after.split("\n"),
+                fromfile=mutant.file,
+                tofile=mutant.file,
+                lineterm="",
+            )
+        )
         if mutant.file not in sources:
             text = (root / mutant.file).read_text(encoding="utf-8")
             sources[mutant.file] = text.splitlines()
             trees[mutant.file] = ast.parse(text)
         mutant.line = _line(mutant, sources[mutant.file], trees[mutant.file])
+
+
+def _functions(path: Path) -> dict[str, str]:
+    """Source text of every function and method of a file, by name, dedented."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    tree = ast.parse(text)
+    found: dict[str, str] = {}
+    nodes: list[ast.stmt] = list(tree.body)
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            nodes += node.body
+    for node in nodes:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            chunk = "\n".join(lines[start - 1 : node.end_lineno])
+            found[node.name] = textwrap.dedent(chunk).strip()
+    return found
 
 
 def _line(mutant: Mutant, lines: list[str], tree: ast.Module) -> int | None:
@@ -311,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no mutmut results under {args.mutants}: run mutation/run.py first")
         return 1
     unchecked = [m for m in mutants if m.status == "not checked"]
-    listed = [m for m in mutants if m.status not in KILLED]
+    listed = [m for m in mutants if m.status not in KILLED and m.status != "not checked"]
     add_diffs(listed, ROOT)
     equivalents = Equivalents.load(args.equivalents)
     for mutant in listed:
