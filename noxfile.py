@@ -97,3 +97,12 @@ def compat(session: nox.Session) -> None:
         session.run("python", "compat/matrix.py", "report", *session.posargs[1:])
     else:
         session.run("python", "compat/matrix.py", "run", *session.posargs)
+
+
+@nox.session(python="3.11")
+def mutation(session: nox.Session) -> None:
+    """mutmut over harness/providers/, transport.py, context.py and tools/, judged by
+    ``pytest conformance/ -x`` alone; writes reports/mutation/ (mutation/run.py). Posargs
+    go to mutation/run.py: ``-- --resume``, ``-- --max-children 4``, mutant names."""
+    session.install("-e", ".[test]", "mutmut>=3.8")
+    session.run("python", "mutation/run.py", *session.posargs)

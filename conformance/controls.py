@@ -29,6 +29,7 @@ import json
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
@@ -906,7 +907,7 @@ class TasksShareOneContext(ReferenceAdapter):
         return super().current()
 
 
-SLOW = 0.15
+SLOW = 0.3
 """Seconds after which the slowness controls break: more than the suite's replays ever
 take, less than ``slow_reply``'s delay (harness's own ``Parallel`` bug broke at 0.1 s)."""
 
@@ -925,11 +926,19 @@ class ParallelPollsMissingProgressBar(ReferenceAdapter):
 
 
 class SubmitTimesOut(ReferenceAdapter):
-    """``submit`` gives its program a short time to finish, then raises TimeoutError."""
+    """``submit`` gives its program a short time to finish, then raises TimeoutError.
+
+    It lets the program end before raising, so that no request of this case is still
+    running when the next case replays its cassette."""
 
     def submit(self, fn: Callable[[], Any]) -> Any:
         pool, _ = self._shared_pool()
-        return pool.submit(fn).result(timeout=SLOW)
+        future = pool.submit(fn)
+        try:
+            return future.result(timeout=SLOW)
+        except FutureTimeoutError:  # TimeoutError's alias from Python 3.11 only
+            wait([future])
+            raise
 
 
 # --- checks every scenario makes ---------------------------------------------------------

@@ -684,9 +684,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "slow_reply",
-        "an answer that takes 0.2 s arrives whole in threads, asyncify and Parallel",
+        "an answer that takes 0.4 s arrives whole in threads, asyncify and Parallel",
         user("Say hello."),
-        (Slow(0.2, answer("Done, slowly.")),),
+        (Slow(0.4, answer("Done, slowly.")),),
         Expect(text="Done, slowly."),
         requests_like="plain_text",
         source="loopback",

@@ -8,6 +8,18 @@ both the same from sync and async code.
 
 ``IndexedCassette`` keeps vcrpy's replay rules but finds a request's interactions through
 a dict from ``request_key`` to interaction indices instead of scanning every interaction.
+
+The suite replays each cassette in several modes, so two things are done once per process
+instead of once per ``use_cassette`` (each replay still gets a cassette of its own: fresh
+play counts, cursors and unmatched requests, and copies of the responses it plays):
+
+- replaying (``record_mode="none"``), a cassette file is parsed, run through the recording
+  hooks and indexed once per matcher; later replays of the unchanged file (same size,
+  mtime and inode) start from that state (``_Snapshots``);
+- vcrpy's patchers (one per HTTP library it stubs: ~30 ``mock.patch`` objects, a class
+  built per stub) are built once, bound to a switch that forwards to the cassette in use,
+  and entered and left for each cassette (``_Switchboard``). A cassette entered while
+  another one is in use gets vcrpy's own patchers, as before.
 """
 
 from __future__ import annotations
@@ -18,16 +30,20 @@ import shutil
 import stat
 import threading
 import uuid
-from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from types import TracebackType
+from typing import Any
+from unittest import mock
 from urllib.parse import urlsplit
 
 import vcr
 import yaml
 from vcr.cassette import Cassette
+from vcr.patch import CassettePatcherBuilder, ConnectionRemover
 from vcr.persisters.filesystem import CassetteDecodeError
 from vcr.persisters.filesystem import CassetteNotFoundError as VcrCassetteNotFoundError
 from vcr.record_mode import RecordMode
@@ -45,10 +61,12 @@ from harness.cassettes.match import (
     display_uri,
 )
 from harness.cassettes.scrub import Scrubber
-from harness.cassettes.serializer import CassetteSerializer
+from harness.cassettes.serializer import CassetteSerializer, plain_copy
 
 __all__ = [
+    "SNAPSHOTS",
     "AtomicPersister",
+    "CassetteUse",
     "IndexedCassette",
     "make_vcr",
     "observe_requests",
@@ -123,6 +141,9 @@ class IndexedCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
     When the cassette may not record (``record_mode`` ``none``, or ``once`` with an
     existing file), a request it cannot answer raises ``UnmatchedRequestError``, and a
     missing cassette in ``none`` mode raises ``CassetteNotFoundError`` when loaded.
+
+    ``play_response`` returns a copy of the recorded response (vcrpy's ``http.client``
+    stub edits the headers of what it is given), so a replay never changes the cassette.
     """
 
     def __init__(
@@ -131,11 +152,15 @@ class IndexedCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
         *,
         record_command: str | None = None,
         request_matcher: RequestMatcher | None = None,
+        load_cache: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(path, **kwargs)
         self.record_command = record_command
         self.matcher = request_matcher or STRICT
+        self._load_cache = load_cache
+        """Replaying, start from the file's cached loaded state (only for the standard
+        serializer and hooks: ``use_cassette`` without ``origins`` sets it)."""
         self._indexed = request_matcher is not None or tuple(self._match_on) == tuple(
             MATCHERS.values()
         )
@@ -243,7 +268,7 @@ class IndexedCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
                 if self.play_counts[index] == 0 and index < self._loaded_count:
                     self._played_interactions.append(self.data[index])
                 self.play_counts[index] += 1
-                return self.data[index][1]
+                return plain_copy(self.data[index][1])
         if not self.rewound and not self.data:
             raise self._not_found()
         filtered = self._before_record_request(request) or request
@@ -273,6 +298,13 @@ class IndexedCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
 
     def _load(self) -> None:
         path = os.fspath(self._path)
+        cacheable = self._load_cache and self.record_mode == RecordMode.NONE
+        stamp = _stamp(path) if cacheable else None
+        if stamp is not None:
+            snapshot = SNAPSHOTS.get(path, stamp, self.matcher)
+            if snapshot is not None:
+                self._adopt(snapshot)
+                return
         if self.record_mode == RecordMode.NONE and os.path.isfile(path):
             with open(path, "rb") as file:
                 if not file.read(4096).strip():  # vcrpy < 9 hands an empty file on
@@ -286,6 +318,29 @@ class IndexedCassette(Cassette):  # type: ignore[misc]  # vcrpy is untyped
             raise problem or CassetteError(f"{self._path}: cannot load cassette: {exc}") from None
         if self.record_mode == RecordMode.NONE and not self.rewound:
             raise self._not_found()
+        if stamp is not None:
+            self._sync_index()
+            SNAPSHOTS.put(path, stamp, self.matcher, self._snapshot())
+
+    def _snapshot(self) -> _Snapshot:
+        return _Snapshot(
+            data=tuple(self.data),
+            keys=tuple(self._keys),
+            index={key: tuple(indices) for key, indices in self._index.items()},
+            metadata=getattr(self, "_metadata", None),
+        )
+
+    def _adopt(self, snapshot: _Snapshot) -> None:
+        """Take the state vcrpy's ``_load`` leaves, from a snapshot of the same file."""
+        self.data = list(snapshot.data)
+        self._old_interactions = list(snapshot.data)
+        self._loaded_count = len(self.data)
+        self._keys = list(snapshot.keys)
+        self._index = {key: list(indices) for key, indices in snapshot.index.items()}
+        if snapshot.metadata is not None:
+            self._metadata = plain_copy(snapshot.metadata)
+        self.dirty = False
+        self.rewound = True
 
     def _not_found(self) -> CassetteNotFoundError:
         path = os.fspath(self._path)
@@ -364,6 +419,248 @@ def _common_prefix(a: bytes, b: bytes) -> int:
         else:
             high = middle - 1
     return low
+
+
+# --- loading once per process ---------------------------------------------------------
+
+
+Stamp = tuple[int, int, int, int]
+"""What identifies one version of a file: device, inode, size and mtime (ns)."""
+
+
+def _stamp(path: str) -> Stamp | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """A cassette as ``IndexedCassette._load`` leaves it: the interactions after the
+    recording hooks, and their keys and index under one matcher."""
+
+    data: tuple[tuple[Any, Any], ...]
+    keys: tuple[Key, ...]
+    index: dict[Key, tuple[int, ...]]
+    metadata: Any
+
+
+class _Snapshots:
+    """Loaded cassettes by (path, matcher), valid while the file's ``Stamp`` is unchanged
+    (a recording replaces the file: new inode). At most ``size`` of them, least recently
+    used dropped first."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[str, RequestMatcher], tuple[Stamp, _Snapshot]] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    def get(self, path: str, stamp: Stamp, matcher: RequestMatcher) -> _Snapshot | None:
+        with self._lock:
+            entry = self._entries.get((path, matcher))
+            if entry is None or entry[0] != stamp:
+                return None
+            self._entries.move_to_end((path, matcher))
+            return entry[1]
+
+    def put(self, path: str, stamp: Stamp, matcher: RequestMatcher, snapshot: _Snapshot) -> None:
+        with self._lock:
+            self._entries[(path, matcher)] = (stamp, snapshot)
+            self._entries.move_to_end((path, matcher))
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+SNAPSHOTS = _Snapshots()
+"""The process's loaded cassettes (``SNAPSHOTS.clear()`` forgets them)."""
+
+
+# --- patching once per process ---------------------------------------------------------
+
+
+class _CassetteSwitch:
+    """What vcrpy's patchers are bound to instead of a cassette: every attribute is the
+    cassette in use (the last one used, between uses)."""
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "cassette", None)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(object.__getattribute__(self, "cassette"), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(object.__getattribute__(self, "cassette"), name, value)
+
+    def __len__(self) -> int:
+        return len(object.__getattribute__(self, "cassette"))
+
+    def __contains__(self, request: Any) -> bool:
+        return request in object.__getattribute__(self, "cassette")
+
+    def __str__(self) -> str:
+        return str(object.__getattribute__(self, "cassette"))
+
+
+_PATCH_TYPE = type(mock.patch.object(os, "sep", os.sep))
+"""``mock.patch.object``'s patcher class: entered and left any number of times, in turn."""
+
+_ABSENT = object()
+
+
+class _SetAttribute:
+    """One ``mock.patch.object(target, attribute, new)`` as two ``setattr`` calls, with
+    ``mock``'s rule for leaving: an attribute the target held itself is put back, an
+    inherited one deleted (the lookup finds the inherited one again)."""
+
+    __slots__ = ("_saved", "attribute", "new", "target")
+
+    def __init__(self, target: Any, attribute: str, new: Any) -> None:
+        self.target, self.attribute, self.new = target, attribute, new
+        self._saved: list[tuple[bool, Any]] = []
+
+    @classmethod
+    def of(cls, patcher: Any) -> Any:
+        """The equivalent of a plain ``mock.patch.object`` patcher, else the patcher."""
+        plain = (
+            isinstance(patcher, _PATCH_TYPE)
+            and not patcher.create
+            and patcher.new is not mock.DEFAULT
+            and patcher.spec is None
+            and patcher.spec_set is None
+            and patcher.autospec is None
+            and patcher.new_callable is None
+            and not patcher.kwargs
+            and not patcher.additional_patchers
+        )
+        return cls(patcher.getter(), patcher.attribute, patcher.new) if plain else patcher
+
+    def __enter__(self) -> Any:
+        own = getattr(self.target, "__dict__", {})
+        local = self.attribute in own
+        original = own[self.attribute] if local else getattr(self.target, self.attribute)
+        setattr(self.target, self.attribute, self.new)
+        self._saved.append((local, original))
+        return self.new
+
+    def __exit__(self, *exc_info: object) -> None:
+        local, original = self._saved.pop()
+        if local:
+            setattr(self.target, self.attribute, original)
+            return
+        delattr(self.target, self.attribute)
+        if getattr(self.target, self.attribute, _ABSENT) is _ABSENT:
+            setattr(self.target, self.attribute, original)
+
+
+def _enter_all(patchers: Iterable[Any]) -> ExitStack:
+    """Enter every patcher; the stack leaves them in reverse order (all of them, if one
+    fails to enter)."""
+    with ExitStack() as stack:
+        for patcher in patchers:
+            stack.enter_context(patcher)
+        return stack.pop_all()
+
+
+class _Switchboard:
+    """vcrpy's patchers, built once (``CassettePatcherBuilder`` over a ``_CassetteSwitch``)
+    and entered for one cassette at a time. A cassette with custom or skipped patchers, or
+    entered while another one is in use (nested, or in another thread), gets patchers of
+    its own from vcrpy, as ``Cassette.use`` does."""
+
+    def __init__(self) -> None:
+        self._switch = _CassetteSwitch()
+        self._patchers: list[Any] | None = None
+        self._busy = False
+        self._reusable = True
+        self._lock = threading.Lock()
+
+    def enter(self, cassette: Any) -> Callable[[], None]:
+        """Patch for ``cassette``; returns the function that unpatches."""
+        plain = not cassette.custom_patches and not getattr(cassette, "skip_patchers", ())
+        with self._lock:
+            shared = plain and self._reusable and not self._busy
+            if shared:
+                self._busy = True
+                object.__setattr__(self._switch, "cassette", cassette)
+        if not shared:
+            return _enter_all(CassettePatcherBuilder(cassette).build()).close
+        try:
+            if self._patchers is None:
+                patchers = list(CassettePatcherBuilder(self._switch).build())
+                if all(isinstance(p, (_PATCH_TYPE, ConnectionRemover)) for p in patchers):
+                    self._patchers = [_SetAttribute.of(p) for p in patchers]
+                else:  # a patcher this vcrpy builds that may not be entered twice
+                    self._reusable = False
+                    return _enter_all(patchers).close
+            stack = _enter_all(self._patchers)
+        except BaseException:
+            self._busy = False
+            raise
+
+        def leave() -> None:
+            try:
+                stack.close()
+            finally:
+                self._busy = False
+
+        return leave
+
+
+SWITCHBOARD = _Switchboard()
+
+
+class CassetteUse:
+    """``use_cassette``'s context manager: what vcrpy's ``CassetteContextDecorator`` does
+    (load the cassette, patch, save it on leaving unless the block raised and
+    ``record_on_exception`` is false, unpatch), with the patchers of ``SWITCHBOARD``;
+    the patches are removed even when saving fails."""
+
+    _NOT_CASSETTE_ARGUMENTS = ("path_transformer", "func_path_generator", "record_on_exception")
+
+    def __init__(self, cassette_class: type[IndexedCassette], **config: Any) -> None:
+        self._class = cassette_class
+        self._config = config
+        self._cassette: IndexedCassette | None = None
+        self._leave: Callable[[], None] | None = None
+
+    def __enter__(self) -> IndexedCassette:
+        if self._cassette is not None:
+            raise RuntimeError("cassette already open")
+        kwargs = dict(self._config)
+        for name in self._NOT_CASSETTE_ARGUMENTS:
+            kwargs.pop(name, None)
+        transformer = self._config.get("path_transformer")
+        if transformer:
+            kwargs["path"] = transformer(kwargs["path"])
+        cassette: IndexedCassette = self._class.load(**kwargs)
+        self._leave = SWITCHBOARD.enter(cassette)
+        self._cassette = cassette
+        return cassette
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        cassette, leave = self._cassette, self._leave
+        self._cassette = self._leave = None
+        try:
+            if cassette is not None and (
+                self._config.get("record_on_exception", True) or kind is None
+            ):
+                cassette._save()
+        finally:
+            if leave is not None:
+                leave()
 
 
 def unplayed(cassette: Any) -> list[int]:
@@ -485,7 +782,8 @@ def use_cassette(
     )
     config["record_command"] = record_command
     config["request_matcher"] = matcher
-    return cast(AbstractContextManager[IndexedCassette], IndexedCassette.use(**config))
+    config["load_cache"] = origins is None  # the standard hooks: loaded state can be shared
+    return CassetteUse(IndexedCassette, **config)
 
 
 @contextmanager

@@ -150,11 +150,14 @@ def describe_semantic_difference(new: SemanticKey, recorded: SemanticKey) -> tup
     return field, f"recorded {_show(old)}, requested {_show(mine)}"
 
 
+@lru_cache(maxsize=256)
 def semantic_matcher(options: SemanticOptions = _DEFAULT_OPTIONS) -> RequestMatcher:
     """The replay layer's ``RequestMatcher`` for ``options``: ``semantic_key`` and
     ``describe_semantic_difference``. Its key is built from each request alone, so with
     ``options.params`` None it compares every sampling parameter either request sets
-    (``SemanticIndex`` compares only the recorded request's)."""
+    (``SemanticIndex`` compares only the recorded request's). The same options give the
+    same matcher object, so loaded cassettes are shared between replays
+    (``harness.cassettes.record.SNAPSHOTS`` is keyed by matcher)."""
     return RequestMatcher(
         "semantic", partial(semantic_key, options=options), describe_semantic_difference
     )

@@ -26,7 +26,7 @@ import yaml
 from harness.cassettes.bodies import body_bytes
 from harness.cassettes.scrub import Scrubber, scrub_body, scrub_text
 
-__all__ = ["CassetteSerializer", "clear_cache"]
+__all__ = ["CassetteSerializer", "clear_cache", "plain_copy"]
 
 try:
     _Loader: Any = yaml.CSafeLoader
@@ -170,7 +170,7 @@ class CassetteSerializer:
                 _CACHE.popitem(last=False)
         else:
             _CACHE.move_to_end(cassette_string)
-        copied: dict[str, Any] = _copy(cached)
+        copied: dict[str, Any] = plain_copy(cached)
         return copied
 
     @staticmethod
@@ -190,12 +190,12 @@ class CassetteSerializer:
         return dict(document)
 
 
-def _copy(value: Any) -> Any:
+def plain_copy(value: Any) -> Any:
     """A deep copy of plain YAML data (strings and bytes are immutable: shared)."""
     if isinstance(value, dict):
-        return {key: _copy(item) for key, item in value.items()}
+        return {key: plain_copy(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_copy(item) for item in value]
+        return [plain_copy(item) for item in value]
     if isinstance(value, set):
         return set(value)
     return value
