@@ -269,18 +269,20 @@ def write_report(library: str) -> Path:
 
 
 def isolation(library: str, version: str) -> int:
-    """Run the regression specs in one process and in one process per spec; 1 if any
-    verdict differs."""
+    """Run the regression specs in one process and in one process per spec; print every
+    row's outcome both ways (the suite's own output goes to stderr); 1 if any differs."""
+    started = time.perf_counter()
     python = prepare(library, version)
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+
+    def suite(scratch: str, out: Path, *options: str) -> None:
+        command = [*suite_command(python, library, out, "conformance.regressions"), *options]
+        ran = subprocess.run(command, cwd=scratch, env=env, capture_output=True, text=True)
+        sys.stderr.write(ran.stdout[-2000:])
+
     with tempfile.TemporaryDirectory() as scratch:
         whole = Path(scratch) / "whole.json"
-        env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-        subprocess.run(
-            suite_command(python, library, whole, "conformance.regressions"),
-            cwd=scratch,
-            env=env,
-            check=False,
-        )
+        suite(scratch, whole)
         listing = subprocess.run(
             [
                 str(python),
@@ -305,29 +307,28 @@ def isolation(library: str, version: str) -> int:
         for index, spec in enumerate(specs):
             out = Path(scratch) / f"spec{index}.json"
             name = spec.partition("::")[2]
-            subprocess.run(
-                [*suite_command(python, library, out, "conformance.regressions"), "-k", name],
-                cwd=scratch,
-                env=env,
-                check=False,
-            )
+            longer = [s.partition("::")[2] for s in specs if s.partition("::")[2].startswith(name)]
+            select = " and not ".join([name, *(n for n in longer if n != name)])  # -k: substrings
+            suite(scratch, out, "-k", select)
             for row in json.loads(out.read_text())["results"] if out.exists() else []:
                 apart[(row["scenario"], row["provider"], row["mode"])] = row["outcome"]
         together = {
             (row["scenario"], row["provider"], row["mode"]): row["outcome"]
             for row in json.loads(whole.read_text())["results"]
         }
-    differ = {
-        k: (together.get(k), apart.get(k))
-        for k in together.keys() | apart.keys()
-        if together.get(k) != apart.get(k)
-    }
+    keys = sorted(together.keys() | apart.keys())
+    differ = [k for k in keys if together.get(k) != apart.get(k)]
     print(
-        f"{library}=={version}: {len(together)} rows in one process, {len(apart)} apart, "
-        f"{len(differ)} differ"
+        f"{library}=={version}: the regression specs in one process, then each spec in a "
+        f"process of its own ({len(specs)} processes); {time.perf_counter() - started:.0f} s"
     )
-    for key, (one, many) in sorted(differ.items()):
-        print(f"  {' / '.join(key)}: one process {one}, one per spec {many}")
+    print(f"{len(together)} rows in one process, {len(apart)} apart, {len(differ)} differ")
+    print()
+    print(f"{'row':<64} {'one process':>14} {'one per spec':>14}")
+    for key in keys:
+        one, many = together.get(key, "-"), apart.get(key, "-")
+        mark = "  <- differs" if key in differ else ""
+        print(f"{' / '.join(key):<64} {one:>14} {many:>14}{mark}")
     return 1 if differ else 0
 
 

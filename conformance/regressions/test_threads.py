@@ -167,6 +167,7 @@ def test_reused_thread_id(bench: Bench) -> None:
     adapter.configure(default)
     for attempt in range(1, ROUNDS + 1):
         read = in_raw_thread(adapter.current)
+        time.sleep(THREADS_GONE)
         bench.requires("current() in a threading.Thread", read, owner="user_thread_settings")
         for index, got in enumerate(_offload(bench, adapter.current, copies=2)):
             bench.expect_client(f"round {attempt}, {bench.mode} run #{index + 1}", got, default)
@@ -332,13 +333,13 @@ def test_primitives_propagate_context(bench: Bench) -> None:
     threads of DSPy's primitives (``Parallel``, ``asyncify``, ``Evaluate``...). No release
     from 2.5.29 to 3.4.1 broke it on the main thread; what a raw thread sees is
     ``main_context_in_user_threads``. Each primitive runs a call inside ``context(scoped)``
-    with ``configure(default)``: it must answer as ``scoped``.
+    over the process default: it must answer as ``scoped``.
     """
     adapter = bench.adapter
     program = _asked(bench)
     with bench.replay(answers("scoped")):
-        scoped, default = bench.client("scoped"), bench.client("default")
-        adapter.configure(default)
+        scoped = bench.client("scoped")
+        adapter.configure(bench.lost())
         if bench.mode == "asyncify":
             read = run_async(lambda: adapter.asyncify(adapter.current))
             bench.requires("current() in asyncify's worker", read, owner="user_thread_settings")
