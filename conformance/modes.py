@@ -33,8 +33,14 @@ FEATURE = {
 PARALLEL_COPIES = 3
 
 
+PROGRAM_MODES = ("sync", "async", "thread_pool", "asyncify", "parallel")
+"""The modes a ``program`` scenario runs in (a framework's program has no stream form here)."""
+
+
 def applies(scenario: Scenario, mode: str) -> bool:
     """Whether ``mode`` makes sense for ``scenario``."""
+    if scenario.kind == "program":
+        return mode in PROGRAM_MODES
     if scenario.kind == "tasks":
         return mode in ("sync", "tasks")
     if mode == "tasks":
@@ -59,6 +65,8 @@ def features_needed(scenario: Scenario, mode: str) -> list[str]:
     threads or tasks (and the concurrent-tasks scenario) need the client's ``context``;
     the others run on a plain client."""
     needed = [FEATURE[mode], *scenario.features]
+    if scenario.kind == "program":  # the framework's program in place of a plain call
+        needed = {"sync": ["program"], "async": ["aprogram"]}.get(mode, [FEATURE[mode], "program"])
     if mode in CONTEXT_MODES or scenario.kind == "tasks":
         needed.append("context")
     if mode == "tasks":
@@ -143,6 +151,8 @@ class Runner:
         messages = scenario.messages
         if scenario.kind == "chain":
             return lambda: adapter.chain(client(), messages, scenario.tools, params)
+        if scenario.kind == "program":
+            return lambda: adapter.program(client(), messages, params)
         if mode == "stream":
             return lambda: adapter.stream(client(), messages, params)
         return lambda: adapter.call(client(), messages, params)
@@ -152,6 +162,8 @@ class Runner:
         params = dict(scenario.params)
         if scenario.kind == "chain":
             return await adapter.achain(self.client(), scenario.messages, scenario.tools, params)
+        if scenario.kind == "program":
+            return await adapter.aprogram(self.client(), scenario.messages, params)
         if mode == "astream":
             return await adapter.astream(self.client(), scenario.messages, params)
         return await adapter.acall(self.client(), scenario.messages, params)

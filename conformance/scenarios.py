@@ -5,6 +5,11 @@ the emulator answered when the cassette was recorded), and what the normalized r
 must be. The same scenario runs in every mode that applies (see ``conformance.modes``)
 and every mode replays the same cassette, ``cassettes/<provider>/<name>.yaml``.
 
+A ``program`` scenario runs the adapter's own framework program (feature ``program``, see
+``harness.adapters.base``) in place of the plain call: its requests carry the framework's
+prompt, recorded through that adapter against the emulator, and its expected text is the
+program's parsed answer.
+
 Every mode is held to the scenario's whole expectation (``Scenario.expected``): what the
 final scripted step says (text, tool calls, finish reason, usage, reasoning; or the
 error's type, status, provider and message), with the ``Expect`` fields set by hand on
@@ -35,7 +40,7 @@ from harness.types import (
     Usage,
 )
 
-Kind = Literal["call", "chain", "tasks"]
+Kind = Literal["call", "chain", "tasks", "program"]
 PROVIDERS = ("openai", "anthropic", "gemini", "bedrock")
 PROVIDERS_WITHOUT_CALL_IDS = frozenset({"gemini"})
 """Providers whose wire format carries no tool-call ids: a client makes its own, and modes
@@ -215,6 +220,10 @@ def broken_tool(query: str) -> str:
     """
     raise RuntimeError(f"backend unavailable for {query!r}")
 
+
+PROGRAM_REPLY = "[[ ## answer ## ]]\n{answer}\n\n[[ ## completed ## ]]"
+"""A ``program`` scenario's scripted reply: the output field in the field-marker format
+DSPy's ChatAdapter asks for (and parses, on every release from 2.5.29)."""
 
 WEATHER = ToolSpec(
     "get_weather",
@@ -502,6 +511,16 @@ SCENARIOS: tuple[Scenario, ...] = (
         tuple(answer(f"I am model {i}.") for i in range(5)),
         Expect(),
         kind="tasks",
+        streams=False,
+    ),
+    Scenario(
+        "program_question",
+        "the framework's own program (DSPy: a one-field Predict) answers a question in every "
+        "mode, on the model the caller's context selects",
+        user("Which is the largest planet?"),
+        (answer(PROGRAM_REPLY.format(answer="Jupiter.")),),
+        Expect(text="Jupiter.", finish_reason="stop"),
+        kind="program",
         streams=False,
     ),
 )
