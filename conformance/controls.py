@@ -26,6 +26,7 @@ import asyncio
 import contextvars
 import functools
 import json
+import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -941,6 +942,59 @@ class SubmitTimesOut(ReferenceAdapter):
             raise
 
 
+# --- programs (a framework's own program) ----------------------------------------------
+
+PROGRAM_SYSTEM = "Answer the `question` field with an `answer` field."
+PROGRAM_USER = (
+    "[[ ## question ## ]]\n{question}\n\nRespond with the corresponding output fields, "
+    "starting with the field `[[ ## answer ## ]]`, and then ending with the marker for "
+    "`[[ ## completed ## ]]`."
+)
+PROGRAM_ANSWER = re.compile(r"\[\[ ## answer ## \]\]\n(.*?)\n\n\[\[ ## completed ## \]\]", re.S)
+
+
+class FieldMarkerProgram(ReferenceAdapter):
+    """The reference client with a program of its own, written the way DSPy's
+    ``Predict("question -> answer")`` talks to a chat model (a system prompt in its own
+    words, the question in a ``[[ ## question ## ]]`` turn, the answer parsed from its
+    field): the working program the program controls break. Not the reference client,
+    so its requests are matched by meaning (``--match semantic``), as another client's."""
+
+    name = "field-marker-program"
+    request_matching = "semantic"
+
+    def supports(self, feature: str, provider: str) -> bool:
+        return feature in ("program", "aprogram") or super().supports(feature, provider)
+
+    def program(self, client: LM, messages: Sequence[Message], params: dict[str, Any]) -> Response:
+        return self.parse(client(_program_prompt(messages)))
+
+    async def aprogram(
+        self, client: LM, messages: Sequence[Message], params: dict[str, Any]
+    ) -> Response:
+        return self.parse(await client.acall(_program_prompt(messages)))
+
+    def parse(self, response: Response) -> Response:
+        """The response, its text the program's parsed answer."""
+        found = PROGRAM_ANSWER.search(response.text)
+        return replace(response, text=found.group(1) if found else "")
+
+
+def _program_prompt(messages: Sequence[Message]) -> list[Message]:
+    (question,) = messages
+    return [
+        Message.system(PROGRAM_SYSTEM),
+        Message.user(PROGRAM_USER.format(question=question.content)),
+    ]
+
+
+class UnparsedProgram(FieldMarkerProgram):
+    """The program returns the model's raw completion, its answer field left unparsed."""
+
+    def parse(self, response: Response) -> Response:
+        return response
+
+
 # --- checks every scenario makes ---------------------------------------------------------
 
 
@@ -972,7 +1026,7 @@ class KeyInXApiKey(TransportControl):
 STREAMED = frozenset({"stream", "astream"})
 ASYNC = frozenset({"async", "astream"})
 
-Reach = Literal["all", "chains", "streams", "parallel", "submit"]
+Reach = Literal["all", "chains", "streams", "parallel", "submit", "programs"]
 """Where a stand-in's broken code can run at all, by what it overrides (checked by
 tests/test_controls.py): ``chains`` only chain hooks (run for chain scenarios only),
 ``streams`` only how a stream is read (the stream modes), ``parallel`` and ``submit``
@@ -983,6 +1037,7 @@ REACH_MEMBERS: dict[str, frozenset[str]] = {
     "streams": frozenset({"consume", "aconsume"}),
     "parallel": frozenset({"parallel"}),
     "submit": frozenset({"submit"}),
+    "programs": frozenset({"name", "request_matching", "supports", "program", "aprogram", "parse"}),
 }
 """The adapter methods a stand-in of each reach may override (helpers named ``_...``
 aside)."""
@@ -998,6 +1053,8 @@ def reaches(reach: Reach, scenario: Scenario, mode: str) -> bool:
         return mode == "parallel"
     if reach == "submit":
         return mode == "thread_pool"
+    if reach == "programs":
+        return scenario.kind == "program"
     return True
 
 
@@ -1088,6 +1145,7 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "chain_malformed_arguments": (Control(RepairsTruncatedArguments, reach="chains"),),
     "chain_non_object_arguments": (Control(SpreadsArrayArguments, reach="chains"),),
     "retry_after_wait": (Control(AsyncIgnoresRetryAfter, modes=ASYNC),),
+    "program_question": (Control(UnparsedProgram, reach="programs"),),
 }
 """Scenario name -> its negative controls (every scenario has at least one)."""
 

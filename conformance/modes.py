@@ -34,8 +34,14 @@ FEATURE = {
 PARALLEL_COPIES = 3
 
 
+PROGRAM_MODES = ("sync", "async", "thread_pool", "asyncify", "parallel")
+"""The modes a ``program`` scenario runs in (a framework's program has no stream form here)."""
+
+
 def applies(scenario: Scenario, mode: str) -> bool:
     """Whether ``mode`` makes sense for ``scenario``."""
+    if scenario.kind == "program":
+        return mode in PROGRAM_MODES
     if scenario.modes is not None and mode not in scenario.modes:
         return False
     if scenario.kind == "tasks":
@@ -64,6 +70,8 @@ def features_needed(scenario: Scenario, mode: str) -> list[str]:
     threads or tasks (and the concurrent-tasks scenario) need the client's ``context``;
     the others run on a plain client."""
     needed = [FEATURE[mode], *scenario.features]
+    if scenario.kind == "program":  # the framework's program in place of a plain call
+        needed = {"sync": ["program"], "async": ["aprogram"]}.get(mode, [FEATURE[mode], "program"])
     if mode in CONTEXT_MODES or scenario.kind == "tasks":
         needed.append("context")
     if mode == "tasks":
@@ -153,6 +161,8 @@ class Runner:
         messages = scenario.messages
         if scenario.kind == "chain":
             return lambda: adapter.chain(client(), messages, scenario.tools, params)
+        if scenario.kind == "program":
+            return lambda: adapter.program(client(), messages, params)
         if mode == "stream":
             return lambda: adapter.stream(client(), messages, params)
         return lambda: adapter.call(client(), messages, params)
@@ -162,6 +172,8 @@ class Runner:
         params = dict(scenario.params)
         if scenario.kind == "chain":
             return await adapter.achain(self.client(), scenario.messages, scenario.tools, params)
+        if scenario.kind == "program":
+            return await adapter.aprogram(self.client(), scenario.messages, params)
         if mode == "astream":
             return await adapter.astream(self.client(), scenario.messages, params)
         return await adapter.acall(self.client(), scenario.messages, params)

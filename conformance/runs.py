@@ -207,7 +207,11 @@ class Played:
 
 def matcher(suite: Suite, scenario: Scenario) -> RequestMatcher:
     """The run's request matcher, told what the scenario sets."""
-    return suite.matcher(params=scenario.sampling_params, opaque_tool_results=scenario.error_tools)
+    return suite.matcher(
+        params=scenario.sampling_params,
+        opaque_tool_results=scenario.error_tools,
+        opaque_system=scenario.kind == "program",  # the framework's own prompt
+    )
 
 
 def record_command(suite: Suite, case: Case) -> str:

@@ -5,6 +5,11 @@ the emulator answered when the cassette was recorded), and what the normalized r
 must be. The same scenario runs in every mode that applies (see ``conformance.modes``)
 and every mode replays the same cassette, ``cassettes/<provider>/<name>.yaml``.
 
+A ``program`` scenario runs the adapter's own framework program (feature ``program``, see
+``harness.adapters.base``) in place of the plain call: its requests carry the framework's
+prompt, recorded through that adapter against the emulator, and its expected text is the
+program's parsed answer.
+
 Every mode is held to the scenario's whole expectation (``Scenario.expected``): what the
 final scripted step says (text, tool calls, finish reason, usage, reasoning, and the
 model the provider named; or the error's type, status, provider and message), with the
@@ -52,7 +57,7 @@ from harness.types import (
     Usage,
 )
 
-Kind = Literal["call", "chain", "tasks"]
+Kind = Literal["call", "chain", "tasks", "program"]
 Source = Literal["cassette", "loopback", "closed_port"]
 """Where a scenario's answers come from: its cassette (replayed), or live: the emulator
 serving the scenario's steps on a loopback server, or a port nothing listens on."""
@@ -327,6 +332,10 @@ def broken_tool(query: str) -> str:
     """
     raise RuntimeError(f"backend unavailable for {query!r}")
 
+
+PROGRAM_REPLY = "[[ ## answer ## ]]\n{answer}\n\n[[ ## completed ## ]]"
+"""A ``program`` scenario's scripted reply: the output field in the field-marker format
+DSPy's ChatAdapter asks for (and parses, on every release from 2.5.29)."""
 
 WEATHER = ToolSpec(
     "get_weather",
@@ -756,5 +765,15 @@ SCENARIOS: tuple[Scenario, ...] = (
         Expect(text="Hello, patiently.", attempts=2),
         ordered=True,
         honours_retry_after=True,
+    ),
+    Scenario(
+        "program_question",
+        "the framework's own program (DSPy: a one-field Predict) answers a question in every "
+        "mode, on the model the caller's context selects",
+        user("Which is the largest planet?"),
+        (answer(PROGRAM_REPLY.format(answer="Jupiter.")),),
+        Expect(text="Jupiter.", finish_reason="stop"),
+        kind="program",
+        streams=False,
     ),
 )

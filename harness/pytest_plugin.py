@@ -198,13 +198,14 @@ class Suite:
         *,
         params: frozenset[str] = frozenset(),
         opaque_tool_results: frozenset[str] = frozenset(),
+        opaque_system: bool = False,
     ) -> RequestMatcher:
         """The request matcher of this run, told what the spec sets."""
         if self.match == "strict":
             return STRICT
         from harness.cassettes.semantic import SemanticOptions, semantic_matcher
 
-        return semantic_matcher(SemanticOptions(params, opaque_tool_results))
+        return semantic_matcher(SemanticOptions(params, opaque_tool_results, opaque_system))
 
 
 ADAPTER_KEY = pytest.StashKey[ClientAdapter]()

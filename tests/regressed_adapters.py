@@ -48,28 +48,41 @@ MAX_TURNS = 10
 # --- context stores ----------------------------------------------------------------------
 
 
-class StaleWorkerSnapshot(ReferenceAdapter):
-    """stale_worker_config (DSPy <=2.5.29, 2.5.32-2.5.35, stanfordnlp/dspy#1766).
+class SettingsStacksByThreadId(ReferenceAdapter):
+    """stale_worker_config, stale_worker_config_plain_pool, main_context_in_user_threads and
+    concurrent_tasks_overwrite (DSPy 2.5.29, stanfordnlp/dspy#1766 and #8197).
 
-    Settings are a stack per thread id. A worker thread of the (long-lived) pool gets a
-    copy of the submitter's settings the first time it runs a task, and keeps it: later
-    ``configure`` calls and ``context`` blocks never reach it.
+    Settings are a stack of config dicts per thread id. A thread's first read copies the
+    main stack's top, and its entry is never removed; ``configure`` and ``context`` push
+    onto the calling thread's stack (so every asyncio task of a thread shares one, and a
+    main-thread block is what new threads copy). ``submit``/``parallel`` run on a fresh
+    pool per call, as ``dspy.Evaluate`` did: a worker whose thread id has no stack gets a
+    copy of the main stack for the task (dropped after it), one whose id a finished
+    thread left behind runs on that thread's copy. No ``asyncify`` (2.5.29 had none).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._stacks: dict[int, list[dict[str, Any]]] = {MAIN.ident or 0: [{"lm": None}]}
-        self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="stale-worker")
+        self._main = MAIN.ident or 0
+        self._stacks: dict[int, list[dict[str, Any]]] = {self._main: [{"lm": None}]}
+
+    def supports(self, feature: str, provider: str) -> bool:
+        return feature != "asyncify" and super().supports(feature, provider)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._stacks = {self._main: [{"lm": None}]}
 
     def _stack(self) -> list[dict[str, Any]]:
         ident = threading.get_ident()
         with self._lock:
-            if ident not in self._stacks:  # a thread's first access: a copy of main's, once
-                self._stacks[ident] = [dict(self._stacks[MAIN.ident or 0][-1])]
+            if ident not in self._stacks:  # a thread's first read: main's top, kept for good
+                self._stacks[ident] = [dict(self._stacks[self._main][-1])]
             return self._stacks[ident]
 
     def configure(self, client: LM) -> None:
-        self._stack()[0]["lm"] = client
+        stack = self._stack()
+        stack.append({**stack[-1], "lm": client})
 
     @contextmanager
     def _scoped(self, client: Any) -> Iterator[Any]:
@@ -86,23 +99,70 @@ class StaleWorkerSnapshot(ReferenceAdapter):
     def current(self) -> Any:
         return self._stack()[-1]["lm"]
 
-    def _submit(self, fn: Callable[[], Any]) -> Future[Any]:
-        parent = dict(self._stack()[-1])
+    def _task(self, fn: Callable[[], Any]) -> Callable[[], Any]:
+        def run() -> Any:
+            ident = threading.get_ident()
+            with self._lock:
+                creating = ident not in self._stacks
+                if creating:
+                    self._stacks[ident] = list(self._stacks[self._main])
+            try:
+                return fn()
+            finally:
+                if creating:
+                    with self._lock:
+                        del self._stacks[ident]
+
+        return run
+
+    def submit(self, fn: Callable[[], Any]) -> Any:
+        return self.parallel([fn])[0]
+
+    def parallel(self, fns: Sequence[Callable[[], Any]]) -> list[Any]:
+        with ThreadPoolExecutor(PARALLEL_THREADS) as pool:
+            futures = [pool.submit(self._task(fn)) for fn in fns]
+            return [_result_or_error(future) for future in futures]
+
+
+class WorkerIdsAsserted(SettingsStacksByThreadId):
+    """reused_thread_id (DSPy 2.5.32-2.5.35): 2.5.29's stacks by thread id, with the
+    primitives of 2.5.30-2.5.35 (``asyncify`` too), which register their worker's thread
+    id for the task and assert that it had no stack yet: a user thread that read the
+    settings left its stack behind, and a worker on its reused id fails the assertion."""
+
+    def supports(self, feature: str, provider: str) -> bool:
+        return ReferenceAdapter.supports(self, feature, provider)
+
+    def _task(self, fn: Callable[[], Any]) -> Callable[[], Any]:
+        parent = list(self._stack())
 
         def run() -> Any:
             ident = threading.get_ident()
             with self._lock:
-                if ident not in self._stacks:  # new thread: inherit the submitter's settings
-                    self._stacks[ident] = [parent]
-            return fn()
+                assert ident not in self._stacks  # a bare AssertionError, as DSPy's
+                self._stacks[ident] = list(parent)
+            try:
+                return fn()
+            finally:
+                with self._lock:
+                    del self._stacks[ident]
 
-        return self._pool.submit(run)
-
-    def submit(self, fn: Callable[[], Any]) -> Any:
-        return self._submit(fn).result()
+        return run
 
     def parallel(self, fns: Sequence[Callable[[], Any]]) -> list[Any]:
-        return [future.result() for future in [self._submit(fn) for fn in fns]]
+        with ThreadPoolExecutor(PARALLEL_THREADS) as pool:
+            futures = [pool.submit(self._task(fn)) for fn in fns]
+            return [future.result() for future in futures]  # the assertion escapes
+
+    def asyncify(self, fn: Callable[[], Any]) -> Awaitable[Any]:
+        return asyncio.get_running_loop().run_in_executor(None, self._task(fn))
+
+
+def _result_or_error(future: Future[Any]) -> Any:
+    try:
+        return future.result()
+    except Exception as exc:  # a program's exception in its own slot
+        return exc
 
 
 class SettingsKeyedByThread(ReferenceAdapter):
@@ -168,8 +228,8 @@ class ContextOnlyInKnownThreads(ReferenceAdapter):
     """context_in_user_thread (DSPy 2.5.31: "unsupported way of creating threads").
 
     Reading the settings works everywhere (unknown threads read the main thread's), but
-    ``context()`` raises in any thread the adapter did not start itself; ``asyncify``'s
-    worker, taken from the loop's executor, is such a thread.
+    ``context()`` raises in any thread the adapter did not start itself (a user's
+    ``threading.Thread``, a plain executor's worker).
     """
 
     def __init__(self) -> None:
@@ -224,74 +284,130 @@ class ContextOnlyInKnownThreads(ReferenceAdapter):
             return [future.result() for future in futures]
 
     def asyncify(self, fn: Callable[[], Any]) -> Awaitable[Any]:
-        return asyncio.get_running_loop().run_in_executor(None, fn)  # an unregistered worker
+        return asyncio.get_running_loop().run_in_executor(None, self._registered(fn))
 
 
-class MainContextLeaks(ReferenceAdapter):
-    """context_leak_after_exit (DSPy 2.5.36, fixed in 2.5.37).
+_OVERRIDES: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "regressed_overrides", default=None
+)
 
-    ``context()`` on the main thread rewrites the shared main configuration for the length
-    of the block; any other thread copies that configuration on its first access and keeps
-    the copy. The pool behind ``submit``/``parallel``/``asyncify`` lives on, so its workers
-    keep an override after the block that set it has exited.
+
+def _overrides() -> dict[str, Any]:
+    return _OVERRIDES.get() or {}
+
+
+class MainContextIsGlobal(ReferenceAdapter):
+    """main_context_in_user_threads (DSPy 2.5.29-2.5.43 but 2.5.30; here as 2.5.37-2.5.39).
+
+    Overrides live in a ``ContextVar`` (the reference's primitives copy it to their
+    workers) over a global configuration; on the main thread ``configure`` and
+    ``context()`` write both, and ``context()`` puts the global back on exit. The main
+    thread, its tasks and the primitives read their own copy; a thread the user starts
+    reads the global configuration, which holds a main-thread block's client while the
+    block lasts.
     """
 
-    def __init__(self) -> None:
-        self._main: dict[str, Any] = {"lm": None}
-        self._local = threading.local()
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="leaky-worker")
+    RESTORES_GLOBAL = True
 
-    def _config(self) -> dict[str, Any]:
-        if threading.current_thread() is MAIN:
-            return self._main
-        if not hasattr(self._local, "config"):
-            self._local.config = dict(self._main)  # copied once, on first access
-        config: dict[str, Any] = self._local.config
-        return config
+    def __init__(self) -> None:
+        self._global: dict[str, Any] = {"lm": None}
+
+    def reset(self) -> None:
+        self._global = {"lm": None}
+        _OVERRIDES.set(None)
 
     def configure(self, client: LM) -> None:
-        self._main["lm"] = client
+        merged = {**self._global, **_overrides(), "lm": client}
+        _OVERRIDES.set(merged)
+        if threading.current_thread() is MAIN:
+            self._global = merged
 
     @contextmanager
     def _scoped(self, client: Any) -> Iterator[Any]:
-        config = self._config()
-        saved = dict(config)
-        config["lm"] = client
+        merged = {**self._global, **_overrides(), "lm": client}
+        token, saved = _OVERRIDES.set(merged), self._global
+        if threading.current_thread() is MAIN:
+            self._global = merged
         try:
             yield client
         finally:
-            config.clear()
-            config.update(saved)
+            _OVERRIDES.reset(token)
+            if threading.current_thread() is MAIN and self.RESTORES_GLOBAL:
+                self._global = saved
 
     def context(self, client: LM) -> AbstractContextManager[Any]:
         return self._scoped(client)
 
     def current(self) -> Any:
-        return self._config()["lm"]
+        return _overrides().get("lm", self._global["lm"])
 
-    def submit(self, fn: Callable[[], Any]) -> Any:
-        return self._pool.submit(fn).result()
 
-    def parallel(self, fns: Sequence[Callable[[], Any]]) -> list[Any]:
-        return [future.result() for future in [self._pool.submit(fn) for fn in fns]]
+class MainContextNotRestored(MainContextIsGlobal):
+    """context_leak_after_exit (DSPy 2.5.36, fixed in 2.5.37): ``MainContextIsGlobal``
+    whose main-thread ``context()`` never puts the global configuration back. The main
+    thread and the primitives read their restored ``ContextVar`` copy, which hides the
+    leak; a thread the user starts after the block still reads the block's client."""
+
+    RESTORES_GLOBAL = False
+
+
+class AsyncifyReadsGlobalConfig(ReferenceAdapter):
+    """asyncify_concurrent_contexts (DSPy 2.5.40-2.5.43, stanfordnlp/dspy#1867).
+
+    Overrides live in a ``threading.local``; on the main thread ``context()`` also writes
+    the global configuration on entry and puts back its snapshot on exit. ``asyncify``
+    hands its worker nothing: the worker reads the global configuration when it runs, so a
+    sibling coroutine leaving its block takes the model from under it.
+    """
+
+    def __init__(self) -> None:
+        self._global: dict[str, Any] = {"lm": None}
+        self._local = threading.local()
+
+    def reset(self) -> None:
+        self._global = {"lm": None}
+        self._local = threading.local()
+
+    def configure(self, client: LM) -> None:
+        self._global = {**self._global, "lm": client}
+
+    @contextmanager
+    def _scoped(self, client: Any) -> Iterator[Any]:
+        previous: dict[str, Any] = getattr(self._local, "overrides", {})
+        self._local.overrides = {**previous, "lm": client}
+        snapshot = self._global
+        if threading.current_thread() is MAIN:
+            self._global = {**self._global, "lm": client}
+        try:
+            yield client
+        finally:
+            self._local.overrides = previous
+            if threading.current_thread() is MAIN:
+                self._global = snapshot
+
+    def context(self, client: LM) -> AbstractContextManager[Any]:
+        return self._scoped(client)
+
+    def current(self) -> Any:
+        overrides: dict[str, Any] = getattr(self._local, "overrides", {})
+        return overrides.get("lm", self._global["lm"])
 
     def asyncify(self, fn: Callable[[], Any]) -> Awaitable[Any]:
-        return asyncio.get_running_loop().run_in_executor(self._pool, fn)
+        return asyncio.get_running_loop().run_in_executor(None, fn)
 
 
 class ThreadLocalOverrides(ReferenceAdapter):
-    """asyncify_concurrent_contexts and concurrent_tasks_overwrite (DSPy 2.5.40-2.6.27,
-    stanfordnlp/dspy#1867 and #8197).
+    """concurrent_tasks_overwrite and concurrent_tasks_asyncify (DSPy 2.6.0-2.6.27,
+    stanfordnlp/dspy#8197).
 
     Overrides live in a ``threading.local`` (where a ``ContextVar`` belongs): every asyncio
-    task of a loop shares its thread's. ``asyncify`` hands its worker the overrides of the
-    *main* thread, whatever task or thread calls it.
+    task of a loop shares its thread's. ``asyncify``, ``submit`` and ``parallel`` copy the
+    calling thread's overrides at the call, as 2.6.0's do.
     """
 
     def __init__(self) -> None:
         self._default: dict[str, Any] = {"lm": None}
         self._local = threading.local()
-        self._main_overrides: dict[str, Any] = {}
 
     def _overrides(self) -> dict[str, Any]:
         overrides: dict[str, Any] = getattr(self._local, "overrides", {})
@@ -301,12 +417,6 @@ class ThreadLocalOverrides(ReferenceAdapter):
         """What an adapter for such a library must do between specs: the overrides a task
         left on the main thread's ``threading.local`` outlive it."""
         self._local = threading.local()
-        self._main_overrides = {}
-
-    def _set(self, overrides: dict[str, Any]) -> None:
-        self._local.overrides = overrides
-        if threading.current_thread() is MAIN:
-            self._main_overrides = overrides
 
     def configure(self, client: LM) -> None:
         self._default["lm"] = client
@@ -314,11 +424,11 @@ class ThreadLocalOverrides(ReferenceAdapter):
     @contextmanager
     def _scoped(self, client: Any) -> Iterator[Any]:
         previous = self._overrides()
-        self._set({**previous, "lm": client})
+        self._local.overrides = {**previous, "lm": client}
         try:
             yield client
         finally:
-            self._set(previous)
+            self._local.overrides = previous
 
     def context(self, client: LM) -> AbstractContextManager[Any]:
         return self._scoped(client)
@@ -347,7 +457,7 @@ class ThreadLocalOverrides(ReferenceAdapter):
             return [future.result() for future in futures]
 
     def asyncify(self, fn: Callable[[], Any]) -> Awaitable[Any]:
-        overrides = self._main_overrides  # the main thread's, not the calling task's
+        overrides = self._overrides()  # the calling thread's, shared by its tasks
         return asyncio.get_running_loop().run_in_executor(None, self._carrying(overrides, fn))
 
 
@@ -718,7 +828,7 @@ class AsyncWithoutRetries(AsyncRetriesStatusOnly):
 
 
 class AsyncifySnapshotAtWrap(ReferenceAdapter):
-    """asyncify_concurrent_contexts, another way: asyncify wraps each program once (as
+    """concurrent_tasks_asyncify, another way: asyncify wraps each program once (as
     ``self.predictor = asyncify(program)`` in a module's ``__init__`` does) and snapshots
     the context when it wraps, so every later call runs in the first caller's context."""
 

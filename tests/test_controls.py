@@ -26,7 +26,7 @@ from conformance.controls import (
     Tampered,
     reaches,
 )
-from conformance.modes import MODES, applies
+from conformance.modes import MODES, applies, features_needed
 from conformance.scenarios import SCENARIOS, Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,12 +41,15 @@ def every_control() -> list[Control | CheckControl]:
     return [*controls, *CHECK_CONTROLS]
 
 
-def rows_of(provider: str) -> Iterator[tuple[Scenario, str]]:
-    """Every (scenario, mode) row the suite runs on ``provider``."""
+def rows_of(control: Control | CheckControl) -> Iterator[tuple[Scenario, str]]:
+    """Every (scenario, mode) row the suite runs for ``control`` on its provider: those
+    whose features its stand-in has (the reference client's stand-ins have no program)."""
+    adapter, provider = control.adapter(), control.provider
     for scenario in SCENARIOS:
         if provider in scenario.providers:
             for mode in MODES:
-                if applies(scenario, mode):
+                needed = features_needed(scenario, mode)
+                if applies(scenario, mode) and all(adapter.supports(f, provider) for f in needed):
                     yield scenario, mode
 
 
@@ -55,13 +58,13 @@ def must_fail(control: Control | CheckControl) -> set[tuple[str, str]]:
     if isinstance(control, CheckControl):
         return {
             (scenario.name, mode)
-            for scenario, mode in rows_of(control.provider)
+            for scenario, mode in rows_of(control)
             if control.fails(scenario, mode)
         }
     (name,) = [n for n, controls in CONTROLS.items() if control in controls]
     return {
         (scenario.name, mode)
-        for scenario, mode in rows_of(control.provider)
+        for scenario, mode in rows_of(control)
         if scenario.name == name and (control.modes is None or mode in control.modes)
     }
 

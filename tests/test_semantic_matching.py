@@ -1508,3 +1508,26 @@ def test_changing_a_meaningful_leaf_changes_the_key(provider: str, data: st.Data
     assert new_key != old_key
     described = describe_semantic_difference(new_key, old_key)
     assert described is not None and described[0] != "meaning"
+
+
+SYSTEM_CASES = [
+    ("openai", "messages.0.content", "messages.1.content"),
+    ("anthropic", "system", "messages.0.content"),
+    ("gemini", "systemInstruction.parts.0.text", "contents.0.parts.0.text"),
+    ("converse", "system.0.text", "messages.0.content.0.text"),
+]
+
+
+@pytest.mark.parametrize(("provider", "system", "user"), SYSTEM_CASES)
+def test_an_opaque_system_prompt_is_only_present(provider: str, system: str, user: str) -> None:
+    """A ``program`` scenario's system prompt is a framework's own wording."""
+    uri, base = BASES[provider]
+    reworded = edit(base, system, "Your input fields are: `question` (str).")
+    assert key(uri, reworded, opaque_system=True) == key(uri, base, opaque_system=True)
+    assert key(uri, reworded) != key(uri, base)
+    other_user = key(uri, edit(base, user, "Something else."), opaque_system=True)
+    assert other_user != key(uri, base, opaque_system=True)
+    if provider != "openai":  # no system prompt at all is another request
+        assert key(uri, edit(base, system.split(".")[0]), opaque_system=True) != key(
+            uri, base, opaque_system=True
+        )

@@ -12,6 +12,11 @@ the caller's context sends a request the replay cannot answer, and the failure s
 Specs about what the process default itself reaches configure a recorded ``default`` role.
 Specs whose mechanism is not the context take their client from ``bench.using(role)``: the
 context-selected client when the adapter has the ``context`` feature, else the connected one.
+
+One row, one mechanism: a step that only sets the scene for a spec's mechanism (reading
+the settings in a user thread, running a primitive at all) goes through
+``bench.requires(..., owner=<entry>)``; when it raises, the case is "blocked by <entry>"
+(a skip with that reason) rather than failed, and that entry's own spec reports the bug.
 """
 
 from __future__ import annotations
@@ -434,6 +439,16 @@ class Bench:
 
     def problem(self, what: str, expected: Any, got: Any) -> None:
         self._problems.append((what, expected, got))
+
+    def requires(self, what: str, got: T | BaseException, *, owner: str) -> T:
+        """A precondition of the spec, which catalogue entry ``owner`` holds the client to:
+        ``got`` (a result, or the exception that step raised) is returned, or, when the
+        step raised, the case is reported "blocked by <owner>" (skipped with that reason)
+        and not judged: its mechanism cannot be reached on this client. ``owner``'s own
+        spec fails there, so no bug goes unreported and no row mixes two bugs."""
+        if isinstance(got, BaseException):
+            pytest.skip(f"blocked by {owner}: {what} raised {describe(got)}")
+        return got
 
     def verdict(self, summary: str) -> None:
         """Fail with every problem noted so far, if any."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -23,6 +24,13 @@ from conformance.regressions.support import (
 )
 
 PARALLEL_COPIES = 4
+USER_POOL_THREADS = 4
+ROUNDS = 5
+"""Rounds of ``reused_thread_id``: which id a new thread gets is the C library's choice."""
+THREAD_WAIT = 10.0
+THREADS_GONE = 0.1
+"""Seconds for finished threads to exit at the OS level after ``join`` (only then can the C
+library hand their ids, and stacks, to new threads)."""
 
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "regression_request_id", default=None
@@ -56,20 +64,46 @@ def _offload(bench: Bench, fn: Callable[[], Any], copies: int = PARALLEL_COPIES)
     raise ValueError(f"no primitive for mode {bench.mode!r}")
 
 
-def test_stale_worker_config(bench: Bench) -> None:
-    """Reused worker threads keep a stale configuration after ``configure`` changes it.
+def _user_pool_reads(bench: Bench, threads: int = USER_POOL_THREADS) -> None:
+    """A user's own ``ThreadPoolExecutor`` reads the settings on each of its ``threads``
+    threads (all started: each read waits for the others), then exits. A precondition: a
+    client whose plain threads cannot read the settings is user_thread_settings'."""
+    adapter = bench.adapter
+    everyone = threading.Barrier(threads)
 
-    DSPy <=2.5.29 and 2.5.32-2.5.35 (stanfordnlp/dspy#1766): ``dspy.Evaluate`` reused the
-    threads of its pool, and each thread had copied the settings once, when it first ran a
-    task. ``configure(lm=gpt4o)`` then ``configure(lm=gpt4o_mini)`` evaluated gpt4o twice.
-    Here the same primitive runs after each of two ``configure`` calls and inside each of
-    two ``context`` blocks; every run must call the model configured at that moment.
+    def read(_: int) -> Any:
+        everyone.wait(THREAD_WAIT)
+        return adapter.current()
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="user-pool") as pool:
+        got = capture(lambda: list(pool.map(read, range(threads))))
+    time.sleep(THREADS_GONE)
+    bench.requires("current() in a plain ThreadPoolExecutor", got, owner="user_thread_settings")
+
+
+def test_stale_worker_config(bench: Bench) -> None:
+    """The framework's own executor runs each task on the configuration current at its
+    submission, also on the thread ids of a user pool that has come and gone.
+
+    DSPy 2.5.29 (stanfordnlp/dspy#1766): settings were a stack of config dicts per thread
+    id, copied from the main thread's at a thread's first read and never dropped. A user's
+    ``ThreadPoolExecutor`` ran the program, then ``configure(lm=gpt4o)``, ``Evaluate``,
+    ``configure(lm=gpt4o_mini)``, ``Evaluate`` scored the pool's model: ``Evaluate``'s new
+    threads reused the dead pool's thread ids and their copies. Here, after such a pool,
+    the adapter's ``submit``/``parallel`` (the framework's own executor) runs after each of
+    two ``configure`` calls and inside each of two ``context`` blocks; every run must call
+    the model configured at that moment. (The plain pool's own reused workers:
+    ``stale_worker_config_plain_pool``.)
     """
     adapter = bench.adapter
     roles = ("first", "second", "override-a", "override-b")
     program = _asked(bench)
     with bench.replay(answers(*roles)):
         first, second, override_a, override_b = bench.clients(*roles)
+        adapter.configure(first)
+        _user_pool_reads(bench)
+        for got in _offload(bench, lambda: None):
+            bench.requires("the primitive, after a user pool exited", got, owner="reused_thread_id")
         steps = (
             ("after configure(first)", first, None),
             ("after configure(second), on workers that ran before", second, None),
@@ -89,15 +123,67 @@ def test_stale_worker_config(bench: Bench) -> None:
     bench.verdict("a worker used a configuration that was no longer current")
 
 
+def test_stale_worker_config_plain_pool(bench: Bench) -> None:
+    """A plain ``ThreadPoolExecutor``'s reused worker reads the configuration current at
+    each task.
+
+    DSPy 2.5.29 and 2.5.32-2.5.35 (the plain-pool half of stanfordnlp/dspy#1766): any
+    thread copied the settings at its first read and kept the copy, so a long-lived pool
+    of the user's own, reused after ``configure(lm=second)``, still saw ``first``. The
+    ContextVar settings of stanfordnlp/dspy#1852 (2.5.36) read the process config at each
+    access. Here one worker of the user's pool reads ``current()`` after each of three
+    ``configure`` calls.
+    """
+    adapter = bench.adapter
+    clients = bench.clients("first", "second", "third")
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="user-pool") as pool:
+        for index, client in enumerate(clients):
+            adapter.configure(client)
+            got = capture(lambda: pool.submit(adapter.current).result())
+            if index == 0:
+                got = bench.requires(
+                    "current() in a plain ThreadPoolExecutor", got, owner="user_thread_settings"
+                )
+            bench.expect_client(
+                f"the reused worker, after configure({bench.role_of(client)})", got, client
+            )
+    bench.verdict("a plain pool's worker kept a configuration that was no longer current")
+
+
+def test_reused_thread_id(bench: Bench) -> None:
+    """The framework's primitives run after a user thread that read the settings has
+    exited (the next thread may get its id).
+
+    DSPy 2.5.32-2.5.35 (no upstream issue number known; a bare ``AssertionError``):
+    ``asyncify`` and ``ParallelExecutor`` asserted that their worker's thread id had no
+    settings stack yet, while every user thread that read the settings left its stack
+    behind (2.5.32 restored 2.5.29's copy-on-first-read); the C library hands a finished
+    thread's id to the next new one, so the next worker failed the assertion. Here, five
+    times, a user thread reads ``current()`` and exits, then the primitive reads it: no
+    error, and the process default.
+    """
+    adapter = bench.adapter
+    default = bench.client("default")
+    adapter.configure(default)
+    for attempt in range(1, ROUNDS + 1):
+        read = in_raw_thread(adapter.current)
+        time.sleep(THREADS_GONE)
+        bench.requires("current() in a threading.Thread", read, owner="user_thread_settings")
+        for index, got in enumerate(_offload(bench, adapter.current, copies=2)):
+            bench.expect_client(f"round {attempt}, {bench.mode} run #{index + 1}", got, default)
+    bench.verdict(f"{bench.mode} failed after a user thread had read the settings")
+
+
 def test_user_thread_settings(bench: Bench) -> None:
-    """Reading the settings from a thread the user created raises, and so does asyncify's
-    own worker.
+    """The settings can be read from a thread the user created, a plain executor's
+    worker and asyncify's worker.
 
     DSPy 2.5.30 (stanfordnlp/dspy#1812): settings were kept per thread id and filled only
     for the main thread and DSPy's own workers, so ``dspy.settings.lm`` in a
     ``threading.Thread`` raised ``KeyError`` (and ``asyncify``'s anyio worker too). Here a
-    raw thread, a plain executor task and asyncify's worker each read ``current()``: no
-    error, and the process default (raw threads) or the caller's override (asyncify).
+    raw thread and a plain executor task read ``current()`` (the process default), and
+    asyncify's worker does, outside and inside a context block (the process default, then
+    the caller's override).
     """
     adapter = bench.adapter
     default, scoped = bench.clients("default", "scoped")  # never called: no cassette
@@ -108,15 +194,6 @@ def test_user_thread_settings(bench: Bench) -> None:
         with ThreadPoolExecutor(max_workers=1) as pool:
             got = capture(lambda: pool.submit(adapter.current).result())
         bench.expect_client("current() in a plain ThreadPoolExecutor task", got, default)
-        with adapter.context(scoped):
-            got = in_raw_thread(adapter.current)
-        expected = scoped if thread_inherits_context() else default
-        bench.expect_client(
-            "current() in a user thread started inside a context block (a raw thread sees "
-            "the process default)",
-            got,
-            expected,
-        )
     else:
         got = run_async(lambda: adapter.asyncify(adapter.current))
         bench.expect_client("current() in asyncify's worker", got, default)
@@ -126,123 +203,151 @@ def test_user_thread_settings(bench: Bench) -> None:
     bench.verdict("the settings could not be read outside the main thread")
 
 
-def test_context_in_user_thread(bench: Bench) -> None:
-    """Entering a context inside a user-created thread raises.
+def test_main_context_in_user_threads(bench: Bench) -> None:
+    """A ``context()`` block on the main thread does not change what the user's own
+    threads see.
 
-    DSPy 2.5.31: ``dspy.context`` raised "unsupported way of creating threads" in any
-    thread DSPy had not started itself, so a web server's request threads could not scope
-    a model (stanfordnlp/dspy#1852 allowed it again). Here ``context()`` is entered in a
-    raw thread, and inside asyncify's worker: it must work, apply there, and be undone on
-    exit, without reaching the main thread.
-    """
-    adapter = bench.adapter
-    default, scoped, inner = bench.clients("default", "scoped", "inner")
-
-    def scoped_here(client: Any) -> tuple[Any, Any]:
-        with adapter.context(client):
-            inside = adapter.current()
-        return inside, adapter.current()
-
-    adapter.configure(default)
-    if bench.mode == "thread":
-        outer = default
-        got = in_raw_thread(lambda: scoped_here(scoped))
-        target = scoped
-    else:
-        outer = scoped
-        with adapter.context(scoped):
-            got = run_async(lambda: adapter.asyncify(lambda: scoped_here(inner)))
-        target = inner
-    where = "a threading.Thread" if bench.mode == "thread" else "asyncify's worker"
-    if isinstance(got, BaseException):
-        bench.problem(f"entering context() in {where}", "no error", got)
-    else:
-        inside, after = got
-        bench.expect_client(f"current() inside the block, in {where}", inside, target)
-        bench.expect_client(f"current() after the block, in {where}", after, outer)
-    bench.expect_client("current() on the main thread afterwards", adapter.current(), default)
-    bench.verdict(f"a context could not be entered in {where}")
-
-
-def test_context_leak_after_exit(bench: Bench) -> None:
-    """A context entered on the main thread leaks into other threads after it exits.
-
-    DSPy 2.5.36 (fixed in 2.5.37): ``dspy.context`` on the main thread rewrote the shared
-    main configuration for the length of the block, and worker threads that copied it
-    meanwhile kept the override after the block had exited. Here work runs inside a block
-    and again after it: after the exit every thread must see the process default again.
+    DSPy's rule since 2.6.0 (stanfordnlp/dspy#1947): a thread the user starts sees the
+    process configuration; only the framework's primitives carry the caller's overrides.
+    Through 2.5.43 ``context()`` on the main thread pushed onto the main settings stack
+    (2.5.29-2.5.35) or rewrote the global config for the length of the block
+    (2.5.36-2.5.43), so a ``threading.Thread`` started inside the block, or one already
+    running that read the settings during it, saw the override. Here both threads must see
+    the process default (the override where CPython makes threads inherit their creator's
+    context, for the one started inside the block).
     """
     adapter = bench.adapter
     default, scoped = bench.clients("default", "scoped")
     adapter.configure(default)
-    if bench.mode == "thread":
-        inside, exited = threading.Event(), threading.Event()
+    bench.requires(
+        "current() in a threading.Thread",
+        in_raw_thread(adapter.current),
+        owner="user_thread_settings",
+    )
+    inside, done = threading.Event(), threading.Event()
+    box: list[Any] = []
 
-        def user_thread() -> tuple[Any, Any]:
-            during = capture(adapter.current)
-            inside.set()
-            exited.wait(10)
-            return during, capture(adapter.current)
+    def running_before() -> None:
+        inside.wait(THREAD_WAIT)
+        box.append(capture(adapter.current))
+        done.set()
 
-        box: list[Any] = []
-        thread = threading.Thread(target=lambda: box.append(capture(user_thread)), daemon=True)
-        with adapter.context(scoped):
-            thread.start()
-            inside.wait(10)
-        exited.set()
-        thread.join(30)
-        seen = scoped if thread_inherits_context() else default
-        got = box[0] if box else TimeoutError("the thread did not finish")
-        if isinstance(got, BaseException):
-            bench.problem("a user thread reading the settings", "no error", got)
-        else:
-            during, after = got
-            bench.expect_client("a user thread, during the main thread's block", during, seen)
-            bench.expect_client("the same thread, after the block exited", after, seen)
-        after_new = in_raw_thread(adapter.current)
-        bench.expect_client("a user thread started after the block exited", after_new, default)
-    else:
-        with adapter.context(scoped):
-            for index, got in enumerate(_offload(bench, adapter.current)):
-                bench.expect_client(f"inside the block: run #{index + 1}", got, scoped)
-        for attempt in (1, 2):
-            for index, got in enumerate(_offload(bench, adapter.current)):
-                bench.expect_client(
-                    f"after the block exited (round {attempt}): run #{index + 1}", got, default
-                )
+    early = threading.Thread(target=running_before, name="user-thread", daemon=True)
+    early.start()
+    with adapter.context(scoped):
+        late = in_raw_thread(adapter.current)
+        inside.set()
+        done.wait(THREAD_WAIT)
+    early.join(THREAD_WAIT)
+    during = box[0] if box else TimeoutError("the thread did not read the settings")
+    bench.expect_client(
+        "a user thread started before the block, reading during it", during, default
+    )
+    bench.expect_client(
+        "a user thread started inside the block",
+        late,
+        scoped if thread_inherits_context() else default,
+    )
     bench.expect_client("current() on the main thread after the block", adapter.current(), default)
-    bench.verdict("the context outlived its block in another thread")
+    bench.verdict("a main-thread context() reached the user's own threads")
+
+
+def test_context_in_user_thread(bench: Bench) -> None:
+    """``context()`` can be entered in a thread the user created and in a plain executor's
+    worker.
+
+    DSPy 2.5.31: ``configure``, and so ``dspy.context``, asserted that the calling thread
+    was one DSPy had registered ("unsupported way of creating threads", from
+    stanfordnlp/dspy#1813), so a web server's request threads could not scope a model;
+    2.5.32 reverted it, and stanfordnlp/dspy#1852 allowed it for good. Here ``context()``
+    is entered in a raw thread, or in a plain ``ThreadPoolExecutor`` task: it must work,
+    apply there, and be undone on exit, without reaching the main thread.
+    """
+    adapter = bench.adapter
+    default, scoped = bench.clients("default", "scoped")
+
+    def scoped_here() -> tuple[Any, Any, Any]:
+        before = capture(adapter.current)
+        entered = capture(lambda: _inside(adapter, scoped))
+        return before, entered, capture(adapter.current)
+
+    adapter.configure(default)
+    if bench.mode == "thread":
+        got = in_raw_thread(scoped_here)
+    else:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            got = capture(lambda: pool.submit(scoped_here).result())
+    where = "a threading.Thread" if bench.mode == "thread" else "a plain ThreadPoolExecutor task"
+    if isinstance(got, BaseException):
+        bench.problem(f"running in {where}", "no error", got)
+    else:
+        before, inside, after = got
+        bench.requires(f"current() in {where}", before, owner="user_thread_settings")
+        if isinstance(inside, BaseException):
+            bench.problem(f"entering context() in {where}", "no error", inside)
+        else:
+            bench.expect_client(f"current() inside the block, in {where}", inside, scoped)
+            bench.expect_client(f"current() after the block, in {where}", after, default)
+    bench.expect_client("current() on the main thread afterwards", adapter.current(), default)
+    bench.verdict(f"a context could not be entered in {where}")
+
+
+def _inside(adapter: Any, client: Any) -> Any:
+    with adapter.context(client):
+        return adapter.current()
+
+
+def test_context_leak_after_exit(bench: Bench) -> None:
+    """After a ``context()`` block on the main thread exits, the user's new threads see the
+    process default again.
+
+    DSPy 2.5.36 (fixed in 2.5.37): ``dspy.context`` on the main thread also replaced the
+    global configuration and never put it back. The main thread and DSPy's primitives read
+    their own ContextVar copy, restored on exit, which hides the leak from them; a thread
+    the user starts reads the global configuration. Here a block is entered and left on the
+    main thread, then a new ``threading.Thread`` (``thread``) or a new plain
+    ``ThreadPoolExecutor`` (``plain_pool``) reads ``current()``: the process default. (What
+    user threads see during the block is ``main_context_in_user_threads``.)
+    """
+    adapter = bench.adapter
+    default, scoped = bench.clients("default", "scoped")
+    adapter.configure(default)
+    with adapter.context(scoped):
+        pass
+    if bench.mode == "thread":
+        where, got = "a new threading.Thread", in_raw_thread(adapter.current)
+    else:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            got = capture(lambda: pool.submit(adapter.current).result())
+        where = "a new plain ThreadPoolExecutor"
+    got = bench.requires(f"current() in {where}", got, owner="user_thread_settings")
+    bench.expect_client(f"current() in {where}, after the block exited", got, default)
+    bench.expect_client("current() on the main thread after the block", adapter.current(), default)
+    bench.verdict("the context outlived its block in the user's threads")
 
 
 def test_primitives_propagate_context(bench: Bench) -> None:
-    """Primitives propagate the context; raw threads see the process default, without error.
+    """The framework's primitives carry the caller's context to their workers.
 
-    DSPy 2.6's contract (stanfordnlp/dspy#1947): any thread can use ``dspy.context``, it
-    propagates to threads started by DSPy's primitives (``Parallel``, ``asyncify``...), and
-    a thread the user starts sees the global configuration. Each primitive runs a call
-    inside ``context(scoped)`` with ``configure(default)``: it must answer as ``scoped``;
-    a raw thread must answer as ``default`` (as ``scoped`` where CPython makes threads
-    inherit their creator's context).
+    DSPy's contract since 2.6 (stanfordnlp/dspy#1947): ``dspy.context`` propagates to the
+    threads of DSPy's primitives (``Parallel``, ``asyncify``, ``Evaluate``...). No release
+    from 2.5.29 to 3.4.1 broke it on the main thread; what a raw thread sees is
+    ``main_context_in_user_threads``. Each primitive runs a call inside ``context(scoped)``
+    over the process default: it must answer as ``scoped``.
     """
     adapter = bench.adapter
     program = _asked(bench)
-    with bench.replay(answers("scoped", "default")):
-        scoped, default = bench.clients("scoped", "default")
-        adapter.configure(default)
+    with bench.replay(answers("scoped")):
+        scoped = bench.client("scoped")
+        adapter.configure(bench.lost())
+        if bench.mode == "asyncify":
+            read = run_async(lambda: adapter.asyncify(adapter.current))
+            bench.requires("current() in asyncify's worker", read, owner="user_thread_settings")
         with adapter.context(scoped):
-            if bench.mode == "raw_thread":
-                results = [in_raw_thread(program)]
-                expected = "scoped" if thread_inherits_context() else "default"
-            else:
-                results = _offload(bench, program, copies=3)
-                expected = "scoped"
+            results = _offload(bench, program, copies=3)
         for index, got in enumerate(results):
-            bench.expect_answer(f"{bench.mode} run #{index + 1}", got, expected)
-    bench.verdict(
-        "a raw thread did not see the process default"
-        if bench.mode == "raw_thread"
-        else f"{bench.mode} did not carry the caller's context"
-    )
+            bench.expect_answer(f"{bench.mode} run #{index + 1}", got, "scoped")
+    bench.verdict(f"{bench.mode} did not carry the caller's context")
 
 
 def test_executor_context_per_submit(bench: Bench) -> None:

@@ -6,6 +6,7 @@
 from harness.adapters.base import (
     FEATURES,
     PARAM_KEYS,
+    PROGRAM_FEATURES,
     ChainOutcome,
     ClientAdapter,
     StreamResult,
@@ -18,6 +19,7 @@ from harness.adapters.base import (
 __all__ = [
     "FEATURES",
     "PARAM_KEYS",
+    "PROGRAM_FEATURES",
     "ChainOutcome",
     "ClientAdapter",
     "StreamResult",

@@ -44,7 +44,18 @@ the library's primitives start from it; it yields a function returning the sum s
 **Threads.** ``submit`` and ``parallel`` run programs the way the library's users do: the
 library's own primitive where it has one (DSPy's ``ParallelExecutor``, ``harness.Parallel``),
 a plain ``concurrent.futures.ThreadPoolExecutor`` otherwise. Say which in the adapter's
-docstring: a bug may live in one and not the other.
+docstring: a bug may live in one and not the other. (A regression entry's ``lives_in``
+says which one its bug lived in.)
+
+**Programs** (features ``program``, ``aprogram``; optional). A framework whose users write
+programs of their own kind (DSPy's ``Predict`` and modules) can hand one to the suite, so
+that the framework's own call path (its prompt, its parsing, its reading of the
+settings) runs through the modes too: ``program(client, messages, params)`` answers the
+one user message of ``messages`` as a question and returns the ``Response`` of the LM
+call it made, with the program's parsed answer as its ``text``. ``client`` is the client
+the caller's context selects (a program that reads its LM from the settings may rely on
+that). The suite runs it for the ``program`` scenarios only: their requests carry the
+framework's own prompt, whose system part the replay compares by presence only.
 """
 
 from __future__ import annotations
@@ -73,6 +84,8 @@ FEATURES = frozenset(
         "asyncify",  # run a sync program from async code
         "parallel",  # run many programs in threads
         "deferred",  # create a stream now, consume it later (stream_later/astream_later)
+        "program",  # program(): the framework's own program answers a one-turn question
+        "aprogram",  # aprogram(): the same program, awaited
         "transport",  # accepts Target.transport, an httpx transport
         "base_url",  # accepts Target.base_url, a loopback server with the provider's paths
         "tool_choice",  # honours params["tool_choice"]
@@ -86,6 +99,9 @@ FEATURES = frozenset(
         "track_usage",  # sums the usage of the calls made inside a block (track_usage)
     }
 )
+
+PROGRAM_FEATURES = frozenset({"program", "aprogram"})
+"""Features only a framework with programs of its own has (DSPy's modules)."""
 
 PARAM_KEYS = frozenset({"temperature", "top_p", "max_tokens", "stop", "tools", "tool_choice"})
 """The keys ``params`` may hold (see the module docstring)."""
@@ -265,6 +281,16 @@ class ClientAdapter(abc.ABC):
         before_call: ToolHook,
     ) -> ChainOutcome:
         """``achain``, with ``before_call`` called before each tool runs (``tool_hooks``)."""
+        raise NotImplementedError
+
+    def program(self, client: Any, messages: Sequence[Message], params: dict[str, Any]) -> Response:
+        """The framework's own program answering ``messages`` (feature ``program``)."""
+        raise NotImplementedError
+
+    async def aprogram(
+        self, client: Any, messages: Sequence[Message], params: dict[str, Any]
+    ) -> Response:
+        """The same program, awaited (feature ``aprogram``)."""
         raise NotImplementedError
 
     def stream_later(

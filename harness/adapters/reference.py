@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from harness.adapters.base import (
     FEATURES,
+    PROGRAM_FEATURES,
     ChainOutcome,
     ClientAdapter,
     StreamResult,
@@ -48,7 +49,8 @@ def _mark_worker(pool_id: object) -> None:
 
 
 class ReferenceAdapter(ClientAdapter):
-    """Holds ``harness.LM`` to the suite; supports every feature on every provider.
+    """Holds ``harness.LM`` to the suite; supports every feature on every provider, but the
+    ``program`` ones (``harness`` has no programs of its own kind).
 
     The primitives are used the way programs use them, so that worker threads are reused
     and a context carried per thread instead of per task would show: ``submit`` runs on one
@@ -67,7 +69,7 @@ class ReferenceAdapter(ClientAdapter):
     _submit_pool_finalizer: weakref.finalize[..., ReferenceAdapter] | None = None
 
     def supports(self, feature: str, provider: str) -> bool:
-        return feature in FEATURES
+        return feature in FEATURES and feature not in PROGRAM_FEATURES  # no programs of its own
 
     def connect(self, target: Target) -> LM:
         options: dict[str, Any] = {"transport": target.transport}

@@ -87,6 +87,10 @@ class SemanticOptions:
     opaque_tool_results: frozenset[str] = frozenset()
     """Tool names whose RESULT content is not compared (error results, whose wording is the
     client's own): only that a result for that call is present, in its place."""
+    opaque_system: bool = False
+    """Compare the system prompt by presence only (its text is a framework's own: DSPy's
+    adapters word it differently from one release to the next). For the ``program``
+    scenarios; the user's turns are still compared in full."""
 
 
 SemanticKey = tuple[str, str, str]
@@ -188,7 +192,9 @@ class SemanticIndex:
         return [
             semantic_key(
                 request,
-                SemanticOptions(params, self.options.opaque_tool_results),
+                SemanticOptions(
+                    params, self.options.opaque_tool_results, self.options.opaque_system
+                ),
             )
             for params in self._param_sets
         ]
@@ -208,6 +214,8 @@ def _key(method: str, uri: str, body: bytes, options: SemanticOptions) -> Semant
     shim = SimpleNamespace(uri=uri)
     path = path_of(shim)
     doc = _document(path, shim, body, options.opaque_tool_results)
+    if options.opaque_system:
+        _blank_system(doc)
     params = doc.get("params")
     if params and options.params is not None:
         kept = {name: value for name, value in params.items() if name in options.params}
@@ -216,6 +224,18 @@ def _key(method: str, uri: str, body: bytes, options: SemanticOptions) -> Semant
         else:
             del doc["params"]
     return method, host_of(shim), canonical_json(doc)
+
+
+OPAQUE_SYSTEM = "<a system prompt>"
+"""What ``SemanticOptions.opaque_system`` puts in place of a system prompt's text."""
+
+
+def _blank_system(doc: dict[str, Any]) -> None:
+    if doc.get("system"):
+        doc["system"] = OPAQUE_SYSTEM
+    for turn in doc.get("messages") or ():
+        if isinstance(turn, dict) and turn.get("role") == "system" and turn.get("text"):
+            turn["text"] = OPAQUE_SYSTEM
 
 
 _memo_key = lru_cache(maxsize=_MEMO_SIZE)(_key)
