@@ -50,6 +50,7 @@ from harness.adapters.base import (
     Tools,
     error_from_status,
 )
+from harness.adapters.sdk_support import sdk_error
 from harness.types import (
     APIConnectionError,
     Finish,
@@ -428,8 +429,8 @@ def to_llm_error(exc: Exception) -> LLMError | None:
         return RequestTimeoutError(str(exc), provider=PROVIDER)
     if isinstance(exc, openai.APIConnectionError):
         return APIConnectionError(str(exc), provider=PROVIDER)
-    if not isinstance(exc, openai.APIStatusError):
-        return None
+    if not isinstance(exc, openai.APIStatusError):  # an error event inside a stream, or none
+        return sdk_error(exc, openai, PROVIDER)
     body = exc.body
     message = body.get("message") if isinstance(body, dict) else None
     if not isinstance(message, str):
