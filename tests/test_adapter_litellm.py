@@ -94,6 +94,24 @@ def test_features(adapter: LiteLLMAdapter) -> None:
     assert adapter.connect(target("bedrock")).model == "bedrock/converse/us.amazon.nova-micro-v1:0"
 
 
+def test_provider_message_strips_litellm_labels() -> None:
+    """litellm's own labels go, whatever their shape; what litellm put after them stays."""
+    from harness.adapters.litellm_adapter import provider_message
+
+    rate = (
+        "litellm.MidStreamFallbackError: litellm.RateLimitError: BedrockException: Rate Limit "
+        'Error - throttlingException {"message": "slow down"}'
+    )
+    assert provider_message(rate) == 'throttlingException {"message": "slow down"}'
+    assert provider_message("BedrockException Invalid Authentication - no") == "no"
+    gemini = "litellm.InternalServerError: Vertex_ai_betaException InternalServerError - x - y"
+    assert provider_message(gemini) == "x - y"
+    assert provider_message('BedrockException - {"message": "internal failure"}') == (
+        "internal failure"
+    )
+    assert provider_message("AnthropicException - Rate limit - x") == "Rate limit - x"
+
+
 # --- against the emulator ---------------------------------------------------------------
 
 

@@ -66,8 +66,12 @@ MODEL_PREFIX = {
 API_BASE_PATH = {"openai": "/v1", "anthropic": "", "gemini": "/v1beta", "bedrock": ""}
 SAMPLING = ("temperature", "top_p", "max_tokens", "stop")
 
-_PREFIX = re.compile(r"^(?:(?:litellm\.)?\w+Error: )*\w+Exception(?: \w+Error)? - ", re.DOTALL)
-"""litellm's own prefix to a provider's message: its class names, then the provider's."""
+_PREFIX = re.compile(
+    r"^(?:(?:litellm\.)?\w+Error: )*\w+Exception(?::? [A-Za-z ]{1,40}?)? - ", re.DOTALL
+)
+"""litellm's own prefix to a provider's message: its class names, then the provider's
+label (``AnthropicException - ``, ``Vertex_ai_betaException InternalServerError - ``,
+``BedrockException: Rate Limit Error - ``, ``BedrockException Invalid Authentication - ``)."""
 _SUFFIX = re.compile(r"\. Handle with `litellm\.\w+`\.$")
 """litellm's own advice after some provider messages (Anthropic 500 and 503)."""
 
