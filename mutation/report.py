@@ -244,34 +244,47 @@ def _span(tree: ast.Module, function: str) -> tuple[int, int]:
 
 
 def module_summary(mutants: list[Mutant]) -> dict[str, Any]:
+    """A module's counts; its score over the mutants the session checked (None when it
+    checked none of them: a session limited to other modules, or interrupted)."""
     statuses = Counter(m.status for m in mutants)
-    equivalent = sum(1 for m in mutants if m.equivalent)
-    killed = sum(1 for m in mutants if m.status in KILLED)
-    relevant = len(mutants) - equivalent
+    checked = [m for m in mutants if m.status != "not checked"]
+    equivalent = sum(1 for m in checked if m.equivalent)
+    killed = sum(1 for m in checked if m.status in KILLED)
+    relevant = len(checked) - equivalent
     return {
         "mutants": len(mutants),
+        "checked": len(checked),
         "equivalent": equivalent,
         "killed": killed,
         "not_killed": relevant - killed,
-        "score": round(100 * killed / relevant, 1) if relevant else 100.0,
+        "score": (round(100 * killed / relevant, 1) if relevant else 100.0) if checked else None,
         "statuses": dict(sorted(statuses.items())),
     }
+
+
+def _score(summary: dict[str, Any]) -> str:
+    return "not run" if summary["score"] is None else f"{summary['score']}%"
 
 
 def render_module(file: str, mutants: list[Mutant], summary: dict[str, Any]) -> str:
     lines = [
         f"# Mutation survivors: `{file}`",
         "",
-        f"Score {summary['score']}%: {summary['killed']} killed of "
-        f"{summary['mutants'] - summary['equivalent']} non-equivalent mutants "
-        f"({summary['mutants']} generated, {summary['equivalent']} equivalent). Test "
+        f"Score {_score(summary)}: {summary['killed']} killed of "
+        f"{summary['checked'] - summary['equivalent']} non-equivalent mutants checked "
+        f"({summary['mutants']} generated, {summary['checked']} checked, "
+        f"{summary['equivalent']} equivalent). Test "
         "command: `pytest conformance/ -x -q -p no:cacheprovider` (mutmut runs the cases "
         "that execute the mutated function).",
         "",
         "Statuses: " + ", ".join(f"{k} {v}" for k, v in summary["statuses"].items()) + ".",
         "",
     ]
-    open_ = [m for m in mutants if m.status not in KILLED and not m.equivalent]
+    open_ = [
+        m
+        for m in mutants
+        if m.status not in KILLED and m.status != "not checked" and not m.equivalent
+    ]
     equivalent = [m for m in mutants if m.equivalent]
     lines += [f"## Not killed ({len(open_)})", ""]
     if not open_:
@@ -303,29 +316,30 @@ def _diff_body(diff: str) -> str:
 def render_summary(summaries: dict[str, dict[str, Any]], stale: list[Identity]) -> str:
     total = {
         key: sum(s[key] for s in summaries.values())
-        for key in ("mutants", "equivalent", "killed", "not_killed")
+        for key in ("mutants", "checked", "equivalent", "killed", "not_killed")
     }
-    relevant = total["mutants"] - total["equivalent"]
+    relevant = total["checked"] - total["equivalent"]
     score = round(100 * total["killed"] / relevant, 1) if relevant else 100.0
     lines = [
         "# Mutation session: summary",
         "",
         "mutmut over `harness/providers/`, `harness/transport.py`, `harness/context.py` and "
         "`harness/tools/`; test command `pytest conformance/ -x -q -p no:cacheprovider` "
-        "alone. Score = killed / (mutants - equivalent); killed includes timeouts.",
+        "alone. Score = killed / (checked - equivalent); killed includes timeouts. A module "
+        'the session did not check says "not run".',
         "",
-        "| module | mutants | equivalent | killed | not killed | no tests | score |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| module | mutants | checked | equivalent | killed | not killed | no tests | score |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for file, s in summaries.items():
         lines.append(
             f"| [{file}]({Path(file).with_suffix('.md').as_posix()}) | {s['mutants']} | "
-            f"{s['equivalent']} | {s['killed']} | {s['not_killed']} | "
-            f"{s['statuses'].get('no tests', 0)} | {s['score']}% |"
+            f"{s['checked']} | {s['equivalent']} | {s['killed']} | {s['not_killed']} | "
+            f"{s['statuses'].get('no tests', 0)} | {_score(s)} |"
         )
     lines.append(
-        f"| **all** | {total['mutants']} | {total['equivalent']} | {total['killed']} | "
-        f"{total['not_killed']} | "
+        f"| **checked, all** | {total['mutants']} | {total['checked']} | {total['equivalent']} | "
+        f"{total['killed']} | {total['not_killed']} | "
         f"{sum(s['statuses'].get('no tests', 0) for s in summaries.values())} | {score}% |"
     )
     lines.append("")
@@ -364,12 +378,18 @@ def main(argv: list[str] | None = None) -> int:
         target = args.out / Path(file).with_suffix(".md")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(render_module(file, items, summaries[file]), encoding="utf-8")
-    stale = equivalents.stale()
+    checked_files = {
+        f for f, items in by_file.items() if all(m.status != "not checked" for m in items)
+    }
+    stale = [i for i in equivalents.stale() if i.file in checked_files]  # others: not run
     summary = render_summary(summaries, stale)
     if args.session_seconds is not None:
-        summary += f"\nSession time: {args.session_seconds / 60:.1f} min (mutmut run, 2 workers).\n"
+        summary += f"\nSession time: {args.session_seconds / 60:.1f} min (mutmut run).\n"
     if unchecked:
-        summary += f"\n{len(unchecked)} mutants were not checked (the run was interrupted).\n"
+        summary += (
+            f"\n{len(unchecked)} mutants were not checked (the session was limited to some "
+            "mutants, or interrupted).\n"
+        )
     (args.out / "summary.md").write_text(summary, encoding="utf-8")
     document = {
         "modules": summaries,
