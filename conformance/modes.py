@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from conformance import loops
 from conformance.scenarios import ERROR, Expected, Scenario
 from conformance.sent import SentRequest
 from harness.adapters.base import ChainOutcome, ClientAdapter, StreamResult
@@ -188,7 +189,7 @@ class Runner:
             if mode in ("sync", "stream"):
                 return [_outcome(self._program(mode)())]
             if mode in ("async", "astream"):
-                return [_outcome(asyncio.run(self._aprogram(mode)))]
+                return [_outcome(loops.run(self._aprogram(mode)))]
             if mode == "thread_pool":
                 return [_outcome(self.adapter.submit(self._program("sync")))]
             if mode == "asyncify":
@@ -197,7 +198,7 @@ class Runner:
                 async def main() -> Any:
                     return await self.adapter.asyncify(program)
 
-                return [_outcome(asyncio.run(main()))]
+                return [_outcome(loops.run(main()))]
         except LLMError as error:
             return [Outcome(error=error)]
         raise ValueError(f"unknown mode {mode!r}")
@@ -220,7 +221,7 @@ class Runner:
         async def gather() -> list[Response]:
             return list(await asyncio.gather(*(aone(client) for client in clients)))
 
-        responses = asyncio.run(gather()) if concurrently else [one(c) for c in clients]
+        responses = loops.run(gather()) if concurrently else [one(c) for c in clients]
         return [Outcome(response) for response in responses]
 
 

@@ -21,7 +21,6 @@ the settings in a user thread, running a primitive at all) goes through
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import traceback
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -32,6 +31,7 @@ from typing import Any, Literal, NoReturn, TypeVar
 
 import pytest
 
+from conformance import loops
 from conformance.models import LOST, MODELS, model_for
 from conformance.regressions.catalogue import Regression
 from conformance.runs import Emulation, RecordingFailed, emulated, target
@@ -143,12 +143,13 @@ def in_raw_thread(fn: Callable[[], T]) -> T | BaseException:
 
 
 def run_async(main: Callable[[], Awaitable[T]]) -> T | BaseException:
-    """``asyncio.run(main())`` on the calling thread; the result or the exception."""
+    """``asyncio.run(main())`` on the calling thread (``conformance.loops.run``: a
+    bounded shutdown); the result or the exception."""
 
     async def wrapper() -> T:
         return await main()
 
-    return capture(lambda: asyncio.run(wrapper()))
+    return capture(lambda: loops.run(wrapper()))
 
 
 def thread_inherits_context() -> bool:
@@ -405,7 +406,7 @@ class Bench:
             elif take.kind == "chain":
                 adapter.chain(client, take.messages, take.tools, {})
             else:
-                asyncio.run(_achain(adapter, client, take))
+                loops.run(_achain(adapter, client, take))
         except LLMError as error:
             if not isinstance(take.steps[-1], Fault):
                 raise RecordingFailed(

@@ -6,6 +6,7 @@ import asyncio
 import threading
 from typing import Any
 
+from conformance import loops
 from conformance.regressions.support import (
     QUESTION,
     Bench,
@@ -145,7 +146,7 @@ def test_asyncify_off_main_thread(bench: Bench) -> None:
         async def main() -> Any:
             return await adapter.asyncify(fn)
 
-        return asyncio.run(main())
+        return loops.run(main())
 
     with bench.replay(answers("outer", "inner")):
         outer, inner = bench.clients("outer", "inner")
