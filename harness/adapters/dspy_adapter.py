@@ -69,9 +69,8 @@ from importlib import metadata
 from typing import Any
 
 from harness.adapters.base import ClientAdapter, StreamResult, Target
-from harness.emulator.shells import client_options
+from harness.adapters.reference import connect_lm
 from harness.lm import LM
-from harness.transport import RetryPolicy
 from harness.types import Message, Response
 
 PARALLEL_THREADS = 2
@@ -259,19 +258,7 @@ class DSPyAdapter(ClientAdapter):
         return frozenset(found)
 
     def connect(self, target: Target) -> Any:
-        options: dict[str, Any] = {"transport": target.transport}
-        if target.base_url is not None:
-            options.update(client_options(target.provider, target.base_url))
-        if target.fast_retries:
-            options["retry_policy"] = RetryPolicy(target.max_retries, 0.0, 0.0)
-        else:
-            options["max_retries"] = target.max_retries
-        if target.provider == "bedrock":
-            options.update(region=target.region, credentials=target.aws_credentials)
-        else:
-            options["api_key"] = target.api_key
-        delegate = LM(f"{target.provider}/{target.model}", **options)
-        return delegating_lm_class()(delegate)
+        return delegating_lm_class()(connect_lm(target))
 
     def close(self, client: Any) -> None:
         client.delegate.close()

@@ -72,18 +72,7 @@ class ReferenceAdapter(ClientAdapter):
         return feature in FEATURES and feature not in PROGRAM_FEATURES  # no programs of its own
 
     def connect(self, target: Target) -> LM:
-        options: dict[str, Any] = {"transport": target.transport}
-        if target.base_url is not None:
-            options.update(client_options(target.provider, target.base_url))
-        if target.fast_retries:
-            options["retry_policy"] = RetryPolicy(target.max_retries, 0.0, 0.0)
-        else:
-            options["max_retries"] = target.max_retries
-        if target.provider == "bedrock":
-            options.update(region=target.region, credentials=target.aws_credentials)
-        else:
-            options["api_key"] = target.api_key
-        return LM(f"{target.provider}/{target.model}", **options)
+        return connect_lm(target)
 
     def close(self, client: LM) -> None:
         client.close()
@@ -234,3 +223,19 @@ def _tracking() -> Iterator[Callable[[], Usage]]:
 def _outcome(result: Any) -> ChainOutcome:
     tool_results = tuple(m for m in result.messages if m.role == "tool")
     return ChainOutcome(result.response, tool_results)
+
+
+def connect_lm(target: Target) -> LM:
+    """A ``harness.LM`` for ``target`` (for adapters whose framework delegates HTTP to it)."""
+    options: dict[str, Any] = {"transport": target.transport}
+    if target.base_url is not None:
+        options.update(client_options(target.provider, target.base_url))
+    if target.fast_retries:
+        options["retry_policy"] = RetryPolicy(target.max_retries, 0.0, 0.0)
+    else:
+        options["max_retries"] = target.max_retries
+    if target.provider == "bedrock":
+        options.update(region=target.region, credentials=target.aws_credentials)
+    else:
+        options["api_key"] = target.api_key
+    return LM(f"{target.provider}/{target.model}", **options)
