@@ -125,6 +125,9 @@ def test_features_are_declared_for_anthropic_only(adapter: AnthropicSDKAdapter) 
         "tool_choice",
         "reasoning",
         "base_url",
+        "history",
+        "tool_calls",
+        "finish_reason",
     }
     assert not any(adapter.supports(f, "openai") for f in FEATURES)
     assert adapter.name == "anthropic-sdk" and adapter.library == "anthropic"

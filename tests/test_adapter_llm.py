@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from harness.emulator import returned_model
+
 llm = pytest.importorskip("llm")
 
 from conformance.scenarios import broken_tool, get_time, get_weather  # noqa: E402
@@ -131,12 +133,12 @@ def test_call_stream_and_async_agree(emulated: Any, adapter: LLMAdapter) -> None
         "stop",
         Usage(9, 10),
     )
-    assert called.model == "gpt-4o-mini"
+    assert called.model == returned_model("openai", "gpt-4o-mini")  # the dated snapshot
     assert asyncio.run(adapter.acall(emulated([reply]), HELLO, {})) == called
     streamed = adapter.stream(emulated([reply]), HELLO, {})
     assert streamed.response == called
     assert streamed.events[-3:] == (
-        ModelName("gpt-4o-mini"),
+        ModelName(called.model),
         Finish("stop"),
         UsageUpdate(Usage(9, 10)),
     )
