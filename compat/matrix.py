@@ -240,7 +240,7 @@ def render(library: str) -> str:
         "| spec / mode | range (cataloged) | " + " | ".join(releases) + " | separates |",
         "|---|---|" + "---|" * len(releases) + "---|",
     ]
-    summary = {"yes": 0, "no": 0, "untested": 0}
+    summary = {"yes": 0, "no": 0, "untested": 0, "outside": 0}
     for spec, mode in keys:
         entry = catalogue.get(spec)
         specifiers = tuple(entry.affected.get(library, ())) if entry else ()
@@ -254,7 +254,7 @@ def render(library: str) -> str:
                 summary["no"] += 1
                 verdict_text = f"no (fails on {', '.join(failing)}, inside no range)"
             else:
-                summary["untested"] += 1
+                summary["outside"] += 1
                 verdict_text = "- (no tested release is inside a range; passes on all)"
             range_text = entry.versions
         elif specifiers:
@@ -271,7 +271,8 @@ def render(library: str) -> str:
     lines += [
         "",
         f"Rows of {library}'s entries: {summary['yes']} separate, {summary['no']} do not, "
-        f"{summary['untested']} untested.",
+        f"{summary['untested']} untested, {summary['outside']} with no tested release inside "
+        "a range (passing on all).",
         "",
     ]
     return "\n".join(lines)

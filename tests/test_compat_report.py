@@ -68,4 +68,4 @@ def test_the_report_says_still_present_and_untestable(
         text
     )
     assert "- (no tested release is inside a range; passes on all)" in text
-    assert "Rows of litellm's entries: 1 separate, 0 do not, 1 untested." in text
+    assert "Rows of litellm's entries: 1 separate, 0 do not, 0 untested, 1 with no tested" in text
