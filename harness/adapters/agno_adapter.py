@@ -45,8 +45,8 @@ from __future__ import annotations
 import copy
 import importlib.util
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +56,7 @@ from harness.adapters.base import (
     Target,
     Tools,
     error_from_status,
+    translating,
 )
 from harness.types import APIConnectionError, LLMError, Message, Response, Usage
 
@@ -252,18 +253,9 @@ def tool_results(run: Any) -> tuple[Message, ...]:
 # --- errors -------------------------------------------------------------------------------
 
 
-@contextmanager
-def translated_errors() -> Iterator[None]:
+def translated_errors() -> AbstractContextManager[None]:
     """Re-raise botocore's errors (under agno's wrappers) as ``LLMError``."""
-    try:
-        yield
-    except LLMError:
-        raise
-    except Exception as exc:
-        error = to_llm_error(exc)
-        if error is None:
-            raise
-        raise error from exc
+    return translating(lambda exc: to_llm_error(exc))
 
 
 def to_llm_error(exc: BaseException) -> LLMError | None:

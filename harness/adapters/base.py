@@ -63,8 +63,8 @@ from __future__ import annotations
 import abc
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,6 +193,22 @@ def error_from_status(
     return make_error(
         cls, message, provider=provider, status=status, headers=headers or {}, body=body
     )
+
+
+@contextmanager
+def translating(convert: Callable[[Exception], LLMError | None]) -> Iterator[None]:
+    """Re-raise the client's own exceptions as ``LLMError``: ``convert`` maps one to its
+    ``LLMError``, or to None for anything that is not a provider error (a bug, or the
+    replay's own error), which then passes through untouched."""
+    try:
+        yield
+    except LLMError:
+        raise
+    except Exception as exc:
+        error = convert(exc)
+        if error is None:
+            raise
+        raise error from exc
 
 
 class ClientAdapter(abc.ABC):

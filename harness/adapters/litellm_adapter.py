@@ -42,13 +42,19 @@ import importlib.util
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 from harness.adapters import chat_format, retry_wait
-from harness.adapters.base import ClientAdapter, StreamResult, Target, error_from_status
+from harness.adapters.base import (
+    ClientAdapter,
+    StreamResult,
+    Target,
+    error_from_status,
+    translating,
+)
 from harness.types import APIConnectionError, LLMError, Message, RequestTimeoutError, Response
 
 SUPPORTED = frozenset(
@@ -250,19 +256,10 @@ def to_response(result: Any) -> Response:
     )
 
 
-@contextmanager
-def translated_errors(client: LiteLLMClient) -> Iterator[None]:
+def translated_errors(client: LiteLLMClient) -> AbstractContextManager[None]:
     """Re-raise litellm's provider errors as ``LLMError`` (module docstring); anything
     else passes through untouched."""
-    try:
-        yield
-    except LLMError:
-        raise
-    except Exception as exc:
-        error = to_llm_error(exc, client.provider)
-        if error is None:
-            raise
-        raise error from exc
+    return translating(lambda exc: to_llm_error(exc, client.provider))
 
 
 def to_llm_error(exc: Exception, provider: str) -> LLMError | None:

@@ -35,8 +35,8 @@ from __future__ import annotations
 import copy
 import importlib.util
 import re
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +49,7 @@ from harness.adapters.base import (
     ToolHook,
     Tools,
     error_from_status,
+    translating,
 )
 from harness.adapters.sdk_support import sdk_error
 from harness.types import (
@@ -407,18 +408,9 @@ def is_error(result: Any) -> bool:
 # --- errors -----------------------------------------------------------------------------
 
 
-@contextmanager
-def translated_errors() -> Iterator[None]:
+def translated_errors() -> AbstractContextManager[None]:
     """Re-raise the OpenAI SDK's errors (which llm lets through) as ``LLMError``."""
-    try:
-        yield
-    except LLMError:
-        raise
-    except Exception as exc:
-        error = to_llm_error(exc)
-        if error is None:
-            raise
-        raise error from exc
+    return translating(lambda exc: to_llm_error(exc))
 
 
 def to_llm_error(exc: Exception) -> LLMError | None:

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import importlib.util
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from types import ModuleType
 from typing import Any
 
-from harness.adapters.base import Target, error_from_status
+from harness.adapters.base import Target, error_from_status, translating
 from harness.providers.base import make_error
 from harness.types import (
     APIConnectionError,
@@ -194,17 +194,8 @@ def sdk_error(
     return None
 
 
-@contextmanager
 def translated_errors(
     sdk: ModuleType, provider: str, types: ErrorClasses | None = None
-) -> Iterator[None]:
+) -> AbstractContextManager[None]:
     """Re-raise the SDK's exceptions as ``LLMError`` (see ``sdk_error``)."""
-    try:
-        yield
-    except LLMError:
-        raise
-    except Exception as exc:
-        error = sdk_error(exc, sdk, provider, types)
-        if error is None:
-            raise
-        raise error from exc
+    return translating(lambda exc: sdk_error(exc, sdk, provider, types))
