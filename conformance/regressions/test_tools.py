@@ -10,10 +10,23 @@ from conformance.regressions.support import Bench, Take, capture, describe, run_
 from conformance.scenarios import answer, asks, get_time, get_weather
 from harness.adapters.base import ChainOutcome, run_hook_first
 from harness.cassettes import CassetteError
+from harness.emulator import Reply
 from harness.types import Message
 
 USE_CALCULATOR = (Message.user("Use the calculator: 1+1."),)
 THREE_LOOKUPS = (Message.user("Look up a, b and c."),)
+
+
+def three_lookups_script() -> tuple[Reply, ...]:
+    """The model asks for the three lookups at once, then answers."""
+    return (
+        asks(
+            ("slow_lookup", {"key": "a"}),
+            ("failing_lookup", {"key": "b"}),
+            ("fast_lookup", {"key": "c"}),
+        ),
+        answer("Two of three lookups worked."),
+    )
 TIME_IN_TOKYO = (Message.user("What time is it in Tokyo?"),)
 TIME_IN_OSLO = (Message.user("What time is it in Oslo?"),)
 OVERLAP_WAIT = 0.5
@@ -153,17 +166,9 @@ def test_async_tools_concurrent(bench: Bench) -> None:
     an error result), ``slow_lookup`` must have finished.
     """
     adapter = bench.adapter
-    script = (
-        asks(
-            ("slow_lookup", {"key": "a"}),
-            ("failing_lookup", {"key": "b"}),
-            ("fast_lookup", {"key": "c"}),
-        ),
-        answer("Two of three lookups worked."),
-    )
     take = Take(
         "scoped",
-        script,
+        three_lookups_script(),
         kind="achain",
         tools=HOOKED_LOOKUPS,
         messages=THREE_LOOKUPS,
@@ -215,17 +220,9 @@ def test_async_tools_error_result(bench: Bench) -> None:
     both others finished, and ``slow_lookup`` and ``fast_lookup`` running at the same time.
     """
     adapter = bench.adapter
-    script = (
-        asks(
-            ("slow_lookup", {"key": "a"}),
-            ("failing_lookup", {"key": "b"}),
-            ("fast_lookup", {"key": "c"}),
-        ),
-        answer("Two of three lookups worked."),
-    )
     take = Take(
         "scoped",
-        script,
+        three_lookups_script(),
         kind="achain",
         tools=LOOKUPS,
         messages=THREE_LOOKUPS,
