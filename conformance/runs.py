@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 from conformance.models import LOST, SCENARIO, model_for
-from conformance.modes import PARALLEL_COPIES, Case, Outcome, Runner, baseline_of, unmet
+from conformance.modes import PARALLEL_COPIES, Case, Outcome, Runner, unmet
 from conformance.scenarios import Expected, Scenario
 from conformance.sent import SentRequest, from_emulated, observing
 from harness.adapters.base import ClientAdapter, Target
@@ -224,24 +224,7 @@ def record_command(suite: Suite, case: Case) -> str:
 
 
 def replay(suite: Suite, case: Case, mode: str) -> Played:
-    """Run ``mode`` against the case's cassette, replaying only.
-
-    A case's own mode (``mode == case.mode``) is always replayed. Another mode of the
-    case's scenario (its baseline) is the same run as that mode's own case: when that
-    case has already replayed in this session, what it played is returned instead of
-    replaying it a second time (never while recording). Only baseline modes (sync,
-    stream) are kept."""
-    key = ("played", case.provider, case.scenario.name, mode)
-    if mode != case.mode and key in suite.cache:
-        played: Played = suite.cache[key]
-        return played
-    played = _replay(suite, case, mode)
-    if mode == case.mode and baseline_of(mode) == mode and not suite.recording:
-        suite.cache[key] = played
-    return played
-
-
-def _replay(suite: Suite, case: Case, mode: str) -> Played:
+    """Run ``mode`` against the case's cassette, replaying only."""
     path = suite.cassette(case.provider, case.scenario.name)
     with use_cassette(
         path,

@@ -121,7 +121,23 @@ class Played:
 
 
 def play(suite: Suite, case: Case, mode: str, endpoints: LiveEndpoints) -> Played:
-    """Run ``mode`` of the case: against the emulator for a live scenario, else replayed."""
+    """Run ``mode`` of the case: against the emulator for a live scenario, else replayed.
+
+    A case's own mode (``mode == case.mode``) always runs. Another mode of the case's
+    scenario (its baseline) is the same run as that mode's own case: when that case has
+    already run in this session, what it played is returned instead of running it a
+    second time (never while recording). Only baseline modes (sync, stream) are kept."""
+    key = ("played", case.provider, case.scenario.name, mode)
+    if mode != case.mode and key in suite.cache:
+        kept: Played = suite.cache[key]
+        return kept
+    played = _play(suite, case, mode, endpoints)
+    if mode == case.mode and baseline_of(mode) == mode and not suite.recording:
+        suite.cache[key] = played
+    return played
+
+
+def _play(suite: Suite, case: Case, mode: str, endpoints: LiveEndpoints) -> Played:
     if case.scenario.live:
         lived = play_live(suite, case, mode, endpoints)
         return Played(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from typing import Any
 
 from conformance.regressions.support import Bench, Take, capture, describe, run_async
@@ -27,10 +28,16 @@ def three_lookups_script() -> tuple[Reply, ...]:
         ),
         answer("Two of three lookups worked."),
     )
+
+
 TIME_IN_TOKYO = (Message.user("What time is it in Tokyo?"),)
 TIME_IN_OSLO = (Message.user("What time is it in Oslo?"),)
 OVERLAP_WAIT = 0.5
 """Seconds ``slow_lookup`` waits for ``fast_lookup`` to finish alongside it."""
+REFUSAL_GRACE = 0.05
+"""Seconds ``slow_lookup`` still runs once the hook refused ``fast_lookup``: a chain that
+lets the hook's exception out leaves at once (well within this), one that waits for its
+tools sees it finish."""
 
 
 def _tool_results(outcome: ChainOutcome) -> tuple[tuple[str, bool], ...]:
@@ -92,6 +99,7 @@ class _Probe:
         self.finished: list[str] = []
         self.fast_done = False
         self.overlapped = False
+        self.refused_at: float | None = None
 
     def finish(self, name: str) -> None:
         with self.lock:
@@ -110,6 +118,9 @@ async def slow_lookup(key: str) -> str:
     for _ in range(round(OVERLAP_WAIT / 0.01)):
         if PROBE.fast_done:
             PROBE.overlapped = True
+            break
+        refused_at = PROBE.refused_at
+        if refused_at is not None and time.monotonic() - refused_at >= REFUSAL_GRACE:
             break
         await asyncio.sleep(0.01)
     PROBE.finish("slow_lookup")
@@ -144,6 +155,7 @@ LOOKUPS = (slow_lookup, failing_lookup, fast_lookup)
 def _refuse_fast_lookup(name: str, arguments: dict[str, Any]) -> None:
     """A ``before_call`` hook that refuses one tool call (an application's permission check)."""
     if name == "fast_lookup":
+        PROBE.refused_at = time.monotonic()
         raise PermissionError("fast_lookup is not allowed")
 
 
