@@ -11,7 +11,8 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 from conformance.regressions.support import (
     QUESTION,
@@ -23,14 +24,37 @@ from conformance.regressions.support import (
     thread_inherits_context,
 )
 
+T = TypeVar("T")
 PARALLEL_COPIES = 4
 USER_POOL_THREADS = 4
 ROUNDS = 5
 """Rounds of ``reused_thread_id``: which id a new thread gets is the C library's choice."""
 THREAD_WAIT = 10.0
 THREADS_GONE = 0.1
-"""Seconds for finished threads to exit at the OS level after ``join`` (only then can the C
-library hand their ids, and stacks, to new threads)."""
+"""Seconds at most for finished threads to exit at the OS level after ``join`` (only then
+can the C library hand their ids, and stacks, to new threads)."""
+TASKS = Path("/proc/self/task")
+
+
+def noting_thread(ids: list[int], fn: Callable[[], T]) -> Callable[[], T]:
+    """``fn``, noting in ``ids`` the OS id of each thread that runs it."""
+
+    def noted() -> T:
+        ids.append(threading.get_native_id())
+        return fn()
+
+    return noted
+
+
+def wait_threads_gone(ids: list[int]) -> None:
+    """Wait until the OS threads ``ids`` have exited (Linux: their ``/proc/self/task``
+    entries are gone), ``THREADS_GONE`` seconds at most; elsewhere, that long."""
+    deadline = time.monotonic() + THREADS_GONE
+    while time.monotonic() < deadline:
+        if TASKS.is_dir() and not any((TASKS / str(i)).exists() for i in ids):
+            return
+        time.sleep(0.001)
+
 
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "regression_request_id", default=None
@@ -71,13 +95,15 @@ def _user_pool_reads(bench: Bench, threads: int = USER_POOL_THREADS) -> None:
     adapter = bench.adapter
     everyone = threading.Barrier(threads)
 
+    ids: list[int] = []
+
     def read(_: int) -> Any:
         everyone.wait(THREAD_WAIT)
-        return adapter.current()
+        return noting_thread(ids, adapter.current)()
 
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="user-pool") as pool:
         got = capture(lambda: list(pool.map(read, range(threads))))
-    time.sleep(THREADS_GONE)
+    wait_threads_gone(ids)
     bench.requires("current() in a plain ThreadPoolExecutor", got, owner="user_thread_settings")
 
 
@@ -166,8 +192,9 @@ def test_reused_thread_id(bench: Bench) -> None:
     default = bench.client("default")
     adapter.configure(default)
     for attempt in range(1, ROUNDS + 1):
-        read = in_raw_thread(adapter.current)
-        time.sleep(THREADS_GONE)
+        ids: list[int] = []
+        read = in_raw_thread(noting_thread(ids, adapter.current))
+        wait_threads_gone(ids)
         bench.requires("current() in a threading.Thread", read, owner="user_thread_settings")
         for index, got in enumerate(_offload(bench, adapter.current, copies=2)):
             bench.expect_client(f"round {attempt}, {bench.mode} run #{index + 1}", got, default)
