@@ -1064,6 +1064,18 @@ class UnparsedProgram(FieldMarkerProgram):
         return response
 
 
+# --- keys ----------------------------------------------------------------------------------
+
+
+class IgnoresKeyEnvironment(ReferenceAdapter):
+    """Given no key, uses a key of its own instead of the provider's environment variable."""
+
+    def connect(self, target: Target) -> LM:
+        if target.api_key is None:
+            target = replace(target, api_key="sk-not-the-environment-key")
+        return super().connect(target)
+
+
 # --- checks every scenario makes ---------------------------------------------------------
 
 
@@ -1092,6 +1104,19 @@ class KeyInXApiKeyTransport(BrokenTransport):
         value = prepared.headers.pop("authorization", "")
         prepared.headers["x-api-key"] = value.removeprefix("Bearer ")
         return prepared
+
+
+class JsonAsTextPlainTransport(BrokenTransport):
+    def _prepare(self, codec: Any, request: HttpRequest, timeout: float | None) -> Any:
+        prepared = super()._prepare(codec, request, timeout)
+        prepared.headers["content-type"] = "text/plain"
+        return prepared
+
+
+class JsonAsTextPlain(TransportControl):
+    """Labels its JSON request bodies ``text/plain``."""
+
+    transport_class = JsonAsTextPlainTransport
 
 
 class KeyInXApiKey(TransportControl):
@@ -1232,6 +1257,7 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "usage_tracked_chain": (Control(ChainTracksOnlyItsLastCall, reach="chains"),),
     "chain_malformed_arguments": (Control(RepairsTruncatedArguments, reach="chains"),),
     "chain_non_object_arguments": (Control(SpreadsArrayArguments, reach="chains"),),
+    "key_from_environment": (Control(IgnoresKeyEnvironment),),
     "retry_after_wait": (Control(AsyncIgnoresRetryAfter, modes=ASYNC),),
     "program_question": (Control(UnparsedProgram, reach="programs"),),
 }
@@ -1253,6 +1279,11 @@ CHECK_CONTROLS: tuple[CheckControl, ...] = (
         StreamLosesToolCallIds,
         "response.tool_calls: the ids the provider gave the calls, streamed too",
         lambda scenario, mode: mode in STREAMED and bool(scenario.expected("openai").tool_call_ids),
+    ),
+    CheckControl(
+        JsonAsTextPlain,
+        "content-type: a JSON request body labelled application/json",
+        lambda scenario, mode: scenario.source != "closed_port",
     ),
     CheckControl(
         KeyInXApiKey,

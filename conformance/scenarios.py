@@ -164,6 +164,10 @@ class Scenario:
     requests_like: str | None = None
     """Live scenarios: the cassette scenario that sends the same conversation, whose
     recorded requests every request sent must match (as at replay)."""
+    key_from_env: bool = False
+    """The client is given no key (``Target.api_key`` None) and finds the suite's in the
+    provider's usual environment variable (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``),
+    set for the run; every request must carry it."""
     honours_retry_after: bool = False
     """The client runs with its real backoff (``Target.fast_retries`` off) and must wait
     what ``Retry-After`` says before each retry; the waits are measured."""
@@ -839,6 +843,16 @@ SCENARIOS: tuple[Scenario, ...] = (
         kind="chain",
         streams=False,
         providers=("openai",),
+    ),
+    # --- the key from the environment ---------------------------------------------------
+    Scenario(
+        "key_from_environment",
+        "a client given no key sends the one in the provider's usual environment variable",
+        user("Which key did you get?"),
+        (answer("The one from the environment."),),
+        Expect(text="The one from the environment.", finish_reason="stop"),
+        providers=("openai", "anthropic"),
+        key_from_env=True,
     ),
     # --- Retry-After honoured --------------------------------------------------------
     Scenario(
