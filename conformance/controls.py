@@ -1076,6 +1076,13 @@ class IgnoresKeyEnvironment(ReferenceAdapter):
         return super().connect(target)
 
 
+class DropsOrganization(ReferenceAdapter):
+    """Ignores the OpenAI organization it is given (sends no OpenAI-Organization)."""
+
+    def connect(self, target: Target) -> LM:
+        return super().connect(replace(target, organization=None))
+
+
 # --- checks every scenario makes ---------------------------------------------------------
 
 
@@ -1258,6 +1265,7 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "chain_malformed_arguments": (Control(RepairsTruncatedArguments, reach="chains"),),
     "chain_non_object_arguments": (Control(SpreadsArrayArguments, reach="chains"),),
     "key_from_environment": (Control(IgnoresKeyEnvironment),),
+    "organization_header": (Control(DropsOrganization),),
     "retry_after_wait": (Control(AsyncIgnoresRetryAfter, modes=ASYNC),),
     "program_question": (Control(UnparsedProgram, reach="programs"),),
 }

@@ -153,6 +153,8 @@ def _run(
         target(suite, case.provider, model_for(case.provider, role), emulation, fast_retries=fast)
         for role in roles(scenario)
     ]
+    if scenario.organization is not None:
+        targets = [replace(one, organization=scenario.organization) for one in targets]
     with ExitStack() as stack:
         if scenario.key_from_env and targets[0].api_key is not None:
             stack.enter_context(key_in_environment(case.provider, targets[0].api_key))

@@ -164,6 +164,9 @@ class Scenario:
     requests_like: str | None = None
     """Live scenarios: the cassette scenario that sends the same conversation, whose
     recorded requests every request sent must match (as at replay)."""
+    organization: str | None = None
+    """OpenAI: the organization the client is given (``Target.organization``, feature
+    ``organization``); every request must carry it as ``OpenAI-Organization``."""
     key_from_env: bool = False
     """The client is given no key (``Target.api_key`` None) and finds the suite's in the
     provider's usual environment variable (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``),
@@ -192,6 +195,8 @@ class Scenario:
             needed.append("reasoning")
         if self.tracks_usage:
             needed.append("track_usage")
+        if self.organization is not None:
+            needed.append("organization")
         if self.live:
             needed.append("base_url")
         return tuple(needed)
@@ -853,6 +858,15 @@ SCENARIOS: tuple[Scenario, ...] = (
         Expect(text="The one from the environment.", finish_reason="stop"),
         providers=("openai", "anthropic"),
         key_from_env=True,
+    ),
+    Scenario(
+        "organization_header",
+        "a client given an OpenAI organization sends it as OpenAI-Organization",
+        user("Which organization pays for this?"),
+        (answer("The one in the header."),),
+        Expect(text="The one in the header.", finish_reason="stop"),
+        providers=("openai",),
+        organization="org-llmparityconformance",
     ),
     # --- Retry-After honoured --------------------------------------------------------
     Scenario(

@@ -64,6 +64,7 @@ from conformance.sent import (
     SentRequest,
     content_type_problems,
     credential_problems,
+    organization_problems,
     wait_problems,
 )
 from harness.cassettes.errors import UnmatchedRequestError
@@ -276,6 +277,10 @@ def test_scenario(
                 "place (values not shown)",
                 problems[:3],
             )
+    if scenario.organization is not None:
+        problems = organization_problems(played.sent, scenario.organization)
+        if problems:
+            fail_with(request, case, "a request does not name the client's organization", problems)
     problems = content_type_problems(played.sent)
     if problems:
         fail_with(request, case, "a JSON request body is not labelled as JSON", problems[:3])
