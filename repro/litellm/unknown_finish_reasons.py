@@ -31,18 +31,32 @@ ANTHROPIC_REASON = "pause_turn"
 
 def openai_answer():
     return {
-        "id": "c1", "object": "chat.completion", "created": 0, "model": "deepseek-chat",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Quicksort picks"},
-                     "finish_reason": OPENAI_REASON}],
-        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}
+        "id": "c1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "deepseek-chat",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Quicksort picks"},
+                "finish_reason": OPENAI_REASON,
+            }
+        ],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
+    }
 
 
 def anthropic_answer():
-    return {"id": "msg_1", "type": "message", "role": "assistant",
-            "model": "claude-sonnet-4-5-20250929",
-            "content": [{"type": "text", "text": "Quicksort picks"}],
-            "stop_reason": ANTHROPIC_REASON, "stop_sequence": None,
-            "usage": {"input_tokens": 3, "output_tokens": 2}}
+    return {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-4-5-20250929",
+        "content": [{"type": "text", "text": "Quicksort picks"}],
+        "stop_reason": ANTHROPIC_REASON,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 3, "output_tokens": 2},
+    }
 
 
 def serve(answer):
@@ -73,8 +87,9 @@ def main():
         ("openai/deepseek-chat", serve(openai_answer) + "/v1", OPENAI_REASON),
         ("anthropic/claude-sonnet-4-5", serve(anthropic_answer), ANTHROPIC_REASON),
     ):
-        response = litellm.completion(model=model, api_base=base, api_key="test",
-                                      messages=[{"role": "user", "content": "Hi"}])
+        response = litellm.completion(
+            model=model, api_base=base, api_key="test", messages=[{"role": "user", "content": "Hi"}]
+        )
         reported = response.choices[0].finish_reason
         print(f"{model}: the API ended the answer with {sent!r}; litellm reports {reported!r}")
         differ |= reported in ("stop", "length")
