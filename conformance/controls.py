@@ -273,6 +273,28 @@ class IgnoresRequiredToolChoice(Tampered):
         return messages, params
 
 
+class AutoToolChoiceAsRequired(Tampered):
+    """Sends ``tool_choice="auto"`` as ``required``."""
+
+    def tamper_request(
+        self, messages: Sequence[Message], params: dict[str, Any], path: str
+    ) -> tuple[Sequence[Message], dict[str, Any]]:
+        if params.get("tool_choice") == "auto":
+            params = {**params, "tool_choice": "required"}
+        return messages, params
+
+
+class DropsNoneToolChoice(Tampered):
+    """Drops ``tool_choice="none"`` (the model may then call a tool)."""
+
+    def tamper_request(
+        self, messages: Sequence[Message], params: dict[str, Any], path: str
+    ) -> tuple[Sequence[Message], dict[str, Any]]:
+        if params.get("tool_choice") == "none":
+            params = {k: v for k, v in params.items() if k != "tool_choice"}
+        return messages, params
+
+
 class NamedToolChoiceAsRequired(Tampered):
     """Sends a tool_choice naming one tool as ``required`` (any tool)."""
 
@@ -335,6 +357,22 @@ class DropsCachedTokens(Tampered):
         return replace(response, usage=replace(response.usage, cached_tokens=0))
 
 
+class DropsReasoningTokens(Tampered):
+    """Reports no reasoning tokens."""
+
+    def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
+        return replace(response, usage=replace(response.usage, reasoning_tokens=0))
+
+
+class OtherFinishAsStop(Tampered):
+    """Reports a finish reason it does not know as ``stop``."""
+
+    def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
+        if response.finish_reason == "other":
+            return replace(response, finish_reason="stop")
+        return response
+
+
 class ReasoningInText(Tampered):
     """Puts the reasoning in front of the answer text instead of apart."""
 
@@ -342,6 +380,11 @@ class ReasoningInText(Tampered):
         if not response.reasoning:
             return response
         return replace(response, text=response.reasoning + response.text, reasoning="")
+
+
+class ReasoningContentInText(ReasoningInText):
+    """Puts the reasoning of an OpenAI-compatible server (``reasoning_content``) in front
+    of the answer text instead of apart."""
 
 
 class LoneToolCallWithoutArguments(Tampered):
@@ -381,10 +424,12 @@ def _remapped(error: LLMError, cls: type[LLMError]) -> LLMError:
 
 
 class BadRequestAsNotFound(Tampered):
-    """Maps HTTP 400 to NotFoundError."""
+    """Maps HTTP 400 to NotFoundError (scoped: error_bad_request's conversation)."""
 
     def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
-        return _remapped(error, NotFoundError) if error.status == 400 else error
+        if error.status == 400 and _in(messages, "error_bad_request"):
+            return _remapped(error, NotFoundError)
+        return error
 
 
 class UnauthorizedAsPermissionDenied(Tampered):
@@ -439,6 +484,30 @@ class InStreamRateLimitAsServerError(Tampered):
     def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
         if isinstance(error, RateLimitError) and error.status is None:
             return _remapped(error, ServerError)
+        return error
+
+
+class InStreamInvalidRequestAsServerError(Tampered):
+    """Maps an invalid-request error event inside a stream to ServerError."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        if isinstance(error, BadRequestError) and error.status is None:
+            return _remapped(error, ServerError)
+        return error
+
+
+def _body_text(error: LLMError) -> str:
+    return json.dumps(error.body, separators=(",", ":"))
+
+
+class ReadsOnlyNestedErrorMessages(Tampered):
+    """Reads an error's message from ``{"error": {"message"}}`` only: a flat
+    ``{"message"}`` body is reported whole."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        body = error.body
+        if isinstance(body, dict) and "error" not in body and "message" in body:
+            return type(error)(_body_text(error), provider=error.provider, status=error.status)
         return error
 
 
@@ -995,6 +1064,25 @@ class UnparsedProgram(FieldMarkerProgram):
         return response
 
 
+# --- keys ----------------------------------------------------------------------------------
+
+
+class IgnoresKeyEnvironment(ReferenceAdapter):
+    """Given no key, uses a key of its own instead of the provider's environment variable."""
+
+    def connect(self, target: Target) -> LM:
+        if target.api_key is None:
+            target = replace(target, api_key="sk-not-the-environment-key")
+        return super().connect(target)
+
+
+class DropsOrganization(ReferenceAdapter):
+    """Ignores the OpenAI organization it is given (sends no OpenAI-Organization)."""
+
+    def connect(self, target: Target) -> LM:
+        return super().connect(replace(target, organization=None))
+
+
 # --- checks every scenario makes ---------------------------------------------------------
 
 
@@ -1007,12 +1095,35 @@ class StreamReportsRequestedModel(Tampered):
         return response
 
 
+class StreamLosesToolCallIds(Tampered):
+    """A stream reports its tool calls without the ids the provider gave them."""
+
+    def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
+        if path not in ("stream", "astream") or not response.tool_calls:
+            return response
+        calls = tuple(replace(call, id="") for call in response.tool_calls)
+        return replace(response, tool_calls=calls)
+
+
 class KeyInXApiKeyTransport(BrokenTransport):
     def _prepare(self, codec: Any, request: HttpRequest, timeout: float | None) -> Any:
         prepared = super()._prepare(codec, request, timeout)
         value = prepared.headers.pop("authorization", "")
         prepared.headers["x-api-key"] = value.removeprefix("Bearer ")
         return prepared
+
+
+class JsonAsTextPlainTransport(BrokenTransport):
+    def _prepare(self, codec: Any, request: HttpRequest, timeout: float | None) -> Any:
+        prepared = super()._prepare(codec, request, timeout)
+        prepared.headers["content-type"] = "text/plain"
+        return prepared
+
+
+class JsonAsTextPlain(TransportControl):
+    """Labels its JSON request bodies ``text/plain``."""
+
+    transport_class = JsonAsTextPlainTransport
 
 
 class KeyInXApiKey(TransportControl):
@@ -1105,19 +1216,26 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "unicode_text": (Control(AsciiOnlyText),),
     "long_text": (Control(TruncatesLongText),),
     "usage_cached_tokens": (Control(DropsCachedTokens),),
-    "reasoning_text": (Control(ReasoningInText, provider="anthropic"),),
+    "reasoning_text": (
+        Control(ReasoningInText, provider="anthropic"),
+        Control(ReasoningContentInText),
+    ),
+    "usage_reasoning_tokens": (Control(DropsReasoningTokens),),
+    "finish_reason_other": (Control(OtherFinishAsStop),),
     "tool_call_single": (Control(LoneToolCallWithoutArguments, scoped=True),),
     "tool_call_parallel": (Control(KeepsTheFirstToolCall),),
     "tool_call_with_text": (Control(DropsTextBesideToolCalls),),
     "tool_choice_required": (Control(IgnoresRequiredToolChoice),),
     "tool_choice_named": (Control(NamedToolChoiceAsRequired),),
+    "tool_choice_auto": (Control(AutoToolChoiceAsRequired),),
+    "tool_choice_none": (Control(DropsNoneToolChoice),),
     "chain_single_tool": (Control(JsonEncodesToolResultsForParis, scoped=True, reach="chains"),),
     "chain_parallel_tools": (Control(AsyncToolResultsLast, reach="chains"),),
     "chain_no_argument_tool": (Control(RejectsEmptyArguments, reach="chains"),),
     "chain_multi_turn": (Control(StopsAfterOneToolRound, reach="chains"),),
     "chain_failing_tool": (Control(ToolExceptionsEscape, reach="chains"),),
     "chain_unknown_tool": (Control(UnknownToolRaises, reach="chains"),),
-    "error_bad_request": (Control(BadRequestAsNotFound),),
+    "error_bad_request": (Control(BadRequestAsNotFound, scoped=True),),
     "error_authentication": (Control(UnauthorizedAsPermissionDenied),),
     "error_permission": (Control(ForbiddenAsAuthentication),),
     "error_not_found": (Control(NotFoundAsBadRequest),),
@@ -1128,6 +1246,8 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "concurrent_contexts": (Control(TasksShareOneContext, modes=frozenset({"tasks"})),),
     "stream_error_event": (Control(RetriesStreamOnServerErrorEvent, reach="streams"),),
     "stream_error_rate_limited": (Control(InStreamRateLimitAsServerError),),
+    "stream_error_invalid_request": (Control(InStreamInvalidRequestAsServerError),),
+    "error_flat_envelope": (Control(ReadsOnlyNestedErrorMessages),),
     "cut_mid_body": (Control(AsyncBodyCutNotRetried, modes=frozenset({"async"})),),
     "cut_mid_stream": (
         Control(BuffersStreams),
@@ -1144,6 +1264,8 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "usage_tracked_chain": (Control(ChainTracksOnlyItsLastCall, reach="chains"),),
     "chain_malformed_arguments": (Control(RepairsTruncatedArguments, reach="chains"),),
     "chain_non_object_arguments": (Control(SpreadsArrayArguments, reach="chains"),),
+    "key_from_environment": (Control(IgnoresKeyEnvironment),),
+    "organization_header": (Control(DropsOrganization),),
     "retry_after_wait": (Control(AsyncIgnoresRetryAfter, modes=ASYNC),),
     "program_question": (Control(UnparsedProgram, reach="programs"),),
 }
@@ -1160,6 +1282,16 @@ CHECK_CONTROLS: tuple[CheckControl, ...] = (
         StreamReportsRequestedModel,
         "response.model: the model the answer named, streamed too",
         lambda scenario, mode: mode in STREAMED and _answers(scenario),
+    ),
+    CheckControl(
+        StreamLosesToolCallIds,
+        "response.tool_calls: the ids the provider gave the calls, streamed too",
+        lambda scenario, mode: mode in STREAMED and bool(scenario.expected("openai").tool_call_ids),
+    ),
+    CheckControl(
+        JsonAsTextPlain,
+        "content-type: a JSON request body labelled application/json",
+        lambda scenario, mode: scenario.source != "closed_port",
     ),
     CheckControl(
         KeyInXApiKey,

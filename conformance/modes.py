@@ -256,6 +256,10 @@ def unmet(expected: Expected, outcome: Outcome) -> list[tuple[str, Any, Any]]:
             expected.tool_calls,
             tuple((call.name, call.arguments) for call in response.tool_calls),
         ),
+        "response.tool_calls (ids)": (
+            expected.tool_call_ids,
+            tuple(call.id for call in response.tool_calls),
+        ),
         "response.finish_reason": (expected.finish_reason, response.finish_reason),
         "response.usage": (expected.usage, response.usage),
         "response.reasoning": (expected.reasoning, response.reasoning),

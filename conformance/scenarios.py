@@ -25,6 +25,7 @@ the client's real sockets (the reference client's async path is then aiohttp).
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -106,9 +107,12 @@ class Expected:
 
     text: str | None = None
     tool_calls: tuple[tuple[str, dict[str, Any]], ...] | None = None
+    tool_call_ids: tuple[str, ...] | None = None
+    """The ids the provider gave the tool calls, in order (None: its wire carries none)."""
     finish_reason: str | None = None
     usage: Usage | None = None
     reasoning: str | None = None
+    """The reasoning text ("" where the answer gave none)."""
     model: str | None = None
     """The model the result names: the one the provider's answer named, or where its
     wire names none (Bedrock Converse) the one requested."""
@@ -160,6 +164,13 @@ class Scenario:
     requests_like: str | None = None
     """Live scenarios: the cassette scenario that sends the same conversation, whose
     recorded requests every request sent must match (as at replay)."""
+    organization: str | None = None
+    """OpenAI: the organization the client is given (``Target.organization``, feature
+    ``organization``); every request must carry it as ``OpenAI-Organization``."""
+    key_from_env: bool = False
+    """The client is given no key (``Target.api_key`` None) and finds the suite's in the
+    provider's usual environment variable (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``),
+    set for the run; every request must carry it."""
     honours_retry_after: bool = False
     """The client runs with its real backoff (``Target.fast_retries`` off) and must wait
     what ``Retry-After`` says before each retry; the waits are measured."""
@@ -184,6 +195,8 @@ class Scenario:
             needed.append("reasoning")
         if self.tracks_usage:
             needed.append("track_usage")
+        if self.organization is not None:
+            needed.append("organization")
         if self.live:
             needed.append("base_url")
         return tuple(needed)
@@ -245,9 +258,10 @@ class Scenario:
             text=answer.text if expect.text is None else expect.text,
             tool_calls=expect.tool_calls
             or tuple((call.name, call.arguments) for call in answer.tool_calls),
+            tool_call_ids=_call_ids(provider, answer),
             finish_reason=expect.finish_reason or answer.finish,
             usage=expect.usage or answer.usage,
-            reasoning=answer.reasoning or None,
+            reasoning=answer.reasoning,
             model=answer.model or returned_model(provider, requested) or requested,
             tool_results=expect.tool_results,
             attempts=attempts,
@@ -272,6 +286,15 @@ class Scenario:
             (step.retry_after or 0.0) if isinstance(step, Fault) else 0.0
             for step in self.replies[:-1]
         )
+
+
+def _call_ids(provider: str, answer: Reply) -> tuple[str, ...] | None:
+    """The tool-call ids the answer gives (None where the wire carries none, or where
+    the script leaves them to the emulator)."""
+    ids = tuple(call.id for call in answer.tool_calls)
+    if provider in PROVIDERS_WITHOUT_CALL_IDS or not all(ids):
+        return None
+    return ids
 
 
 def _answer_of(step: Step) -> Reply | None:
@@ -347,6 +370,19 @@ WEATHER = ToolSpec(
     },
 )
 
+FLAT_MESSAGE = (
+    "This model's maximum context length is 4096 tokens. However, you requested 5000 "
+    "tokens (1000 in the messages, 4000 in the completion)."
+)
+FLAT_ERROR = {
+    "object": "error",
+    "message": FLAT_MESSAGE,
+    "type": "BadRequestError",
+    "param": None,
+    "code": 400,
+}
+"""vLLM's error body before it took OpenAI's ``{"error": {...}}`` envelope: flat."""
+
 # --- the catalogue ----------------------------------------------------------------------
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -420,7 +456,22 @@ SCENARIOS: tuple[Scenario, ...] = (
         user("What is 17 * 3? Think first."),
         (answer("51", reasoning="17 * 3 = 51.", usage=Usage(15, 30)),),
         Expect(text="51", finish_reason="stop"),
-        providers=("anthropic", "gemini", "bedrock"),
+    ),
+    Scenario(
+        "usage_reasoning_tokens",
+        "reasoning tokens are reported apart, where the provider counts them",
+        user("Is 1013 prime? Think it through."),
+        (answer("Yes, 1013 is prime.", usage=Usage(14, 212, reasoning_tokens=192)),),
+        Expect(text="Yes, 1013 is prime.", usage=Usage(14, 212, reasoning_tokens=192)),
+        providers=("openai", "gemini"),
+    ),
+    Scenario(
+        "finish_reason_other",
+        "a finish reason outside stop, length, tool_calls and content_filter is reported as other",
+        user("Explain quicksort."),
+        (answer("Quicksort picks a pivot", finish_reason="other", usage=Usage(10, 5)),),
+        Expect(text="Quicksort picks a pivot", finish_reason="other"),
+        needs=("finish_reason",),
     ),
     Scenario(
         "tool_call_single",
@@ -469,6 +520,23 @@ SCENARIOS: tuple[Scenario, ...] = (
         (asks(("get_weather", {"city": "Lima"})),),
         Expect(tool_calls=(("get_weather", {"city": "Lima"}),), finish_reason="tool_calls"),
         params={"tools": [WEATHER], "tool_choice": "get_weather"},
+    ),
+    Scenario(
+        "tool_choice_auto",
+        "tool_choice=auto is encoded (or left out, the default) and the model calls a tool",
+        user("Weather in Cairo?"),
+        (asks(("get_weather", {"city": "Cairo"})),),
+        Expect(tool_calls=(("get_weather", {"city": "Cairo"}),), finish_reason="tool_calls"),
+        params={"tools": [WEATHER], "tool_choice": "auto"},
+    ),
+    Scenario(
+        "tool_choice_none",
+        "tool_choice=none is encoded and the model answers in text",
+        user("Do not look it up: is Quito warm?"),
+        (answer("Quito is mild all year round."),),
+        Expect(text="Quito is mild all year round.", finish_reason="stop"),
+        params={"tools": [WEATHER], "tool_choice": "none"},
+        providers=("openai", "anthropic", "gemini"),  # Bedrock Converse has no "none"
     ),
     Scenario(
         "chain_single_tool",
@@ -650,6 +718,31 @@ SCENARIOS: tuple[Scenario, ...] = (
         Expect(),
         plain=False,
     ),
+    Scenario(
+        "stream_error_invalid_request",
+        "an invalid-request error event inside a stream raises BadRequestError",
+        user("Describe the picture."),
+        (
+            StreamFault(
+                400,
+                "Invalid prompt: your prompt was flagged as potentially violating our "
+                "usage policy.",
+                answer("I see a"),
+                after_events=1,
+            ),
+        ),
+        Expect(),
+        plain=False,
+    ),
+    # --- error bodies of OpenAI-compatible servers of other makes ----------------------
+    Scenario(
+        "error_flat_envelope",
+        "a 400 in vLLM's flat error object raises BadRequestError with its message",
+        user("Summarize this long report."),
+        (Fault(400, FLAT_MESSAGE, body=json.dumps(FLAT_ERROR)),),
+        Expect(error=BadRequestError, error_message=FLAT_MESSAGE),
+        providers=("openai",),
+    ),
     # --- connection faults (live: over loopback, the client's own sockets) -------------
     Scenario(
         "cut_mid_body",
@@ -755,6 +848,25 @@ SCENARIOS: tuple[Scenario, ...] = (
         kind="chain",
         streams=False,
         providers=("openai",),
+    ),
+    # --- the key from the environment ---------------------------------------------------
+    Scenario(
+        "key_from_environment",
+        "a client given no key sends the one in the provider's usual environment variable",
+        user("Which key did you get?"),
+        (answer("The one from the environment."),),
+        Expect(text="The one from the environment.", finish_reason="stop"),
+        providers=("openai", "anthropic"),
+        key_from_env=True,
+    ),
+    Scenario(
+        "organization_header",
+        "a client given an OpenAI organization sends it as OpenAI-Organization",
+        user("Which organization pays for this?"),
+        (answer("The one in the header."),),
+        Expect(text="The one in the header.", finish_reason="stop"),
+        providers=("openai",),
+        organization="org-llmparityconformance",
     ),
     # --- Retry-After honoured --------------------------------------------------------
     Scenario(

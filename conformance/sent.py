@@ -13,6 +13,12 @@ recording hooks scrub them; in live runs the emulator keeps them. Two checks rea
   one.
 - ``wait_problems``: the time between a failed attempt and the next one is at least
   what the provider's ``Retry-After`` asked for.
+- ``organization_problems``: an OpenAI organization the client was given is sent as
+  ``OpenAI-Organization`` on every request.
+- ``content_type_problems``: a request whose body is JSON says so
+  (``Content-Type: application/json``), as every provider's API reference asks; servers
+  built on FastAPI (vLLM and other OpenAI-compatible ones) do not read a JSON body
+  labelled otherwise.
 """
 
 from __future__ import annotations
@@ -184,6 +190,38 @@ def _signature(request: SentRequest, target: Target, signed: Sequence[str]) -> s
     auth = SigV4Auth(target.aws_credentials, "bedrock", target.region or "")
     canonical = auth.canonical_request(aws)
     return str(auth.signature(auth.string_to_sign(aws, canonical), aws))
+
+
+# --- organization ------------------------------------------------------------------------
+
+
+def organization_problems(
+    sent: Sequence[SentRequest], organization: str
+) -> list[tuple[str, str, str]]:
+    """(field, expected, got) for every request whose ``openai-organization`` header is not
+    ``organization``."""
+    return [
+        (f"openai-organization of request #{index + 1}", organization, got or "none")
+        for index, request in enumerate(sent)
+        if (got := request.headers.get("openai-organization", "")) != organization
+    ]
+
+
+# --- content type ------------------------------------------------------------------------
+
+
+def content_type_problems(sent: Sequence[SentRequest]) -> list[tuple[str, str, str]]:
+    """(field, expected, got) for every request with a JSON body whose ``content-type`` is
+    not ``application/json`` (parameters and case aside)."""
+    problems = []
+    for index, request in enumerate(sent):
+        if not request.body.lstrip().startswith((b"{", b"[")):
+            continue
+        value = request.headers.get("content-type", "")
+        if value.split(";")[0].strip().lower() != "application/json":
+            where = f"content-type of request #{index + 1} ({urlsplit(request.url).path})"
+            problems.append((where, "application/json", value or "none"))
+    return problems
 
 
 # --- waits ---------------------------------------------------------------------------------

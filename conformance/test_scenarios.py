@@ -10,8 +10,9 @@ on its own:
 3. the mode must make as many requests as the script has steps (per copy), and play
    every interaction of its family (streamed or not);
 4. every request must carry the suite's fake key in the provider's own place (checked
-   on the request as sent, before scrubbing; see ``conformance.sent``), and a retry
-   must come no sooner than the provider's ``Retry-After`` said;
+   on the request as sent, before scrubbing; see ``conformance.sent``), a JSON body
+   must be labelled ``Content-Type: application/json``, and a retry must come no sooner
+   than the provider's ``Retry-After`` said;
 5. a scenario that tracks usage must find in the client's tracker the usage of every
    call the mode made;
 6. where the adapter also has the mode's baseline (sync, or stream for the stream
@@ -59,7 +60,13 @@ from conformance.runs import (
     streamed_indices,
 )
 from conformance.scenarios import PROVIDERS_WITHOUT_CALL_IDS
-from conformance.sent import SentRequest, credential_problems, wait_problems
+from conformance.sent import (
+    SentRequest,
+    content_type_problems,
+    credential_problems,
+    organization_problems,
+    wait_problems,
+)
 from harness.cassettes.errors import UnmatchedRequestError
 from harness.emulator import returned_model
 from harness.pytest_plugin import Suite, selected_providers
@@ -286,6 +293,13 @@ def test_scenario(
                 "place (values not shown)",
                 problems[:3],
             )
+    if scenario.organization is not None:
+        problems = organization_problems(played.sent, scenario.organization)
+        if problems:
+            fail_with(request, case, "a request does not name the client's organization", problems)
+    problems = content_type_problems(played.sent)
+    if problems:
+        fail_with(request, case, "a JSON request body is not labelled as JSON", problems[:3])
     if copies == 1 and expected.waits:
         problems = wait_problems(expected.waits, played.sent)
         if problems:

@@ -251,6 +251,11 @@ DOCUMENTED: dict[tuple[str, str], set[Pair]] = {
     # OpenAI error object: "code" is a string or null; 5xx bodies carry "code": null
     # ({"type": "server_error", "param": null, "code": null}). The corpus error is a 404.
     ("openai", "error"): {("error.code", "null")},
+    # OpenAI-compatible servers that reason (DeepSeek's API reference, vLLM's reasoning
+    # outputs) send the reasoning text as a string "reasoning_content" beside "content",
+    # in the message and in each stream delta; OpenAI itself sends none.
+    ("openai", "answer"): {("choices[].message.reasoning_content", "str")},
+    ("openai", "chunk"): {("choices[].delta.reasoning_content", "str")},
     # Messages API, extended thinking: a non-streamed answer has
     # {"type": "thinking", "thinking", "signature"} blocks; the corpus has thinking only
     # in streams (content_block_start carries the same block shape).

@@ -37,6 +37,11 @@ through; ``Target.base_url`` (feature ``base_url``) is a loopback server serving
 provider's own paths, for clients with their own HTTP stack. Either lets the suite record
 against the built-in emulator (``--record-mode=rewrite --emulator``).
 
+**Keys and organization.** ``Target.api_key`` None means the client's usual environment
+variable (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``), which the suite then sets for the
+run. ``Target.organization`` (feature ``organization``, OpenAI) is sent as the
+``OpenAI-Organization`` header.
+
 **Usage.** ``track_usage()`` (feature ``track_usage``) is a block that sums the usage of
 every call made inside it, on the caller's thread or task and on the threads and tasks
 the library's primitives start from it; it yields a function returning the sum so far.
@@ -97,6 +102,7 @@ FEATURES = frozenset(
         "achain_sync_tools",  # the async chain runs plain (sync) tools
         "tool_hooks",  # chain_with_hook/achain_with_hook: a hook called before each tool
         "track_usage",  # sums the usage of the calls made inside a block (track_usage)
+        "organization",  # OpenAI: sends Target.organization as the OpenAI-Organization header
     }
 )
 
@@ -130,6 +136,9 @@ class Target:
     paths (``/v1/chat/completions``, ``/v1/messages``, ``/v1beta/models/...``,
     ``/model/.../converse``) in place of the public API, or None. Append what the library
     expects (the OpenAI SDK wants ``.../v1``)."""
+    organization: str | None = None
+    """OpenAI: the organization the requests are made for, sent as the
+    ``OpenAI-Organization`` header (feature ``organization``), or None."""
 
 
 @dataclass(frozen=True)

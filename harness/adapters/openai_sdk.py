@@ -61,7 +61,7 @@ from harness.types import (
 PROVIDER = "openai"
 SUPPORTED = frozenset(
     {"call", "acall", "stream", "astream", "tool_choice", "base_url", "history"}
-    | {"tool_calls", "finish_reason"}
+    | {"tool_calls", "finish_reason", "organization"}
 )
 
 
@@ -94,6 +94,8 @@ class OpenAISDKAdapter(ClientAdapter):
     def connect(self, target: Target) -> SDKConnection:
         openai = _sdk()
         options: dict[str, Any] = {"api_key": target.api_key, "max_retries": target.max_retries}
+        if target.organization is not None:
+            options["organization"] = target.organization
         if target.base_url is not None:
             options["base_url"] = target.base_url.rstrip("/") + "/v1"
         sync_class = client_class(target, openai.OpenAI)

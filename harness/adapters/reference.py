@@ -238,4 +238,6 @@ def connect_lm(target: Target) -> LM:
         options.update(region=target.region, credentials=target.aws_credentials)
     else:
         options["api_key"] = target.api_key
+    if target.organization is not None:
+        options["organization"] = target.organization
     return LM(f"{target.provider}/{target.model}", **options)

@@ -177,6 +177,8 @@ def _respond(call: Call, step: Step) -> EmulatedResponse:
 
 def _fault(call: Call, fault: Fault) -> EmulatedResponse:
     wire = _FAILURES[call.provider](call, fault.status, fault.message)
+    if fault.body is not None:
+        wire = Wire({"content-type": "application/json"}, (fault.body.encode(),))
     headers = dict(wire.headers)
     if fault.retry_after is not None:
         headers["retry-after"] = str(max(0, math.ceil(fault.retry_after)))

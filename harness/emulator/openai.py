@@ -1,7 +1,8 @@
 """OpenAI Chat Completions wire format: ``chat.completion`` bodies and SSE chunks.
 
-Real Chat Completions never return reasoning text (only ``reasoning_tokens``), so
-``Reply.reasoning`` is not sent.
+OpenAI itself never returns reasoning text (only ``reasoning_tokens``); OpenAI-compatible
+servers that do (DeepSeek, vLLM, ...) send it as ``reasoning_content`` beside ``content``,
+in the message and in stream deltas, and so is ``Reply.reasoning`` sent.
 """
 
 from __future__ import annotations
@@ -29,7 +30,11 @@ FINISH = {
     "length": "length",
     "tool_calls": "tool_calls",
     "content_filter": "content_filter",
+    "other": "insufficient_system_resource",
 }
+"""OpenAI's own four, and for ``other`` a reason outside them, as OpenAI-compatible
+servers send: DeepSeek's ``insufficient_system_resource`` (its API reference's
+``finish_reason`` list)."""
 ERRORS: dict[int, tuple[str, str | None]] = {
     400: ("invalid_request_error", "invalid_value"),
     401: ("invalid_request_error", "invalid_api_key"),
@@ -66,6 +71,8 @@ def answer(call: Call, reply: Reply) -> Wire:
             "content": reply.text or (None if calls else ""),
             "refusal": None,
         }
+        if reply.reasoning:
+            message["reasoning_content"] = reply.reasoning
         if calls:
             message["tool_calls"] = calls
         choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
@@ -78,6 +85,7 @@ def answer(call: Call, reply: Reply) -> Wire:
 
     first = {"role": "assistant", "content": "" if reply.text or not calls else None}
     chunks = [chunk({**first, "refusal": None})]
+    chunks += [chunk({"reasoning_content": piece}) for piece in pieces(reply.reasoning, TEXT_PIECE)]
     chunks += [chunk({"content": piece}) for piece in pieces(reply.text, TEXT_PIECE)]
     for i, tool in enumerate(calls):
         start = {**tool, "function": {"name": tool["function"]["name"], "arguments": ""}}

@@ -61,11 +61,15 @@ class Fault:
     """An error response in the provider's own error envelope.
 
     ``retry_after`` (seconds) adds ``retry-after`` and ``retry-after-ms`` headers.
+    ``body``, when set, is JSON text sent verbatim in place of the provider's envelope:
+    the error body of an OpenAI-compatible server of another make (vLLM's flat
+    ``{"object": "error", "message", ...}``).
     """
 
     status: int
     message: str = "emulated fault"
     retry_after: float | None = None
+    body: str | None = None
 
 
 @dataclass(frozen=True)
