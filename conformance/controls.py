@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
+import enum
 import functools
 import json
 import re
@@ -36,12 +38,20 @@ from typing import Any, ClassVar, Literal
 
 from conformance.models import SCENARIO, model_for
 from conformance.scenarios import SCENARIOS, Scenario
-from harness.adapters.base import ChainOutcome, StreamResult, Target, Tools
-from harness.adapters.reference import ReferenceAdapter
+from harness.adapters.base import CHAIN_PARAM_KEYS, ChainOutcome, StreamResult, Target, Tools
+from harness.adapters.reference import ReferenceAdapter, stopped_outcome
 from harness.context import _trackers, record_usage
 from harness.lm import LM
 from harness.providers.base import HttpRequest
-from harness.tools import arun_chain, as_tools, run_chain, tool_specs
+from harness.tools import (
+    ChainLimitError,
+    arun_chain,
+    arun_tool_calls,
+    as_tools,
+    run_chain,
+    run_tool_calls,
+    tool_specs,
+)
 from harness.transport import RetryPolicy, Transport
 from harness.types import (
     APIConnectionError,
@@ -160,16 +170,18 @@ class Tampered(ReferenceAdapter):
         sent, params = self.tamper_request(messages, params, "chain")
         runnable = as_tools(self.tamper_tools(tools, messages, "chain"))
         specs = tool_specs(runnable)
+        params, options = _chain_params(params, self.chain_options())
 
         def step(conversation: list[Message]) -> Response:
             return self.tamper_step(client(conversation, tools=specs, **params), "chain")
 
         try:
-            result = run_chain(step, list(sent), runnable, **self.chain_options())
+            outcome = _chain_outcome(run_chain(step, list(sent), runnable, **options))
+        except ChainLimitError as stopped:
+            outcome = stopped_outcome(stopped)
         except LLMError as error:
             self._raise(error, messages, "chain")
             raise
-        outcome = _chain_outcome(result)
         return replace(outcome, response=self.tamper(outcome.response, messages, "chain"))
 
     async def achain(
@@ -178,18 +190,30 @@ class Tampered(ReferenceAdapter):
         sent, params = self.tamper_request(messages, params, "achain")
         runnable = as_tools(self.tamper_tools(tools, messages, "achain"))
         specs = tool_specs(runnable)
+        params, options = _chain_params(params, self.chain_options())
 
         async def step(conversation: list[Message]) -> Response:
             response = await client.acall(conversation, tools=specs, **params)
             return self.tamper_step(response, "achain")
 
         try:
-            result = await arun_chain(step, list(sent), runnable, **self.chain_options())
+            outcome = _chain_outcome(await arun_chain(step, list(sent), runnable, **options))
+        except ChainLimitError as stopped:
+            outcome = stopped_outcome(stopped)
         except LLMError as error:
             self._raise(error, messages, "achain")
             raise
-        outcome = _chain_outcome(result)
         return replace(outcome, response=self.tamper(outcome.response, messages, "achain"))
+
+
+def _chain_params(
+    params: dict[str, Any], options: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``params`` split into the model call's and ``run_chain``'s (the scenario's chain
+    parameters, then the control's ``chain_options`` over them)."""
+    call = {k: v for k, v in params.items() if k not in CHAIN_PARAM_KEYS}
+    chain = {k: v for k, v in params.items() if k in CHAIN_PARAM_KEYS}
+    return call, {**chain, **options}
 
 
 def _chain_outcome(result: Any) -> ChainOutcome:
@@ -826,6 +850,77 @@ class SpreadsArrayArguments(Tampered):
         return replace(response, tool_calls=tuple(calls))
 
 
+class RunsTheStoppedAnswersTools(Tampered):
+    """At the turn limit, runs the tools the last answer asked for and reports their
+    results (scoped: chain_turn_limit's conversation)."""
+
+    def chain(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        outcome = super().chain(client, messages, tools, params)
+        if not _in(messages, "chain_turn_limit") or not outcome.response.tool_calls:
+            return outcome
+        late = run_tool_calls(outcome.response.tool_calls, tools)
+        return replace(outcome, tool_results=(*outcome.tool_results, *late))
+
+    async def achain(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        outcome = await super().achain(client, messages, tools, params)
+        if not _in(messages, "chain_turn_limit") or not outcome.response.tool_calls:
+            return outcome
+        late = await arun_tool_calls(outcome.response.tool_calls, tools)
+        return replace(outcome, tool_results=(*outcome.tool_results, *late))
+
+
+class TurnLimitOfOneIgnored(Tampered):
+    """Takes ``max_turns=1`` for "no limit" (a truthiness test on ``max_turns - 1``)."""
+
+    def tamper_request(
+        self, messages: Sequence[Message], params: dict[str, Any], path: str
+    ) -> tuple[Sequence[Message], dict[str, Any]]:
+        if params.get("max_turns") == 1:
+            params = {k: v for k, v in params.items() if k != "max_turns"}
+        return messages, params
+
+
+class IgnoresToolTimeout(Tampered):
+    """Waits for every tool to return, whatever ``tool_timeout`` says."""
+
+    def chain_options(self) -> dict[str, Any]:
+        return {"tool_timeout": None}
+
+
+class DictResultsAsPythonText(Tampered):
+    """Sends a tool's dict result as ``str(dict)`` (Python's repr, not JSON)."""
+
+    def tamper_tools(self, tools: Tools, messages: Sequence[Message], path: str) -> Tools:
+        def as_text(tool: Callable[..., Any]) -> Callable[..., Any]:
+            def run(*args: Any, **kwargs: Any) -> Any:
+                value = tool(*args, **kwargs)
+                return str(value) if isinstance(value, dict) else value
+
+            return _wrapped(tool, run)
+
+        return [as_text(tool) for tool in tools]
+
+
+class DataclassesAndEnumsAsRepr(Tampered):
+    """Sends a tool's dataclass or Enum result as its ``repr`` (``json.dumps``'s
+    ``default=repr``)."""
+
+    def tamper_tools(self, tools: Tools, messages: Sequence[Message], path: str) -> Tools:
+        def as_repr(tool: Callable[..., Any]) -> Callable[..., Any]:
+            def run(*args: Any, **kwargs: Any) -> Any:
+                value = tool(*args, **kwargs)
+                rich = isinstance(value, enum.Enum) or dataclasses.is_dataclass(value)
+                return repr(value) if rich else value
+
+            return _wrapped(tool, run)
+
+        return [as_repr(tool) for tool in tools]
+
+
 # --- usage ---------------------------------------------------------------------------------
 
 
@@ -1145,6 +1240,11 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "chain_malformed_arguments": (Control(RepairsTruncatedArguments, reach="chains"),),
     "chain_non_object_arguments": (Control(SpreadsArrayArguments, reach="chains"),),
     "retry_after_wait": (Control(AsyncIgnoresRetryAfter, modes=ASYNC),),
+    "chain_turn_limit": (Control(RunsTheStoppedAnswersTools, scoped=True, reach="chains"),),
+    "chain_turn_limit_one": (Control(TurnLimitOfOneIgnored),),
+    "chain_tool_timeout": (Control(IgnoresToolTimeout, reach="chains"),),
+    "chain_json_tool_results": (Control(DictResultsAsPythonText, reach="chains"),),
+    "chain_rich_tool_results": (Control(DataclassesAndEnumsAsRepr, reach="chains"),),
     "program_question": (Control(UnparsedProgram, reach="programs"),),
 }
 """Scenario name -> its negative controls (every scenario has at least one)."""

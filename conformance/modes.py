@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from conformance import loops
-from conformance.scenarios import ERROR, Expected, Scenario
+from conformance.scenarios import ERROR, Expected, JSONText, Scenario
 from conformance.sent import SentRequest
 from harness.adapters.base import ChainOutcome, ClientAdapter, StreamResult
 from harness.types import LLMError, Message, Response, StreamEvent, ToolCallDelta, Usage
@@ -276,11 +276,13 @@ def unmet(expected: Expected, outcome: Outcome) -> list[tuple[str, Any, Any]]:
 def _tool_results_match(
     expected: tuple[tuple[Any, bool], ...], got: tuple[tuple[str, bool], ...] | None
 ) -> bool:
-    """Equal, where an ``ERROR`` content stands for any text of an error result."""
+    """Equal, where an ``ERROR`` content stands for any text of an error result, and a
+    ``JSONText`` for any JSON text of its value."""
     if got is None or len(got) != len(expected):
         return False
     return all(
         (content is ERROR and is_error and bool(text) and flag)
+        or (isinstance(content, JSONText) and is_error == flag and content.matches(text))
         or (content, is_error) == (text, flag)
         for (content, is_error), (text, flag) in zip(expected, got, strict=True)
     )

@@ -210,6 +210,7 @@ def matcher(suite: Suite, scenario: Scenario) -> RequestMatcher:
     return suite.matcher(
         params=scenario.sampling_params,
         opaque_tool_results=scenario.error_tools,
+        json_tool_results=scenario.json_tools,
         opaque_system=scenario.kind == "program",  # the framework's own prompt
     )
 

@@ -31,6 +31,7 @@ from harness.context import (
 )
 from harness.emulator.shells import client_options
 from harness.lm import LM
+from harness.tools import ChainLimitError
 from harness.transport import RetryPolicy
 from harness.types import Message, Response, Usage
 
@@ -126,13 +127,19 @@ class ReferenceAdapter(ClientAdapter):
     def chain(
         self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
     ) -> ChainOutcome:
-        result = client.chain(messages, tools=tools, **params)
+        try:
+            result = client.chain(messages, tools=tools, **params)
+        except ChainLimitError as stopped:
+            return stopped_outcome(stopped)
         return _outcome(result)
 
     async def achain(
         self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
     ) -> ChainOutcome:
-        result = await client.achain(messages, tools=tools, **params)
+        try:
+            result = await client.achain(messages, tools=tools, **params)
+        except ChainLimitError as stopped:
+            return stopped_outcome(stopped)
         return _outcome(result)
 
     # ``harness.LM`` has no hook mechanism: the hook runs inside each tool, so its
@@ -223,6 +230,13 @@ def _tracking() -> Iterator[Callable[[], Usage]]:
 def _outcome(result: Any) -> ChainOutcome:
     tool_results = tuple(m for m in result.messages if m.role == "tool")
     return ChainOutcome(result.response, tool_results)
+
+
+def stopped_outcome(stopped: ChainLimitError) -> ChainOutcome:
+    """A chain stopped by ``max_turns``: the answer still asking for tools, and the tool
+    results sent before it (the ``max_turns`` outcome of ``harness.adapters.base``)."""
+    tool_results = tuple(m for m in stopped.messages if m.role == "tool")
+    return ChainOutcome(stopped.response, tool_results)
 
 
 def connect_lm(target: Target) -> LM:
