@@ -850,6 +850,25 @@ class SpreadsArrayArguments(Tampered):
         return replace(response, tool_calls=tuple(calls))
 
 
+class SilentExceptionsAsEmptyResults(Tampered):
+    """Sends ``str(exc)`` of a tool's exception as a plain result: empty for an exception
+    without a message (those with a message fail as before)."""
+
+    def tamper_tools(self, tools: Tools, messages: Sequence[Message], path: str) -> Tools:
+        def quiet(tool: Callable[..., Any]) -> Callable[..., Any]:
+            def run(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return tool(*args, **kwargs)
+                except Exception as exc:
+                    if str(exc):
+                        raise
+                    return ""
+
+            return _wrapped(tool, run)
+
+        return [quiet(tool) for tool in tools]
+
+
 class RunsTheStoppedAnswersTools(Tampered):
     """At the turn limit, runs the tools the last answer asked for and reports their
     results (scoped: chain_turn_limit's conversation)."""
@@ -1243,6 +1262,7 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "chain_turn_limit": (Control(RunsTheStoppedAnswersTools, scoped=True, reach="chains"),),
     "chain_turn_limit_one": (Control(TurnLimitOfOneIgnored),),
     "chain_tool_timeout": (Control(IgnoresToolTimeout, reach="chains"),),
+    "chain_error_results_have_text": (Control(SilentExceptionsAsEmptyResults, reach="chains"),),
     "chain_json_tool_results": (Control(DictResultsAsPythonText, reach="chains"),),
     "chain_rich_tool_results": (Control(DataclassesAndEnumsAsRepr, reach="chains"),),
     "program_question": (Control(UnparsedProgram, reach="programs"),),

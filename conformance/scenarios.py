@@ -375,6 +375,15 @@ def broken_tool(query: str) -> str:
     raise RuntimeError(f"backend unavailable for {query!r}")
 
 
+def silent_failure(query: str) -> str:
+    """A tool that fails without a word (its exception has no message).
+
+    Args:
+        query: Anything.
+    """
+    raise LookupError
+
+
 STALL = 0.5
 """Seconds a stalled tool takes: ten times ``TOOL_TIMEOUT``, short enough that the sync
 one, left to finish in its thread, holds nothing up for long."""
@@ -942,6 +951,27 @@ SCENARIOS: tuple[Scenario, ...] = (
         kind="chain",
         streams=False,
         providers=("openai",),
+    ),
+    Scenario(
+        "chain_error_results_have_text",
+        "an exception without a message, and a call to a tool not among the two offered, "
+        "still give error results with text",
+        user("Look up Kyiv, translate it, and check the weather there."),
+        (
+            asks(
+                ("silent_failure", {"query": "Kyiv"}),
+                ("translate", {"text": "Kyiv"}),
+                ("get_weather", {"city": "Kyiv"}),
+            ),
+            answer("Only the weather worked: sunny in Kyiv."),
+        ),
+        Expect(
+            text="Only the weather worked: sunny in Kyiv.",
+            tool_results=((ERROR, True), (ERROR, True), ("Sunny in Kyiv, 21 C", False)),
+        ),
+        tools=(silent_failure, get_weather),
+        kind="chain",
+        streams=False,
     ),
     Scenario(
         "chain_json_tool_results",
