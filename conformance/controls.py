@@ -38,8 +38,8 @@ from typing import Any, ClassVar, Literal
 
 from conformance.models import SCENARIO, model_for
 from conformance.scenarios import SCENARIOS, Scenario
-from harness.adapters.base import CHAIN_PARAM_KEYS, ChainOutcome, StreamResult, Target, Tools
-from harness.adapters.reference import ReferenceAdapter, stopped_outcome
+from harness.adapters.base import ChainOutcome, StreamResult, Target, Tools
+from harness.adapters.reference import ReferenceAdapter, split_chain_params, stopped_outcome
 from harness.context import _trackers, record_usage
 from harness.lm import LM
 from harness.providers.base import HttpRequest
@@ -211,8 +211,7 @@ def _chain_params(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``params`` split into the model call's and ``run_chain``'s (the scenario's chain
     parameters, then the control's ``chain_options`` over them)."""
-    call = {k: v for k, v in params.items() if k not in CHAIN_PARAM_KEYS}
-    chain = {k: v for k, v in params.items() if k in CHAIN_PARAM_KEYS}
+    call, chain = split_chain_params(params)
     return call, {**chain, **options}
 
 
@@ -940,6 +939,45 @@ class DataclassesAndEnumsAsRepr(Tampered):
         return [as_repr(tool) for tool in tools]
 
 
+class UnknownToolCallsSkipped(ReferenceAdapter):
+    """Running an answer's tool calls (``run_tools``), skips calls to tools it was not
+    given: no result for them."""
+
+    def run_tools(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        return self._known(super().run_tools(client, messages, tools, params), tools)
+
+    async def arun_tools(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        return self._known(await super().arun_tools(client, messages, tools, params), tools)
+
+    @staticmethod
+    def _known(outcome: ChainOutcome, tools: Tools) -> ChainOutcome:
+        names = {tool.__name__ for tool in tools}
+        known = {call.id for call in outcome.response.tool_calls if call.name in names}
+        kept = tuple(m for m in outcome.tool_results if m.tool_call_id in known)
+        return replace(outcome, tool_results=kept)
+
+
+class RunToolsIgnoresToolTimeout(ReferenceAdapter):
+    """Running an answer's tool calls (``run_tools``), waits for every tool whatever
+    ``tool_timeout`` says."""
+
+    def run_tools(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        params = {k: v for k, v in params.items() if k != "tool_timeout"}
+        return super().run_tools(client, messages, tools, params)
+
+    async def arun_tools(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        params = {k: v for k, v in params.items() if k != "tool_timeout"}
+        return await super().arun_tools(client, messages, tools, params)
+
+
 # --- usage ---------------------------------------------------------------------------------
 
 
@@ -1265,6 +1303,8 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "chain_error_results_have_text": (Control(SilentExceptionsAsEmptyResults, reach="chains"),),
     "chain_json_tool_results": (Control(DictResultsAsPythonText, reach="chains"),),
     "chain_rich_tool_results": (Control(DataclassesAndEnumsAsRepr, reach="chains"),),
+    "run_tool_calls": (Control(UnknownToolCallsSkipped),),
+    "run_tool_calls_timeout": (Control(RunToolsIgnoresToolTimeout),),
     "program_question": (Control(UnparsedProgram, reach="programs"),),
 }
 """Scenario name -> its negative controls (every scenario has at least one)."""

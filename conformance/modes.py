@@ -77,6 +77,8 @@ def features_needed(scenario: Scenario, mode: str) -> list[str]:
         needed.append("context")
     if mode == "tasks":
         needed.append("acall")
+    if scenario.kind == "tool_run":
+        needed.append("arun_tools" if mode == "async" else "run_tools")
     if scenario.kind == "chain":
         kinds = {inspect.iscoroutinefunction(tool) for tool in scenario.tools}
         if mode == "async":
@@ -162,6 +164,8 @@ class Runner:
         messages = scenario.messages
         if scenario.kind == "chain":
             return lambda: adapter.chain(client(), messages, scenario.tools, params)
+        if scenario.kind == "tool_run":
+            return lambda: adapter.run_tools(client(), messages, scenario.tools, params)
         if scenario.kind == "program":
             return lambda: adapter.program(client(), messages, params)
         if mode == "stream":
@@ -173,6 +177,10 @@ class Runner:
         params = dict(scenario.params)
         if scenario.kind == "chain":
             return await adapter.achain(self.client(), scenario.messages, scenario.tools, params)
+        if scenario.kind == "tool_run":
+            return await adapter.arun_tools(
+                self.client(), scenario.messages, scenario.tools, params
+            )
         if scenario.kind == "program":
             return await adapter.aprogram(self.client(), scenario.messages, params)
         if mode == "astream":

@@ -60,7 +60,9 @@ from harness.types import (
     Usage,
 )
 
-Kind = Literal["call", "chain", "tasks", "program"]
+Kind = Literal["call", "chain", "tool_run", "tasks", "program"]
+"""What a scenario runs: a call, a chain, a call whose tool calls the client then runs
+(``run_tools``, no second model call), concurrent tasks, or a framework's program."""
 Source = Literal["cassette", "loopback", "closed_port"]
 """Where a scenario's answers come from: its cassette (replayed), or live: the emulator
 serving the scenario's steps on a loopback server, or a port nothing listens on."""
@@ -1010,6 +1012,42 @@ SCENARIOS: tuple[Scenario, ...] = (
         kind="chain",
         streams=False,
         needs=("json_tool_results", "rich_tool_results"),
+    ),
+    Scenario(
+        "run_tool_calls",
+        "the client runs one answer's tool calls itself, with no second model call: one "
+        "result per call in order, a failing and an unknown tool's as error results",
+        user("Weather in Lima, a search, and a translation?"),
+        (
+            asks(
+                ("get_weather", {"city": "Lima"}),
+                ("broken_tool", {"query": "Lima"}),
+                ("translate", {"text": "Lima"}),
+            ),
+        ),
+        Expect(tool_results=(("Sunny in Lima, 21 C", False), (ERROR, True), (ERROR, True))),
+        tools=(get_weather, broken_tool),
+        kind="tool_run",
+        streams=False,
+    ),
+    Scenario(
+        "run_tool_calls_timeout",
+        "the client runs one answer's tool calls with tool_timeout: a sync and an async "
+        "tool answering too late give error results, their sibling's result is kept",
+        user("News, time and weather in Accra?"),
+        (
+            asks(
+                ("stalled_search", {"query": "Accra"}),
+                ("stalled_clock", {"city": "Accra"}),
+                ("get_weather", {"city": "Accra"}),
+            ),
+        ),
+        Expect(tool_results=((ERROR, True), (ERROR, True), ("Sunny in Accra, 21 C", False))),
+        params={"tool_timeout": TOOL_TIMEOUT},
+        tools=(stalled_search, stalled_clock, get_weather),
+        kind="tool_run",
+        streams=False,
+        providers=("openai",),
     ),
     Scenario(
         "program_question",

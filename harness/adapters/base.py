@@ -22,10 +22,11 @@ these keys, each present only when the scenario sets it (``PARAM_KEYS``):
   without running them, and the outcome is a ``ChainOutcome`` of that answer and the tool
   results sent before it, whether the client returns that answer or raises (the adapter
   translates its way of saying so);
-- chains only: ``tool_timeout`` (float seconds, feature ``tool_timeout``): a tool call
-  still running that long becomes an error result for that call, its siblings' results
-  still go back, and the chain goes on (what becomes of the late tool, cancelled or left
-  to finish unheard, is the client's business, but it must not hold up the chain).
+- chains and ``run_tools`` only: ``tool_timeout`` (float seconds, feature
+  ``tool_timeout``): a tool call still running that long becomes an error result for that
+  call, its siblings' results still go back, and the chain goes on (what becomes of the
+  late tool, cancelled or left to finish unheard, is the client's business, but it must
+  not hold up the chain).
 
 Chains get the tools as plain Python callables (sync or async), the client derives their
 schemas and runs them. A tool's ``str`` result is sent back as it is; with the feature
@@ -115,6 +116,8 @@ FEATURES = frozenset(
         "tool_timeout",  # chains honour params["tool_timeout"] (a late tool: an error result)
         "json_tool_results",  # a tool's dict/list/number/bool/None result is sent as JSON
         "rich_tool_results",  # ...and dataclass instances and Enum members inside it too
+        "run_tools",  # run_tools(): one call, then the client runs its answer's tool calls
+        "arun_tools",  # arun_tools(): the same, awaited
     }
 )
 
@@ -298,6 +301,22 @@ class ClientAdapter(abc.ABC):
         self, client: Any, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
     ) -> ChainOutcome:
         """An async tool chain."""
+        raise NotImplementedError
+
+    def run_tools(
+        self, client: Any, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        """One call offering ``tools`` (the client derives their schemas), then the
+        client's own helper runs the tool calls of that answer, without calling the model
+        again (a loop of the caller's own): the answer, and one result per call in the
+        model's order, errors included (feature ``run_tools``). ``params`` may hold
+        ``tool_timeout`` (feature ``tool_timeout``)."""
+        raise NotImplementedError
+
+    async def arun_tools(
+        self, client: Any, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        """``run_tools``, awaited (feature ``arun_tools``)."""
         raise NotImplementedError
 
     def chain_with_hook(
