@@ -202,6 +202,27 @@ def test_max_turns_is_llms_chain_limit(emulated: Any, adapter: LLMAdapter) -> No
     assert outcome.tool_results[0].is_error  # a tool's own ValueError is its error result
 
 
+def test_run_tools_is_llms_execute_tool_calls(emulated: Any, adapter: LLMAdapter) -> None:
+    asks = Reply(
+        tool_calls=(
+            ToolCall("call_0", "get_weather", {"city": "Lima"}),
+            ToolCall("call_1", "broken_tool", {"query": "x"}),
+        )
+    )
+    tools = (get_weather, broken_tool)
+    for outcome in (
+        adapter.run_tools(emulated([asks]), HELLO, tools, {}),
+        asyncio.run(adapter.arun_tools(emulated([asks]), HELLO, tools, {})),
+    ):
+        assert [call.name for call in outcome.response.tool_calls] == ["get_weather", "broken_tool"]
+        weather, failed = outcome.tool_results
+        assert (weather.content, weather.is_error, failed.is_error) == (
+            "Sunny in Lima, 21 C",
+            False,
+            True,
+        )
+
+
 def test_errors(emulated: Any, adapter: LLMAdapter) -> None:
     with pytest.raises(BadRequestError) as bad:
         adapter.call(emulated([Fault(400, "max_tokens: must be positive")]), HELLO, {})

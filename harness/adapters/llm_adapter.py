@@ -21,7 +21,8 @@ ends; the final ``Response`` is read from llm's response like a call's. Chains:
 sent back (``prompt.tool_results`` of every later response) become
 ``Message.tool(...)``, with ``is_error`` when llm recorded an exception. ``max_turns`` is
 llm's ``chain_limit``: the ``ValueError`` llm raises when it stops there ends the chain
-with the responses so far. No ``tool_timeout``; non-str tool results are JSON
+with the responses so far. ``run_tools``: ``prompt(..., tools=...)``, then the response's own
+``execute_tool_calls()``. No ``tool_timeout``; non-str tool results are JSON
 (``json_tool_results``), but dataclasses and Enum members their ``repr``
 (``rich_tool_results``: not supported).
 
@@ -77,7 +78,7 @@ SUPPORTED = frozenset({"call", "acall", "stream", "astream", "base_url", "finish
 """Features every llm release has for OpenAI (see the module docstring for the others)."""
 TOOL_FEATURES = frozenset(
     {"chain", "achain", "chain_async_tools", "achain_sync_tools", "tool_hooks", "tool_calls"}
-    | {"max_turns", "json_tool_results"}
+    | {"max_turns", "json_tool_results", "run_tools", "arun_tools"}
 )
 """Features of the releases with tools (0.26 on): chains, their ``before_call`` hook, their
 ``chain_limit``, and non-str tool results sent as JSON (``json.dumps(default=repr)``)."""
@@ -207,6 +208,26 @@ class LLMAdapter(ClientAdapter):
     ) -> ChainOutcome:
         hook = {"before_call": llm_hook(before_call)}
         return await self._achain(client, messages, tools, params, hook)
+
+    def run_tools(
+        self, client: LLMClient, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        kwargs = prompt_kwargs(client, messages, params)
+        with retry_wait.no_wait(client.fast_retries), translated_errors():
+            response = client.model.prompt(**kwargs, tools=list(tools), stream=False)
+            response.text()
+            results = response.execute_tool_calls()
+        return ChainOutcome(to_response(response), tuple(tool_message(r) for r in results))
+
+    async def arun_tools(
+        self, client: LLMClient, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        kwargs = prompt_kwargs(client, messages, params)
+        with retry_wait.no_wait(client.fast_retries), translated_errors():
+            response = client.async_model.prompt(**kwargs, tools=list(tools), stream=False)
+            await response.text()
+            results = await response.execute_tool_calls()
+        return ChainOutcome(to_response(response), tuple(tool_message(r) for r in results))
 
     def _chain(
         self,
@@ -411,17 +432,22 @@ class EventTranslator:
 def chain_outcome(responses: Sequence[Any]) -> ChainOutcome:
     """The last response and every tool result llm sent back, in order."""
     results = tuple(
-        Message(
-            "tool",
-            str(result.output),
-            tool_call_id=result.tool_call_id,
-            name=result.name,
-            is_error=is_error(result),
-        )
+        tool_message(result)
         for response in responses[1:]
         for result in response.prompt.tool_results
     )
     return ChainOutcome(to_response(responses[-1]), results)
+
+
+def tool_message(result: Any) -> Message:
+    """An llm ``ToolResult`` as the tool message it sends."""
+    return Message(
+        "tool",
+        str(result.output),
+        tool_call_id=result.tool_call_id,
+        name=result.name,
+        is_error=is_error(result),
+    )
 
 
 def is_error(result: Any) -> bool:
