@@ -909,6 +909,27 @@ class IgnoresToolTimeout(Tampered):
         return {"tool_timeout": None}
 
 
+class LateToolsHoldUpTheLoop(Tampered):
+    """The async chain runs sync tools in the event loop's default executor
+    (``asyncio.to_thread``): a late one, abandoned at its ``tool_timeout``, holds up the
+    loop's shutdown until it returns."""
+
+    def tamper_tools(self, tools: Tools, messages: Sequence[Message], path: str) -> Tools:
+        if path != "achain":
+            return tools
+
+        def in_executor(tool: Callable[..., Any]) -> Callable[..., Any]:
+            if asyncio.iscoroutinefunction(tool):
+                return tool
+
+            async def run(*args: Any, **kwargs: Any) -> Any:
+                return await asyncio.to_thread(tool, *args, **kwargs)
+
+            return functools.wraps(tool)(run)
+
+        return [in_executor(tool) for tool in tools]
+
+
 class DictResultsAsPythonText(Tampered):
     """Sends a tool's dict result as ``str(dict)`` (Python's repr, not JSON)."""
 
@@ -1299,7 +1320,10 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "retry_after_wait": (Control(AsyncIgnoresRetryAfter, modes=ASYNC),),
     "chain_turn_limit": (Control(RunsTheStoppedAnswersTools, scoped=True, reach="chains"),),
     "chain_turn_limit_one": (Control(TurnLimitOfOneIgnored),),
-    "chain_tool_timeout": (Control(IgnoresToolTimeout, reach="chains"),),
+    "chain_tool_timeout": (
+        Control(IgnoresToolTimeout, reach="chains"),
+        Control(LateToolsHoldUpTheLoop, modes=frozenset({"async"}), reach="chains"),
+    ),
     "chain_error_results_have_text": (Control(SilentExceptionsAsEmptyResults, reach="chains"),),
     "chain_json_tool_results": (Control(DictResultsAsPythonText, reach="chains"),),
     "chain_rich_tool_results": (Control(DataclassesAndEnumsAsRepr, reach="chains"),),

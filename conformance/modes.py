@@ -123,6 +123,8 @@ class Outcome:
     scenarios that track usage."""
     sent: tuple[SentRequest, ...] = ()
     """Every request the whole run sent (every copy), as sent, in order."""
+    seconds: float | None = None
+    """How long the whole run (every copy) took."""
 
 
 def _outcome(value: Any) -> Outcome:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -137,10 +138,13 @@ def run(suite: Suite, case: Case, mode: str, emulation: Emulation | None = None)
 
     Every outcome carries the requests the run sent (seen at replay before scrubbing;
     ``Outcome.sent``) and, for a scenario that tracks usage, what the client's usage
-    tracker summed over the whole run (``Outcome.tracked_usage``)."""
+    tracker summed over the whole run (``Outcome.tracked_usage``), and how long the whole
+    run took (``Outcome.seconds``: clients connected, the mode run, clients closed)."""
+    started = time.perf_counter()
     with observing() as sent:
         outcomes, tracked = _run(suite, case, mode, emulation)
-    return [replace(o, sent=tuple(sent), tracked_usage=tracked) for o in outcomes]
+    seconds = time.perf_counter() - started
+    return [replace(o, sent=tuple(sent), tracked_usage=tracked, seconds=seconds) for o in outcomes]
 
 
 def _run(
