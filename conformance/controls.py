@@ -217,7 +217,7 @@ def _chain_params(
 
 def _chain_outcome(result: Any) -> ChainOutcome:
     tool_results = tuple(m for m in result.messages if m.role == "tool")
-    return ChainOutcome(result.response, tool_results)
+    return ChainOutcome(result.response, tool_results, result.usage)
 
 
 def _is_async() -> bool:
@@ -1180,6 +1180,22 @@ class StreamReportsRequestedModel(Tampered):
         return response
 
 
+class ChainReportsItsLastCallsUsage(ReferenceAdapter):
+    """A chain reports the usage of its last model call as the chain's."""
+
+    def chain(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        outcome = super().chain(client, messages, tools, params)
+        return replace(outcome, usage=outcome.response.usage)
+
+    async def achain(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        outcome = await super().achain(client, messages, tools, params)
+        return replace(outcome, usage=outcome.response.usage)
+
+
 class KeyInXApiKeyTransport(BrokenTransport):
     def _prepare(self, codec: Any, request: HttpRequest, timeout: float | None) -> Any:
         prepared = super()._prepare(codec, request, timeout)
@@ -1344,6 +1360,11 @@ CHECK_CONTROLS: tuple[CheckControl, ...] = (
         StreamReportsRequestedModel,
         "response.model: the model the answer named, streamed too",
         lambda scenario, mode: mode in STREAMED and _answers(scenario),
+    ),
+    CheckControl(
+        ChainReportsItsLastCallsUsage,
+        "a chain's usage: every model call's, summed (feature chain_usage)",
+        lambda scenario, mode: scenario.kind == "chain" and len(scenario.replies) > 1,
     ),
     CheckControl(
         KeyInXApiKey,

@@ -125,13 +125,15 @@ class Outcome:
     """Every request the whole run sent (every copy), as sent, in order."""
     seconds: float | None = None
     """How long the whole run (every copy) took."""
+    chain_usage: Usage | None = None
+    """What a chain reported as the usage of all its model calls (``ChainOutcome.usage``)."""
 
 
 def _outcome(value: Any) -> Outcome:
     if isinstance(value, StreamResult):
         return Outcome(value.response, events=value.events)
     if isinstance(value, ChainOutcome):
-        return Outcome(value.response, tool_results=value.tool_results)
+        return Outcome(value.response, tool_results=value.tool_results, chain_usage=value.usage)
     return Outcome(value)
 
 
@@ -280,6 +282,8 @@ def unmet(expected: Expected, outcome: Outcome) -> list[tuple[str, Any, Any]]:
         )
         if not _tool_results_match(expected.tool_results, results):
             problems.append(("tool_results", expected.tool_results, results))
+    if expected.chain_usage is not None and outcome.chain_usage != expected.chain_usage:
+        problems.append(("chain usage", expected.chain_usage, outcome.chain_usage))
     return problems
 
 

@@ -186,10 +186,13 @@ def _tracked(
 
 def expectation(suite: Suite, case: Case) -> Expected:
     """The scenario's whole expectation, less the fields the client does not report
-    (a finish reason, without the ``finish_reason`` feature)."""
+    (a finish reason, without the ``finish_reason`` feature; a chain's usage, without
+    ``chain_usage``)."""
     expected = case.scenario.expected(case.provider)
     if not suite.adapter.supports("finish_reason", case.provider):
         expected = replace(expected, finish_reason=None)
+    if not suite.adapter.supports("chain_usage", case.provider):
+        expected = replace(expected, chain_usage=None)
     return expected
 
 

@@ -169,6 +169,9 @@ class Expected:
     what the provider's ``Retry-After`` asked for."""
     within: float | None = None
     """Seconds one run of the mode may take at most (``Expect.within``)."""
+    chain_usage: Usage | None = None
+    """For chains: the usage the chain reports for all its model calls (every answer the
+    script gives, summed)."""
 
 
 @dataclass(frozen=True)
@@ -303,6 +306,7 @@ class Scenario:
             usage_total=self.usage_total if self.tracks_usage else None,
             waits=self.waits if self.honours_retry_after else (),
             within=expect.within,
+            chain_usage=self.usage_total if self.kind == "chain" else None,
         )
 
     @property

@@ -116,6 +116,7 @@ FEATURES = frozenset(
         "tool_timeout",  # chains honour params["tool_timeout"] (a late tool: an error result)
         "json_tool_results",  # a tool's dict/list/number/bool/None result is sent as JSON
         "rich_tool_results",  # ...and dataclass instances and Enum members inside it too
+        "chain_usage",  # a chain's outcome reports the usage of all its model calls
         "run_tools",  # run_tools(): one call, then the client runs its answer's tool calls
         "arun_tools",  # arun_tools(): the same, awaited
     }
@@ -172,6 +173,8 @@ class ChainOutcome:
 
     response: Response
     tool_results: tuple[Message, ...]
+    usage: Usage | None = None
+    """The usage of every model call the chain made, summed (feature ``chain_usage``)."""
 
 
 Tools = Sequence[Callable[..., Any]]

@@ -256,7 +256,7 @@ def _tracking() -> Iterator[Callable[[], Usage]]:
 
 def _outcome(result: Any) -> ChainOutcome:
     tool_results = tuple(m for m in result.messages if m.role == "tool")
-    return ChainOutcome(result.response, tool_results)
+    return ChainOutcome(result.response, tool_results, result.usage)
 
 
 def split_chain_params(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -269,7 +269,7 @@ def stopped_outcome(stopped: ChainLimitError) -> ChainOutcome:
     """A chain stopped by ``max_turns``: the answer still asking for tools, and the tool
     results sent before it (the ``max_turns`` outcome of ``harness.adapters.base``)."""
     tool_results = tuple(m for m in stopped.messages if m.role == "tool")
-    return ChainOutcome(stopped.response, tool_results)
+    return ChainOutcome(stopped.response, tool_results, stopped.usage)
 
 
 def connect_lm(target: Target) -> LM:
