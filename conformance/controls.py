@@ -210,9 +210,13 @@ def _chain_params(
     params: dict[str, Any], options: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``params`` split into the model call's and ``run_chain``'s (the scenario's chain
-    parameters, then the control's ``chain_options`` over them)."""
+    parameters, then the control's ``chain_options`` over them; of two ``max_turns``, the
+    lower)."""
     call, chain = split_chain_params(params)
-    return call, {**chain, **options}
+    merged = {**chain, **options}
+    if "max_turns" in chain and "max_turns" in options:  # a cap of its own: never a higher one
+        merged["max_turns"] = min(chain["max_turns"], options["max_turns"])
+    return call, merged
 
 
 def _chain_outcome(result: Any) -> ChainOutcome:
@@ -773,9 +777,13 @@ class ToolCrashed(BaseException):
 
 
 class ToolExceptionsEscape(Tampered):
-    """Lets a tool's exception escape the chain instead of sending an error result."""
+    """Lets a tool's exception escape the chain instead of sending an error result
+    (scoped: chain_failing_tool's conversation)."""
 
     def tamper_tools(self, tools: Tools, messages: Sequence[Message], path: str) -> Tools:
+        if not _in(messages, "chain_failing_tool"):
+            return tools
+
         def escaping(tool: Callable[..., Any]) -> Callable[..., Any]:
             def run(*args: Any, **kwargs: Any) -> Any:
                 try:
@@ -789,15 +797,17 @@ class ToolExceptionsEscape(Tampered):
 
 
 class UnknownToolRaises(Tampered):
-    """Raises KeyError when the model calls a tool it was not given."""
+    """Raises KeyError when the model calls a tool it was not given (scoped:
+    chain_unknown_tool's conversation)."""
 
     def tamper_tools(self, tools: Tools, messages: Sequence[Message], path: str) -> Tools:
-        self._known = {t.__name__ for t in tools}
+        scoped = _in(messages, "chain_unknown_tool")
+        self._known = {t.__name__ for t in tools} if scoped else None
         return tools
 
     def tamper_step(self, response: Response, path: str) -> Response:
         for call in response.tool_calls:
-            if call.name not in self._known:
+            if self._known is not None and call.name not in self._known:
                 raise KeyError(call.name)
         return response
 
@@ -1304,8 +1314,8 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "chain_parallel_tools": (Control(AsyncToolResultsLast, reach="chains"),),
     "chain_no_argument_tool": (Control(RejectsEmptyArguments, reach="chains"),),
     "chain_multi_turn": (Control(StopsAfterOneToolRound, reach="chains"),),
-    "chain_failing_tool": (Control(ToolExceptionsEscape, reach="chains"),),
-    "chain_unknown_tool": (Control(UnknownToolRaises, reach="chains"),),
+    "chain_failing_tool": (Control(ToolExceptionsEscape, scoped=True, reach="chains"),),
+    "chain_unknown_tool": (Control(UnknownToolRaises, scoped=True, reach="chains"),),
     "error_bad_request": (Control(BadRequestAsNotFound),),
     "error_authentication": (Control(UnauthorizedAsPermissionDenied),),
     "error_permission": (Control(ForbiddenAsAuthentication),),
