@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
+import enum
 import functools
 import json
 import re
@@ -37,11 +39,19 @@ from typing import Any, ClassVar, Literal
 from conformance.models import SCENARIO, model_for
 from conformance.scenarios import SCENARIOS, Scenario
 from harness.adapters.base import ChainOutcome, StreamResult, Target, Tools
-from harness.adapters.reference import ReferenceAdapter
+from harness.adapters.reference import ReferenceAdapter, split_chain_params, stopped_outcome
 from harness.context import _trackers, record_usage
 from harness.lm import LM
 from harness.providers.base import HttpRequest
-from harness.tools import arun_chain, as_tools, run_chain, tool_specs
+from harness.tools import (
+    ChainLimitError,
+    arun_chain,
+    arun_tool_calls,
+    as_tools,
+    run_chain,
+    run_tool_calls,
+    tool_specs,
+)
 from harness.transport import RetryPolicy, Transport
 from harness.types import (
     APIConnectionError,
@@ -160,16 +170,18 @@ class Tampered(ReferenceAdapter):
         sent, params = self.tamper_request(messages, params, "chain")
         runnable = as_tools(self.tamper_tools(tools, messages, "chain"))
         specs = tool_specs(runnable)
+        params, options = _chain_params(params, self.chain_options())
 
         def step(conversation: list[Message]) -> Response:
             return self.tamper_step(client(conversation, tools=specs, **params), "chain")
 
         try:
-            result = run_chain(step, list(sent), runnable, **self.chain_options())
+            outcome = _chain_outcome(run_chain(step, list(sent), runnable, **options))
+        except ChainLimitError as stopped:
+            outcome = stopped_outcome(stopped)
         except LLMError as error:
             self._raise(error, messages, "chain")
             raise
-        outcome = _chain_outcome(result)
         return replace(outcome, response=self.tamper(outcome.response, messages, "chain"))
 
     async def achain(
@@ -178,23 +190,38 @@ class Tampered(ReferenceAdapter):
         sent, params = self.tamper_request(messages, params, "achain")
         runnable = as_tools(self.tamper_tools(tools, messages, "achain"))
         specs = tool_specs(runnable)
+        params, options = _chain_params(params, self.chain_options())
 
         async def step(conversation: list[Message]) -> Response:
             response = await client.acall(conversation, tools=specs, **params)
             return self.tamper_step(response, "achain")
 
         try:
-            result = await arun_chain(step, list(sent), runnable, **self.chain_options())
+            outcome = _chain_outcome(await arun_chain(step, list(sent), runnable, **options))
+        except ChainLimitError as stopped:
+            outcome = stopped_outcome(stopped)
         except LLMError as error:
             self._raise(error, messages, "achain")
             raise
-        outcome = _chain_outcome(result)
         return replace(outcome, response=self.tamper(outcome.response, messages, "achain"))
+
+
+def _chain_params(
+    params: dict[str, Any], options: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``params`` split into the model call's and ``run_chain``'s (the scenario's chain
+    parameters, then the control's ``chain_options`` over them; of two ``max_turns``, the
+    lower)."""
+    call, chain = split_chain_params(params)
+    merged = {**chain, **options}
+    if "max_turns" in chain and "max_turns" in options:  # a cap of its own: never a higher one
+        merged["max_turns"] = min(chain["max_turns"], options["max_turns"])
+    return call, merged
 
 
 def _chain_outcome(result: Any) -> ChainOutcome:
     tool_results = tuple(m for m in result.messages if m.role == "tool")
-    return ChainOutcome(result.response, tool_results)
+    return ChainOutcome(result.response, tool_results, result.usage)
 
 
 def _is_async() -> bool:
@@ -819,9 +846,13 @@ class ToolCrashed(BaseException):
 
 
 class ToolExceptionsEscape(Tampered):
-    """Lets a tool's exception escape the chain instead of sending an error result."""
+    """Lets a tool's exception escape the chain instead of sending an error result
+    (scoped: chain_failing_tool's conversation)."""
 
     def tamper_tools(self, tools: Tools, messages: Sequence[Message], path: str) -> Tools:
+        if not _in(messages, "chain_failing_tool"):
+            return tools
+
         def escaping(tool: Callable[..., Any]) -> Callable[..., Any]:
             def run(*args: Any, **kwargs: Any) -> Any:
                 try:
@@ -835,15 +866,17 @@ class ToolExceptionsEscape(Tampered):
 
 
 class UnknownToolRaises(Tampered):
-    """Raises KeyError when the model calls a tool it was not given."""
+    """Raises KeyError when the model calls a tool it was not given (scoped:
+    chain_unknown_tool's conversation)."""
 
     def tamper_tools(self, tools: Tools, messages: Sequence[Message], path: str) -> Tools:
-        self._known = {t.__name__ for t in tools}
+        scoped = _in(messages, "chain_unknown_tool")
+        self._known = {t.__name__ for t in tools} if scoped else None
         return tools
 
     def tamper_step(self, response: Response, path: str) -> Response:
         for call in response.tool_calls:
-            if call.name not in self._known:
+            if self._known is not None and call.name not in self._known:
                 raise KeyError(call.name)
         return response
 
@@ -893,6 +926,156 @@ class SpreadsArrayArguments(Tampered):
                 call = replace(call, arguments=spread, arguments_json=None)
             calls.append(call)
         return replace(response, tool_calls=tuple(calls))
+
+
+class SilentExceptionsAsEmptyResults(Tampered):
+    """Sends ``str(exc)`` of a tool's exception as a plain result: empty for an exception
+    without a message (those with a message fail as before)."""
+
+    def tamper_tools(self, tools: Tools, messages: Sequence[Message], path: str) -> Tools:
+        def quiet(tool: Callable[..., Any]) -> Callable[..., Any]:
+            def run(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return tool(*args, **kwargs)
+                except Exception as exc:
+                    if str(exc):
+                        raise
+                    return ""
+
+            return _wrapped(tool, run)
+
+        return [quiet(tool) for tool in tools]
+
+
+class RunsTheStoppedAnswersTools(Tampered):
+    """At the turn limit, runs the tools the last answer asked for and reports their
+    results (scoped: chain_turn_limit's conversation)."""
+
+    def chain(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        outcome = super().chain(client, messages, tools, params)
+        if not _in(messages, "chain_turn_limit") or not outcome.response.tool_calls:
+            return outcome
+        late = run_tool_calls(outcome.response.tool_calls, tools)
+        return replace(outcome, tool_results=(*outcome.tool_results, *late))
+
+    async def achain(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        outcome = await super().achain(client, messages, tools, params)
+        if not _in(messages, "chain_turn_limit") or not outcome.response.tool_calls:
+            return outcome
+        late = await arun_tool_calls(outcome.response.tool_calls, tools)
+        return replace(outcome, tool_results=(*outcome.tool_results, *late))
+
+
+class TurnLimitOfOneIgnored(Tampered):
+    """Takes ``max_turns=1`` for "no limit" (a truthiness test on ``max_turns - 1``)."""
+
+    def tamper_request(
+        self, messages: Sequence[Message], params: dict[str, Any], path: str
+    ) -> tuple[Sequence[Message], dict[str, Any]]:
+        if params.get("max_turns") == 1:
+            params = {k: v for k, v in params.items() if k != "max_turns"}
+        return messages, params
+
+
+class IgnoresToolTimeout(Tampered):
+    """Waits for every tool to return, whatever ``tool_timeout`` says."""
+
+    def chain_options(self) -> dict[str, Any]:
+        return {"tool_timeout": None}
+
+
+class LateToolsHoldUpTheLoop(Tampered):
+    """The async chain runs sync tools in the event loop's default executor
+    (``asyncio.to_thread``): a late one, abandoned at its ``tool_timeout``, holds up the
+    loop's shutdown until it returns."""
+
+    def tamper_tools(self, tools: Tools, messages: Sequence[Message], path: str) -> Tools:
+        if path != "achain":
+            return tools
+
+        def in_executor(tool: Callable[..., Any]) -> Callable[..., Any]:
+            if asyncio.iscoroutinefunction(tool):
+                return tool
+
+            async def run(*args: Any, **kwargs: Any) -> Any:
+                return await asyncio.to_thread(tool, *args, **kwargs)
+
+            return functools.wraps(tool)(run)
+
+        return [in_executor(tool) for tool in tools]
+
+
+class DictResultsAsPythonText(Tampered):
+    """Sends a tool's dict result as ``str(dict)`` (Python's repr, not JSON)."""
+
+    def tamper_tools(self, tools: Tools, messages: Sequence[Message], path: str) -> Tools:
+        def as_text(tool: Callable[..., Any]) -> Callable[..., Any]:
+            def run(*args: Any, **kwargs: Any) -> Any:
+                value = tool(*args, **kwargs)
+                return str(value) if isinstance(value, dict) else value
+
+            return _wrapped(tool, run)
+
+        return [as_text(tool) for tool in tools]
+
+
+class DataclassesAndEnumsAsRepr(Tampered):
+    """Sends a tool's dataclass or Enum result as its ``repr`` (``json.dumps``'s
+    ``default=repr``)."""
+
+    def tamper_tools(self, tools: Tools, messages: Sequence[Message], path: str) -> Tools:
+        def as_repr(tool: Callable[..., Any]) -> Callable[..., Any]:
+            def run(*args: Any, **kwargs: Any) -> Any:
+                value = tool(*args, **kwargs)
+                rich = isinstance(value, enum.Enum) or dataclasses.is_dataclass(value)
+                return repr(value) if rich else value
+
+            return _wrapped(tool, run)
+
+        return [as_repr(tool) for tool in tools]
+
+
+class UnknownToolCallsSkipped(ReferenceAdapter):
+    """Running an answer's tool calls (``run_tools``), skips calls to tools it was not
+    given: no result for them."""
+
+    def run_tools(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        return self._known(super().run_tools(client, messages, tools, params), tools)
+
+    async def arun_tools(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        return self._known(await super().arun_tools(client, messages, tools, params), tools)
+
+    @staticmethod
+    def _known(outcome: ChainOutcome, tools: Tools) -> ChainOutcome:
+        names = {tool.__name__ for tool in tools}
+        known = {call.id for call in outcome.response.tool_calls if call.name in names}
+        kept = tuple(m for m in outcome.tool_results if m.tool_call_id in known)
+        return replace(outcome, tool_results=kept)
+
+
+class RunToolsIgnoresToolTimeout(ReferenceAdapter):
+    """Running an answer's tool calls (``run_tools``), waits for every tool whatever
+    ``tool_timeout`` says."""
+
+    def run_tools(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        params = {k: v for k, v in params.items() if k != "tool_timeout"}
+        return super().run_tools(client, messages, tools, params)
+
+    async def arun_tools(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        params = {k: v for k, v in params.items() if k != "tool_timeout"}
+        return await super().arun_tools(client, messages, tools, params)
 
 
 # --- usage ---------------------------------------------------------------------------------
@@ -1105,6 +1288,22 @@ class StreamLosesToolCallIds(Tampered):
         return replace(response, tool_calls=calls)
 
 
+class ChainReportsItsLastCallsUsage(ReferenceAdapter):
+    """A chain reports the usage of its last model call as the chain's."""
+
+    def chain(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        outcome = super().chain(client, messages, tools, params)
+        return replace(outcome, usage=outcome.response.usage)
+
+    async def achain(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        outcome = await super().achain(client, messages, tools, params)
+        return replace(outcome, usage=outcome.response.usage)
+
+
 class KeyInXApiKeyTransport(BrokenTransport):
     def _prepare(self, codec: Any, request: HttpRequest, timeout: float | None) -> Any:
         prepared = super()._prepare(codec, request, timeout)
@@ -1233,8 +1432,8 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "chain_parallel_tools": (Control(AsyncToolResultsLast, reach="chains"),),
     "chain_no_argument_tool": (Control(RejectsEmptyArguments, reach="chains"),),
     "chain_multi_turn": (Control(StopsAfterOneToolRound, reach="chains"),),
-    "chain_failing_tool": (Control(ToolExceptionsEscape, reach="chains"),),
-    "chain_unknown_tool": (Control(UnknownToolRaises, reach="chains"),),
+    "chain_failing_tool": (Control(ToolExceptionsEscape, scoped=True, reach="chains"),),
+    "chain_unknown_tool": (Control(UnknownToolRaises, scoped=True, reach="chains"),),
     "error_bad_request": (Control(BadRequestAsNotFound, scoped=True),),
     "error_authentication": (Control(UnauthorizedAsPermissionDenied),),
     "error_permission": (Control(ForbiddenAsAuthentication),),
@@ -1267,6 +1466,17 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "key_from_environment": (Control(IgnoresKeyEnvironment),),
     "organization_header": (Control(DropsOrganization),),
     "retry_after_wait": (Control(AsyncIgnoresRetryAfter, modes=ASYNC),),
+    "chain_turn_limit": (Control(RunsTheStoppedAnswersTools, scoped=True, reach="chains"),),
+    "chain_turn_limit_one": (Control(TurnLimitOfOneIgnored),),
+    "chain_tool_timeout": (
+        Control(IgnoresToolTimeout, reach="chains"),
+        Control(LateToolsHoldUpTheLoop, modes=frozenset({"async"}), reach="chains"),
+    ),
+    "chain_error_results_have_text": (Control(SilentExceptionsAsEmptyResults, reach="chains"),),
+    "chain_json_tool_results": (Control(DictResultsAsPythonText, reach="chains"),),
+    "chain_rich_tool_results": (Control(DataclassesAndEnumsAsRepr, reach="chains"),),
+    "run_tool_calls": (Control(UnknownToolCallsSkipped),),
+    "run_tool_calls_timeout": (Control(RunToolsIgnoresToolTimeout),),
     "program_question": (Control(UnparsedProgram, reach="programs"),),
 }
 """Scenario name -> its negative controls (every scenario has at least one)."""
@@ -1292,6 +1502,11 @@ CHECK_CONTROLS: tuple[CheckControl, ...] = (
         JsonAsTextPlain,
         "content-type: a JSON request body labelled application/json",
         lambda scenario, mode: scenario.source != "closed_port",
+    ),
+    CheckControl(
+        ChainReportsItsLastCallsUsage,
+        "a chain's usage: every model call's, summed (feature chain_usage)",
+        lambda scenario, mode: scenario.kind == "chain" and len(scenario.replies) > 1,
     ),
     CheckControl(
         KeyInXApiKey,

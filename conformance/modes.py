@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from conformance import loops
-from conformance.scenarios import ERROR, Expected, Scenario
+from conformance.scenarios import ERROR, Expected, JSONText, Scenario
 from conformance.sent import SentRequest
 from harness.adapters.base import ChainOutcome, ClientAdapter, StreamResult
 from harness.types import LLMError, Message, Response, StreamEvent, ToolCallDelta, Usage
@@ -77,6 +77,8 @@ def features_needed(scenario: Scenario, mode: str) -> list[str]:
         needed.append("context")
     if mode == "tasks":
         needed.append("acall")
+    if scenario.kind == "tool_run":
+        needed.append("arun_tools" if mode == "async" else "run_tools")
     if scenario.kind == "chain":
         kinds = {inspect.iscoroutinefunction(tool) for tool in scenario.tools}
         if mode == "async":
@@ -121,13 +123,17 @@ class Outcome:
     scenarios that track usage."""
     sent: tuple[SentRequest, ...] = ()
     """Every request the whole run sent (every copy), as sent, in order."""
+    seconds: float | None = None
+    """How long the whole run (every copy) took."""
+    chain_usage: Usage | None = None
+    """What a chain reported as the usage of all its model calls (``ChainOutcome.usage``)."""
 
 
 def _outcome(value: Any) -> Outcome:
     if isinstance(value, StreamResult):
         return Outcome(value.response, events=value.events)
     if isinstance(value, ChainOutcome):
-        return Outcome(value.response, tool_results=value.tool_results)
+        return Outcome(value.response, tool_results=value.tool_results, chain_usage=value.usage)
     return Outcome(value)
 
 
@@ -162,6 +168,8 @@ class Runner:
         messages = scenario.messages
         if scenario.kind == "chain":
             return lambda: adapter.chain(client(), messages, scenario.tools, params)
+        if scenario.kind == "tool_run":
+            return lambda: adapter.run_tools(client(), messages, scenario.tools, params)
         if scenario.kind == "program":
             return lambda: adapter.program(client(), messages, params)
         if mode == "stream":
@@ -173,6 +181,10 @@ class Runner:
         params = dict(scenario.params)
         if scenario.kind == "chain":
             return await adapter.achain(self.client(), scenario.messages, scenario.tools, params)
+        if scenario.kind == "tool_run":
+            return await adapter.arun_tools(
+                self.client(), scenario.messages, scenario.tools, params
+            )
         if scenario.kind == "program":
             return await adapter.aprogram(self.client(), scenario.messages, params)
         if mode == "astream":
@@ -274,17 +286,21 @@ def unmet(expected: Expected, outcome: Outcome) -> list[tuple[str, Any, Any]]:
         )
         if not _tool_results_match(expected.tool_results, results):
             problems.append(("tool_results", expected.tool_results, results))
+    if expected.chain_usage is not None and outcome.chain_usage != expected.chain_usage:
+        problems.append(("chain usage", expected.chain_usage, outcome.chain_usage))
     return problems
 
 
 def _tool_results_match(
     expected: tuple[tuple[Any, bool], ...], got: tuple[tuple[str, bool], ...] | None
 ) -> bool:
-    """Equal, where an ``ERROR`` content stands for any text of an error result."""
+    """Equal, where an ``ERROR`` content stands for any text of an error result, and a
+    ``JSONText`` for any JSON text of its value."""
     if got is None or len(got) != len(expected):
         return False
     return all(
         (content is ERROR and is_error and bool(text) and flag)
+        or (isinstance(content, JSONText) and is_error == flag and content.matches(text))
         or (content, is_error) == (text, flag)
         for (content, is_error), (text, flag) in zip(expected, got, strict=True)
     )

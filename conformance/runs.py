@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -138,10 +139,13 @@ def run(suite: Suite, case: Case, mode: str, emulation: Emulation | None = None)
 
     Every outcome carries the requests the run sent (seen at replay before scrubbing;
     ``Outcome.sent``) and, for a scenario that tracks usage, what the client's usage
-    tracker summed over the whole run (``Outcome.tracked_usage``)."""
+    tracker summed over the whole run (``Outcome.tracked_usage``), and how long the whole
+    run took (``Outcome.seconds``: clients connected, the mode run, clients closed)."""
+    started = time.perf_counter()
     with observing() as sent:
         outcomes, tracked = _run(suite, case, mode, emulation)
-    return [replace(o, sent=tuple(sent), tracked_usage=tracked) for o in outcomes]
+    seconds = time.perf_counter() - started
+    return [replace(o, sent=tuple(sent), tracked_usage=tracked, seconds=seconds) for o in outcomes]
 
 
 def _run(
@@ -216,12 +220,14 @@ def _tracked(
 def expectation(suite: Suite, case: Case) -> Expected:
     """The scenario's whole expectation, less the fields the client does not report
     (a finish reason, without the ``finish_reason`` feature; reasoning, without
-    ``reasoning``)."""
+    ``reasoning``; a chain's usage, without ``chain_usage``)."""
     expected = case.scenario.expected(case.provider)
     if not suite.adapter.supports("finish_reason", case.provider):
         expected = replace(expected, finish_reason=None)
     if not suite.adapter.supports("reasoning", case.provider):
         expected = replace(expected, reasoning=None)
+    if not suite.adapter.supports("chain_usage", case.provider):
+        expected = replace(expected, chain_usage=None)
     return expected
 
 
@@ -246,6 +252,7 @@ def matcher(suite: Suite, scenario: Scenario) -> RequestMatcher:
     return suite.matcher(
         params=scenario.sampling_params,
         opaque_tool_results=scenario.error_tools,
+        json_tool_results=scenario.json_tools,
         opaque_system=scenario.kind == "program",  # the framework's own prompt
     )
 

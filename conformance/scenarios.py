@@ -25,7 +25,9 @@ the client's real sockets (the reference client's async path is then aiohttp).
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -58,7 +60,9 @@ from harness.types import (
     Usage,
 )
 
-Kind = Literal["call", "chain", "tasks", "program"]
+Kind = Literal["call", "chain", "tool_run", "tasks", "program"]
+"""What a scenario runs: a call, a chain, a call whose tool calls the client then runs
+(``run_tools``, no second model call), concurrent tasks, or a framework's program."""
 Source = Literal["cassette", "loopback", "closed_port"]
 """Where a scenario's answers come from: its cassette (replayed), or live: the emulator
 serving the scenario's steps on a loopback server, or a port nothing listens on."""
@@ -82,6 +86,36 @@ ERROR: Final = _AnyErrorText()
 
 
 @dataclass(frozen=True)
+class JSONText:
+    """In ``Expect.tool_results``: a result whose content is JSON text for ``value``, in
+    any spacing and escaping (the client's own)."""
+
+    value: Any
+
+    def matches(self, text: str) -> bool:
+        """Whether ``text`` parses as JSON equal to ``value`` (types too: 1 is not 1.0
+        nor True)."""
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return False
+        return bool(_typed(parsed) == _typed(self.value))
+
+
+def _typed(value: Any) -> Any:
+    """``value`` with every scalar tagged with its type, for an exact comparison."""
+    if isinstance(value, dict):
+        return {key: _typed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_typed(item) for item in value]
+    return (type(value).__name__, value)
+
+
+ResultContent = str | _AnyErrorText | JSONText
+"""What a tool result's content must be: that text, any error text, or that JSON."""
+
+
+@dataclass(frozen=True)
 class Expect:
     """What the normalized result must contain, on top of what the final scripted step
     implies. ``None`` means "as the script implies" (or "not checked" where it implies
@@ -93,12 +127,16 @@ class Expect:
     usage: Usage | None = None
     error: type[LLMError] | None = None
     error_message: str | None = None
-    tool_results: tuple[tuple[str | _AnyErrorText, bool], ...] | None = None
-    """For chains: each tool result sent back, as (content or ``ERROR``, is_error)."""
+    tool_results: tuple[tuple[ResultContent, bool], ...] | None = None
+    """For chains: each tool result sent back, as (content, ``ERROR`` or ``JSONText``,
+    is_error)."""
     attempts: int | None = None
     """HTTP requests one call makes (retries included)."""
     uncounted: bool = False
     """The requests cannot be counted (nothing listens: ``closed_port``)."""
+    within: float | None = None
+    """Seconds one run of a mode may take at most, its event loop's shutdown included:
+    for a late tool, which must not hold up the chain or the loop that ran it."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +161,7 @@ class Expected:
     """The provider's own message, compared exactly; None for a failure the provider
     never described (a connection cut or refused), whose wording is the client's own."""
     retry_after: float | None = None
-    tool_results: tuple[tuple[str | _AnyErrorText, bool], ...] | None = None
+    tool_results: tuple[tuple[ResultContent, bool], ...] | None = None
     attempts: int | None = 1
     """HTTP requests per call (None: not countable)."""
     usage_total: Usage | None = None
@@ -132,6 +170,11 @@ class Expected:
     waits: tuple[float, ...] = ()
     """Per retry, the least time (seconds) between the failed attempt and the next one:
     what the provider's ``Retry-After`` asked for."""
+    within: float | None = None
+    """Seconds one run of the mode may take at most (``Expect.within``)."""
+    chain_usage: Usage | None = None
+    """For chains: the usage the chain reports for all its model calls (every answer the
+    script gives, summed)."""
 
 
 @dataclass(frozen=True)
@@ -190,6 +233,7 @@ class Scenario:
             needed.append("history")
         if "tool_choice" in self.params:
             needed.append("tool_choice")
+        needed += [key for key in ("max_turns", "tool_timeout") if key in self.params]
         final = _answer_of(self.replies[-1]) if self.replies else None
         if final is not None and final.reasoning:
             needed.append("reasoning")
@@ -210,6 +254,15 @@ class Scenario:
     def error_tools(self) -> frozenset[str]:
         """Names of the tools whose results must be error results (their wording is each
         client's own)."""
+        return self._tools_whose_results(lambda content: content is ERROR)
+
+    @property
+    def json_tools(self) -> frozenset[str]:
+        """Names of the tools whose results must be JSON text (its spacing each client's
+        own)."""
+        return self._tools_whose_results(lambda content: isinstance(content, JSONText))
+
+    def _tools_whose_results(self, test: Callable[[ResultContent], bool]) -> frozenset[str]:
         calls = [
             call
             for step in self.replies
@@ -218,9 +271,7 @@ class Scenario:
         ]
         results = self.expect.tool_results or ()
         return frozenset(
-            call.name
-            for call, (content, _) in zip(calls, results, strict=False)
-            if content is ERROR
+            call.name for call, (content, _) in zip(calls, results, strict=False) if test(content)
         )
 
     def expected(self, provider: str) -> Expected:
@@ -267,6 +318,8 @@ class Scenario:
             attempts=attempts,
             usage_total=self.usage_total if self.tracks_usage else None,
             waits=self.waits if self.honours_retry_after else (),
+            within=expect.within,
+            chain_usage=self.usage_total if self.kind == "chain" else None,
         )
 
     @property
@@ -354,6 +407,106 @@ def broken_tool(query: str) -> str:
         query: Anything.
     """
     raise RuntimeError(f"backend unavailable for {query!r}")
+
+
+def silent_failure(query: str) -> str:
+    """A tool that fails without a word (its exception has no message).
+
+    Args:
+        query: Anything.
+    """
+    raise LookupError
+
+
+STALL = 1.0
+"""Seconds a stalled tool takes: twenty times ``TOOL_TIMEOUT``, short enough that the
+sync one, left to finish in its thread, holds up the interpreter's exit for little."""
+TOOL_TIMEOUT = 0.05
+"""The ``tool_timeout`` of the scenarios with stalled tools."""
+UNDER_STALL = 0.8
+"""Seconds a run with stalled tools may take (``Expect.within``): less than ``STALL``, so
+a run that waits for a stalled tool (its thread, its event loop's executor) fails."""
+
+
+def stalled_search(query: str) -> str:
+    """Search the news (a sync tool that answers too late).
+
+    Args:
+        query: What to search for.
+    """
+    time.sleep(STALL)
+    return f"Nothing new about {query}."
+
+
+async def stalled_clock(city: str) -> str:
+    """Local time in a city (an async tool that answers too late).
+
+    Args:
+        city: The city name.
+    """
+    await asyncio.sleep(STALL)
+    return f"12:00 in {city}"
+
+
+FORECAST = {
+    "city": "Lyon",
+    "highs": [21, 23.5],
+    "sunny": True,
+    "alerts": None,
+    "summary": "ciel dégagé",
+}
+
+
+def get_forecast(city: str) -> dict[str, Any]:
+    """The forecast for a city, as data.
+
+    Args:
+        city: The city name.
+    """
+    return {**FORECAST, "city": city}
+
+
+def count_alerts(city: str) -> int:
+    """How many weather alerts a city has.
+
+    Args:
+        city: The city name.
+    """
+    return 0
+
+
+class Sky(enum.Enum):
+    """What the sky looks like (a tool result's Enum)."""
+
+    CLEAR = "clear"
+    RAIN = "rain"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A station's reading (a tool result's dataclass)."""
+
+    station: str
+    sky: Sky
+    celsius: float
+
+
+def read_station(station: str) -> Reading:
+    """The latest reading of a weather station.
+
+    Args:
+        station: The station's name.
+    """
+    return Reading(station, Sky.CLEAR, 18.5)
+
+
+def sky_over(city: str) -> Sky:
+    """What the sky over a city looks like.
+
+    Args:
+        city: The city name.
+    """
+    return Sky.RAIN
 
 
 PROGRAM_REPLY = "[[ ## answer ## ]]\n{answer}\n\n[[ ## completed ## ]]"
@@ -877,6 +1030,153 @@ SCENARIOS: tuple[Scenario, ...] = (
         Expect(text="Hello, patiently.", attempts=2),
         ordered=True,
         honours_retry_after=True,
+    ),
+    # --- chain limits and timeouts, structured tool results ------------------------------
+    Scenario(
+        "chain_turn_limit",
+        "with max_turns=2, a model still asking for tools gets two calls; the last "
+        "answer's tools are not run",
+        user("Weather in Paris, then Rome, then Oslo."),
+        (asks(("get_weather", {"city": "Paris"})), asks(("get_weather", {"city": "Rome"}))),
+        Expect(tool_results=(("Sunny in Paris, 21 C", False),)),
+        params={"max_turns": 2},
+        tools=(get_weather,),
+        kind="chain",
+        streams=False,
+    ),
+    Scenario(
+        "chain_turn_limit_one",
+        "with max_turns=1, the first answer asking for a tool ends the chain: no tool runs",
+        user("Weather in Quito?"),
+        (asks(("get_weather", {"city": "Quito"})),),
+        Expect(tool_results=()),
+        params={"max_turns": 1},
+        tools=(get_weather,),
+        kind="chain",
+        streams=False,
+    ),
+    Scenario(
+        "chain_tool_timeout",
+        "with tool_timeout, a sync and an async tool that answer too late become error "
+        "results; their sibling's result still goes back and the chain goes on without "
+        "waiting for them",
+        user("News, time and weather in Oslo?"),
+        (
+            asks(
+                ("stalled_search", {"query": "Oslo"}),
+                ("get_weather", {"city": "Oslo"}),
+                ("stalled_clock", {"city": "Oslo"}),
+            ),
+            answer("Only the weather came back: sunny in Oslo."),
+        ),
+        Expect(
+            text="Only the weather came back: sunny in Oslo.",
+            tool_results=((ERROR, True), ("Sunny in Oslo, 21 C", False), (ERROR, True)),
+            within=UNDER_STALL,
+        ),
+        params={"tool_timeout": TOOL_TIMEOUT},
+        tools=(stalled_search, stalled_clock, get_weather),
+        kind="chain",
+        streams=False,
+        providers=("openai",),
+    ),
+    Scenario(
+        "chain_error_results_have_text",
+        "an exception without a message, and a call to a tool not among the two offered, "
+        "still give error results with text",
+        user("Look up Kyiv, translate it, and check the weather there."),
+        (
+            asks(
+                ("silent_failure", {"query": "Kyiv"}),
+                ("translate", {"text": "Kyiv"}),
+                ("get_weather", {"city": "Kyiv"}),
+            ),
+            answer("Only the weather worked: sunny in Kyiv."),
+        ),
+        Expect(
+            text="Only the weather worked: sunny in Kyiv.",
+            tool_results=((ERROR, True), (ERROR, True), ("Sunny in Kyiv, 21 C", False)),
+        ),
+        tools=(silent_failure, get_weather),
+        kind="chain",
+        streams=False,
+    ),
+    Scenario(
+        "chain_json_tool_results",
+        "a tool's dict and int results go back as JSON text for those values",
+        user("Forecast and alerts for Lyon?"),
+        (
+            asks(("get_forecast", {"city": "Lyon"}), ("count_alerts", {"city": "Lyon"})),
+            answer("Sunny in Lyon, up to 23.5 C, no alerts."),
+        ),
+        Expect(
+            text="Sunny in Lyon, up to 23.5 C, no alerts.",
+            tool_results=((JSONText(FORECAST), False), (JSONText(0), False)),
+        ),
+        tools=(get_forecast, count_alerts),
+        kind="chain",
+        streams=False,
+        needs=("json_tool_results",),
+    ),
+    Scenario(
+        "chain_rich_tool_results",
+        "a tool's dataclass and Enum results go back as JSON: fields as an object, a "
+        "member as its value",
+        user("Reading at Orly, and the sky over Paris?"),
+        (
+            asks(("read_station", {"station": "Orly"}), ("sky_over", {"city": "Paris"})),
+            answer("Clear at Orly (18.5 C), rain over Paris."),
+        ),
+        Expect(
+            text="Clear at Orly (18.5 C), rain over Paris.",
+            tool_results=(
+                (JSONText({"station": "Orly", "sky": "clear", "celsius": 18.5}), False),
+                (JSONText("rain"), False),
+            ),
+        ),
+        tools=(read_station, sky_over),
+        kind="chain",
+        streams=False,
+        needs=("json_tool_results", "rich_tool_results"),
+    ),
+    Scenario(
+        "run_tool_calls",
+        "the client runs one answer's tool calls itself, with no second model call: one "
+        "result per call in order, a failing and an unknown tool's as error results",
+        user("Weather in Lima, a search, and a translation?"),
+        (
+            asks(
+                ("get_weather", {"city": "Lima"}),
+                ("broken_tool", {"query": "Lima"}),
+                ("translate", {"text": "Lima"}),
+            ),
+        ),
+        Expect(tool_results=(("Sunny in Lima, 21 C", False), (ERROR, True), (ERROR, True))),
+        tools=(get_weather, broken_tool),
+        kind="tool_run",
+        streams=False,
+    ),
+    Scenario(
+        "run_tool_calls_timeout",
+        "the client runs one answer's tool calls with tool_timeout: a sync and an async "
+        "tool answering too late give error results, their sibling's result is kept",
+        user("News, time and weather in Accra?"),
+        (
+            asks(
+                ("stalled_search", {"query": "Accra"}),
+                ("stalled_clock", {"city": "Accra"}),
+                ("get_weather", {"city": "Accra"}),
+            ),
+        ),
+        Expect(
+            tool_results=((ERROR, True), (ERROR, True), ("Sunny in Accra, 21 C", False)),
+            within=UNDER_STALL,
+        ),
+        params={"tool_timeout": TOOL_TIMEOUT},
+        tools=(stalled_search, stalled_clock, get_weather),
+        kind="tool_run",
+        streams=False,
+        providers=("openai",),
     ),
     Scenario(
         "program_question",

@@ -13,8 +13,9 @@ on its own:
    on the request as sent, before scrubbing; see ``conformance.sent``), a JSON body
    must be labelled ``Content-Type: application/json``, and a retry must come no sooner
    than the provider's ``Retry-After`` said;
-5. a scenario that tracks usage must find in the client's tracker the usage of every
-   call the mode made;
+5. a scenario with late tools (``Expect.within``) must end, event loop shut down,
+   before they would have answered; a scenario that tracks usage must find in the
+   client's tracker the usage of every call the mode made;
 6. where the adapter also has the mode's baseline (sync, or stream for the stream
    modes) and that baseline meets the expectation, the result must equal it field by
    field: error texts, raw tool-call arguments, provider data, stream events, the exact
@@ -304,6 +305,14 @@ def test_scenario(
         problems = wait_problems(expected.waits, played.sent)
         if problems:
             fail_with(request, case, "retried sooner than Retry-After allowed", problems)
+    took = played.outcomes[0].seconds if played.outcomes else None
+    if expected.within is not None and took is not None and took > expected.within:
+        fail_with(
+            request,
+            case,
+            "took longer than the scenario allows: it waited for a late tool",
+            [("seconds", f"at most {expected.within}", round(took, 2))],
+        )
     if expected.usage_total is not None:
         total = _times(expected.usage_total, copies)
         for outcome in played.outcomes[:1]:

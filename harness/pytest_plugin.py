@@ -198,6 +198,7 @@ class Suite:
         *,
         params: frozenset[str] = frozenset(),
         opaque_tool_results: frozenset[str] = frozenset(),
+        json_tool_results: frozenset[str] = frozenset(),
         opaque_system: bool = False,
     ) -> RequestMatcher:
         """The request matcher of this run, told what the spec sets."""
@@ -205,7 +206,9 @@ class Suite:
             return STRICT
         from harness.cassettes.semantic import SemanticOptions, semantic_matcher
 
-        return semantic_matcher(SemanticOptions(params, opaque_tool_results, opaque_system))
+        return semantic_matcher(
+            SemanticOptions(params, opaque_tool_results, json_tool_results, opaque_system)
+        )
 
 
 ADAPTER_KEY = pytest.StashKey[ClientAdapter]()

@@ -18,6 +18,8 @@ GUARDED = {
     "astream": "astream",
     "chain": "chain",
     "achain": "achain",
+    "run_tools": "run_tools",
+    "arun_tools": "arun_tools",
     "configure": "context",
     "context": "context",
     "current": "context",

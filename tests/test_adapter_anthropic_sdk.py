@@ -128,6 +128,7 @@ def test_features_are_declared_for_anthropic_only(adapter: AnthropicSDKAdapter) 
         "history",
         "tool_calls",
         "finish_reason",
+        "max_turns",
     }
     assert not any(adapter.supports(f, "openai") for f in FEATURES)
     assert adapter.name == "anthropic-sdk" and adapter.library == "anthropic"
@@ -444,6 +445,17 @@ def test_the_sdks_tool_runner_runs_the_chain(served: Any, adapter: AnthropicSDKA
     assert "thread" not in second and len(second["messages"]) == 3  # the whole history
     schema = second["tools"][1]["input_schema"]
     assert schema["properties"]["city"]["description"] == "The city name."
+
+
+def test_max_turns_is_the_runners_max_iterations(served: Any, adapter: AnthropicSDKAdapter) -> None:
+    """The runner asks for max_iterations replies, then stops; it runs the last reply's
+    tools all the same (docs/compat/anthropic-sdk.md), which the outcome reports."""
+    asks = Reply(tool_calls=(ToolCall("", "get_weather", {"city": "Quito"}),))
+    server = served([asks, Reply("Sunny.")])
+    outcome = adapter.chain(server.connect(), ASK, (get_weather,), {"max_turns": 1})
+    assert [call.name for call in outcome.response.tool_calls] == ["get_weather"]
+    assert [m.content for m in outcome.tool_results] == ["Sunny in Quito, 21 C"]
+    assert len(server.emulator.requests) == 1
 
 
 def test_the_async_runner_with_async_tools(served: Any, adapter: AnthropicSDKAdapter) -> None:

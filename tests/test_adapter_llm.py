@@ -25,6 +25,7 @@ from conformance.scenarios import broken_tool, get_time, get_weather  # noqa: E4
 from harness.adapters.base import Target  # noqa: E402
 from harness.adapters.llm_adapter import (  # noqa: E402
     LLMAdapter,
+    limit_reached,
     prompt_kwargs,
     to_llm_error,
 )
@@ -170,6 +171,56 @@ def test_async_tool_in_async_chain(emulated: Any, adapter: LLMAdapter) -> None:
     steps = [Reply(tool_calls=(ToolCall("call_0", "get_time", {"city": "Oslo"}),)), Reply("Ok.")]
     outcome = asyncio.run(adapter.achain(emulated(steps), HELLO, (get_time,), {}))
     assert [m.content for m in outcome.tool_results] == ["14:05 in Oslo"]
+
+
+def test_max_turns_is_llms_chain_limit(emulated: Any, adapter: LLMAdapter) -> None:
+    """llm stops at its chain_limit with a ValueError: the chain's outcome is the answer
+    still asking for a tool, with the results sent before it; other ValueErrors pass."""
+    asks = [
+        Reply(tool_calls=(ToolCall(f"call_{i}", "get_weather", {"city": c}),))
+        for i, c in enumerate(("Paris", "Rome"))
+    ]
+    assert adapter.supports("max_turns", "openai")
+    for outcome in (
+        adapter.chain(emulated(asks), HELLO, (get_weather,), {"max_turns": 2}),
+        asyncio.run(adapter.achain(emulated(asks), HELLO, (get_weather,), {"max_turns": 2})),
+    ):
+        assert [call.arguments for call in outcome.response.tool_calls] == [{"city": "Rome"}]
+        assert [m.content for m in outcome.tool_results] == ["Sunny in Paris, 21 C"]
+
+    def refuses(city: str) -> str:
+        """Refuses.
+
+        Args:
+            city: A city.
+        """
+        raise ValueError("Chain limit of my own")
+
+    with pytest.raises(ValueError, match=r"^too many$"), limit_reached():
+        raise ValueError("too many")
+    outcome = adapter.chain(emulated([asks[0], Reply("Ok.")]), HELLO, (refuses,), {})
+    assert outcome.tool_results[0].is_error  # a tool's own ValueError is its error result
+
+
+def test_run_tools_is_llms_execute_tool_calls(emulated: Any, adapter: LLMAdapter) -> None:
+    asks = Reply(
+        tool_calls=(
+            ToolCall("call_0", "get_weather", {"city": "Lima"}),
+            ToolCall("call_1", "broken_tool", {"query": "x"}),
+        )
+    )
+    tools = (get_weather, broken_tool)
+    for outcome in (
+        adapter.run_tools(emulated([asks]), HELLO, tools, {}),
+        asyncio.run(adapter.arun_tools(emulated([asks]), HELLO, tools, {})),
+    ):
+        assert [call.name for call in outcome.response.tool_calls] == ["get_weather", "broken_tool"]
+        weather, failed = outcome.tool_results
+        assert (weather.content, weather.is_error, failed.is_error) == (
+            "Sunny in Lima, 21 C",
+            False,
+            True,
+        )
 
 
 def test_errors(emulated: Any, adapter: LLMAdapter) -> None:

@@ -1269,6 +1269,39 @@ def test_opaque_results_are_found_by_the_name_of_the_call_they_answer() -> None:
     assert key(ANTHROPIC_URI, flagged, **OPAQUE) == key(ANTHROPIC_URI, ANTHROPIC, **OPAQUE)
 
 
+JSON_RESULTS = {"json_tool_results": frozenset({"get_weather"})}
+JSON_CASES = [
+    ("openai", "messages.3.content", '{"sky": "été", "highs": [21, 23.5]}'),
+    ("anthropic", "messages.2.content.0.content", '{"sky": "été", "highs": [21, 23.5]}'),
+    ("converse", "messages.2.content.0.toolResult.content", [{"text": '{"sky": "été"}'}]),
+]
+
+
+@pytest.mark.parametrize(("provider", "content", "text"), JSON_CASES)
+def test_json_tool_results_are_compared_as_the_value_they_spell(
+    provider: str, content: str, text: Any
+) -> None:
+    uri, base = BASES[provider]
+    spelled = edit(base, content, text)
+    value = json.loads(text if isinstance(text, str) else text[0]["text"])
+    compact = json.dumps(dict(reversed(value.items())), separators=(",", ":"))  # escaped
+    respelled = edit(base, content, compact if isinstance(text, str) else [{"text": compact}])
+    assert key(uri, respelled, **JSON_RESULTS) == key(uri, spelled, **JSON_RESULTS)
+    assert key(uri, respelled) != key(uri, spelled)
+    other = edit(base, content, text.replace("été", "hiver") if isinstance(text, str) else "x")
+    assert key(uri, other, **JSON_RESULTS) != key(uri, spelled, **JSON_RESULTS)
+    if provider == "converse":  # a json block is its value already
+        block = edit(base, content, [{"json": value}])
+        assert key(uri, block, **JSON_RESULTS) == key(uri, spelled, **JSON_RESULTS)
+
+
+def test_json_tool_results_that_are_not_json_are_compared_as_text() -> None:
+    other = edit(OPENAI, "messages.3.content", "Sunny in Paris, 22 C")
+    assert key(OPENAI_URI, other, **JSON_RESULTS) != key(OPENAI_URI, OPENAI, **JSON_RESULTS)
+    spaced = edit(OPENAI, "messages.3.content", "Sunny in Paris,  21 C")
+    assert key(OPENAI_URI, spaced, **JSON_RESULTS) != key(OPENAI_URI, OPENAI, **JSON_RESULTS)
+
+
 def test_memoized_and_large_bodies_get_the_same_keys() -> None:
     long = edit(OPENAI, "messages.1.content", "x" * 40_000)  # past the memo's size limit
     first = key(OPENAI_URI, long)

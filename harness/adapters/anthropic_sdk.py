@@ -22,7 +22,7 @@ What it does, in the SDK's terms:
   scenarios are the stateless Messages API, where every turn carries the whole history.
   The runner's loop, tool dispatch, error results and ordering are the SDK's; the adapter
   only collects the tool results it sent (``generate_tool_call_response()``, cached by
-  the SDK) and the final message.
+  the SDK) and the final message. ``max_turns`` is the runner's ``max_iterations``.
 - ``Target.max_retries`` is the SDK's ``max_retries``; ``Target.fast_retries`` uses a
   subclass whose only change is a zero retry delay (``sdk_support``).
 - ``Target.base_url`` is the SDK's ``base_url`` as it is.
@@ -68,6 +68,7 @@ DEFAULT_MAX_TOKENS = 1024
 SUPPORTED = frozenset(
     {"call", "acall", "stream", "astream", "chain", "achain"}
     | {"tool_choice", "reasoning", "base_url", "history", "tool_calls", "finish_reason"}
+    | {"max_turns"}
 )
 
 STOP_REASONS: dict[str, FinishReason] = {
@@ -223,13 +224,16 @@ def runner_request(
     client: SDKConnection, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
 ) -> dict[str, Any]:
     """The keyword arguments of ``beta.messages.tool_runner``: the call's, with the
-    callables made the SDK's tools (``beta_tool`` / ``beta_async_tool``)."""
+    callables made the SDK's tools (``beta_tool`` / ``beta_async_tool``), and
+    ``max_turns`` as ``max_iterations``."""
     from anthropic import beta_async_tool, beta_tool
 
     kwargs = request(client, messages, {k: v for k, v in params.items() if k != "tools"})
     kwargs["tools"] = [
         beta_async_tool(fn) if inspect.iscoroutinefunction(fn) else beta_tool(fn) for fn in tools
     ]
+    if "max_turns" in params:
+        kwargs["max_iterations"] = params["max_turns"]
     return kwargs
 
 

@@ -16,13 +16,28 @@ these keys, each present only when the scenario sets it (``PARAM_KEYS``):
 - ``tools``: a list of ``harness.types.ToolSpec`` (name, description, JSON-Schema
   parameters) the model may call; ``call``/``stream`` return the calls, never run them;
 - ``tool_choice`` (feature ``tool_choice``): ``"auto"``, ``"none"``, ``"required"``, or a
-  tool's name (that tool must be called).
+  tool's name (that tool must be called);
+- chains only: ``max_turns`` (int, feature ``max_turns``): the most model calls the chain
+  may make. When the answer of the last one still asks for tools, the chain stops there,
+  without running them, and the outcome is a ``ChainOutcome`` of that answer and the tool
+  results sent before it, whether the client returns that answer or raises (the adapter
+  translates its way of saying so);
+- chains and ``run_tools`` only: ``tool_timeout`` (float seconds, feature
+  ``tool_timeout``): a tool call still running that long becomes an error result for that
+  call, its siblings' results still go back, and the chain goes on (what becomes of the
+  late tool, cancelled or left to finish unheard, is the client's business, but it must
+  not hold up the chain).
 
 Chains get the tools as plain Python callables (sync or async), the client derives their
-schemas and runs them. With the feature ``tool_hooks``, ``chain_with_hook`` and
-``achain_with_hook`` also take ``before_call(name, arguments)``, called before each tool
-runs through the client's own hook mechanism (simonw/llm's ``before_call``); an exception
-it raises is handled the way the client handles hook exceptions.
+schemas and runs them. A tool's ``str`` result is sent back as it is; with the feature
+``json_tool_results``, a tool may return a JSON value (dict, list, number, bool, None),
+sent back as its JSON text; with ``rich_tool_results``, also a dataclass instance (its
+fields as an object) or an ``enum.Enum`` member (its value), anywhere inside that value.
+
+With the feature ``tool_hooks``, ``chain_with_hook`` and ``achain_with_hook`` also take
+``before_call(name, arguments)``, called before each tool runs through the client's own
+hook mechanism (simonw/llm's ``before_call``); an exception it raises is handled the way
+the client handles hook exceptions.
 
 **Errors.** A provider error (an HTTP error status, an error event in a stream, a
 connection failure or a timeout) must leave the adapter as an ``harness.types.LLMError``
@@ -103,13 +118,25 @@ FEATURES = frozenset(
         "tool_hooks",  # chain_with_hook/achain_with_hook: a hook called before each tool
         "track_usage",  # sums the usage of the calls made inside a block (track_usage)
         "organization",  # OpenAI: sends Target.organization as the OpenAI-Organization header
+        "max_turns",  # chains honour params["max_turns"] (stop before running more tools)
+        "tool_timeout",  # chains honour params["tool_timeout"] (a late tool: an error result)
+        "json_tool_results",  # a tool's dict/list/number/bool/None result is sent as JSON
+        "rich_tool_results",  # ...and dataclass instances and Enum members inside it too
+        "chain_usage",  # a chain's outcome reports the usage of all its model calls
+        "run_tools",  # run_tools(): one call, then the client runs its answer's tool calls
+        "arun_tools",  # arun_tools(): the same, awaited
     }
 )
 
 PROGRAM_FEATURES = frozenset({"program", "aprogram"})
 """Features only a framework with programs of its own has (DSPy's modules)."""
 
-PARAM_KEYS = frozenset({"temperature", "top_p", "max_tokens", "stop", "tools", "tool_choice"})
+CHAIN_PARAM_KEYS = frozenset({"max_turns", "tool_timeout"})
+"""The keys of ``params`` that only chains get: how the chain runs, not what it sends."""
+PARAM_KEYS = (
+    frozenset({"temperature", "top_p", "max_tokens", "stop", "tools", "tool_choice"})
+    | CHAIN_PARAM_KEYS
+)
 """The keys ``params`` may hold (see the module docstring)."""
 
 
@@ -155,6 +182,8 @@ class ChainOutcome:
 
     response: Response
     tool_results: tuple[Message, ...]
+    usage: Usage | None = None
+    """The usage of every model call the chain made, summed (feature ``chain_usage``)."""
 
 
 Tools = Sequence[Callable[..., Any]]
@@ -284,6 +313,22 @@ class ClientAdapter(abc.ABC):
         self, client: Any, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
     ) -> ChainOutcome:
         """An async tool chain."""
+        raise NotImplementedError
+
+    def run_tools(
+        self, client: Any, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        """One call offering ``tools`` (the client derives their schemas), then the
+        client's own helper runs the tool calls of that answer, without calling the model
+        again (a loop of the caller's own): the answer, and one result per call in the
+        model's order, errors included (feature ``run_tools``). ``params`` may hold
+        ``tool_timeout`` (feature ``tool_timeout``)."""
+        raise NotImplementedError
+
+    async def arun_tools(
+        self, client: Any, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        """``run_tools``, awaited (feature ``arun_tools``)."""
         raise NotImplementedError
 
     def chain_with_hook(

@@ -19,7 +19,12 @@ translated to harness events, then the finish reason, model and usage when the s
 ends; the final ``Response`` is read from llm's response like a call's. Chains:
 ``model.chain(...)`` / async chain, each response forced in turn; the tool results llm
 sent back (``prompt.tool_results`` of every later response) become
-``Message.tool(...)``, with ``is_error`` when llm recorded an exception.
+``Message.tool(...)``, with ``is_error`` when llm recorded an exception. ``max_turns`` is
+llm's ``chain_limit``: the ``ValueError`` llm raises when it stops there ends the chain
+with the responses so far. ``run_tools``: ``prompt(..., tools=...)``, then the response's own
+``execute_tool_calls()``. No ``tool_timeout``; non-str tool results are JSON
+(``json_tool_results``), but dataclasses and Enum members their ``repr``
+(``rich_tool_results``: not supported).
 
 Errors: llm lets the OpenAI SDK's exceptions through; an ``openai.APIStatusError``
 becomes ``error_from_status`` with the API's own message (the SDK's ``body``), timeouts
@@ -35,8 +40,8 @@ from __future__ import annotations
 import copy
 import importlib.util
 import re
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,8 +78,10 @@ SUPPORTED = frozenset({"call", "acall", "stream", "astream", "base_url", "finish
 """Features every llm release has for OpenAI (see the module docstring for the others)."""
 TOOL_FEATURES = frozenset(
     {"chain", "achain", "chain_async_tools", "achain_sync_tools", "tool_hooks", "tool_calls"}
+    | {"max_turns", "json_tool_results", "run_tools", "arun_tools"}
 )
-"""Features of the releases with tools (0.26 on): chains, and their ``before_call`` hook."""
+"""Features of the releases with tools (0.26 on): chains, their ``before_call`` hook, their
+``chain_limit``, and non-str tool results sent as JSON (``json.dumps(default=repr)``)."""
 PROVIDER = "openai"
 _STATUS_PREFIX = re.compile(r"^Error code: \d+ - ")
 
@@ -202,6 +209,26 @@ class LLMAdapter(ClientAdapter):
         hook = {"before_call": llm_hook(before_call)}
         return await self._achain(client, messages, tools, params, hook)
 
+    def run_tools(
+        self, client: LLMClient, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        kwargs = prompt_kwargs(client, messages, params)
+        with retry_wait.no_wait(client.fast_retries), translated_errors():
+            response = client.model.prompt(**kwargs, tools=list(tools), stream=False)
+            response.text()
+            results = response.execute_tool_calls()
+        return ChainOutcome(to_response(response), tuple(tool_message(r) for r in results))
+
+    async def arun_tools(
+        self, client: LLMClient, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        kwargs = prompt_kwargs(client, messages, params)
+        with retry_wait.no_wait(client.fast_retries), translated_errors():
+            response = client.async_model.prompt(**kwargs, tools=list(tools), stream=False)
+            await response.text()
+            results = await response.execute_tool_calls()
+        return ChainOutcome(to_response(response), tuple(tool_message(r) for r in results))
+
     def _chain(
         self,
         client: LLMClient,
@@ -210,10 +237,11 @@ class LLMAdapter(ClientAdapter):
         params: dict[str, Any],
         hooks: dict[str, Any],
     ) -> ChainOutcome:
-        kwargs = prompt_kwargs(client, messages, params)
+        kwargs = {**prompt_kwargs(client, messages, params), **chain_limit(params)}
+        start = client.model.conversation().chain if "chain_limit" in kwargs else client.model.chain
         responses = []
-        with retry_wait.no_wait(client.fast_retries), translated_errors():
-            chain = client.model.chain(**kwargs, **hooks, tools=list(tools), stream=False)
+        with retry_wait.no_wait(client.fast_retries), translated_errors(), limit_reached():
+            chain = start(**kwargs, **hooks, tools=list(tools), stream=False)
             for response in chain.responses():
                 response.text()
                 responses.append(response)
@@ -227,10 +255,12 @@ class LLMAdapter(ClientAdapter):
         params: dict[str, Any],
         hooks: dict[str, Any],
     ) -> ChainOutcome:
-        kwargs = prompt_kwargs(client, messages, params)
+        kwargs = {**prompt_kwargs(client, messages, params), **chain_limit(params)}
+        model = client.async_model
+        start = model.conversation().chain if "chain_limit" in kwargs else model.chain
         responses = []
-        with retry_wait.no_wait(client.fast_retries), translated_errors():
-            chain = client.async_model.chain(**kwargs, **hooks, tools=list(tools), stream=False)
+        with retry_wait.no_wait(client.fast_retries), translated_errors(), limit_reached():
+            chain = start(**kwargs, **hooks, tools=list(tools), stream=False)
             async for response in chain.responses():
                 await response.text()
                 responses.append(response)
@@ -266,6 +296,24 @@ def prompt_kwargs(
     else:
         kwargs["messages"] = [llm_message(m) for m in messages]
     return kwargs
+
+
+def chain_limit(params: dict[str, Any]) -> dict[str, Any]:
+    """``max_turns`` as llm's ``chain_limit`` (its most model calls), when set: an
+    argument of a conversation's ``chain``, not of ``model.chain``."""
+    return {"chain_limit": params["max_turns"]} if "max_turns" in params else {}
+
+
+@contextmanager
+def limit_reached() -> Iterator[None]:
+    """A chain stopped by its ``chain_limit``: llm raises ``ValueError("Chain limit of N
+    exceeded.")`` after the last response it allowed, whose tools it did not run; the
+    responses gathered so far are then the outcome (``max_turns`` in ``base``)."""
+    try:
+        yield
+    except ValueError as exc:
+        if not str(exc).startswith("Chain limit of "):
+            raise
 
 
 def has_tools() -> bool:
@@ -384,17 +432,22 @@ class EventTranslator:
 def chain_outcome(responses: Sequence[Any]) -> ChainOutcome:
     """The last response and every tool result llm sent back, in order."""
     results = tuple(
-        Message(
-            "tool",
-            str(result.output),
-            tool_call_id=result.tool_call_id,
-            name=result.name,
-            is_error=is_error(result),
-        )
+        tool_message(result)
         for response in responses[1:]
         for result in response.prompt.tool_results
     )
     return ChainOutcome(to_response(responses[-1]), results)
+
+
+def tool_message(result: Any) -> Message:
+    """An llm ``ToolResult`` as the tool message it sends."""
+    return Message(
+        "tool",
+        str(result.output),
+        tool_call_id=result.tool_call_id,
+        name=result.name,
+        is_error=is_error(result),
+    )
 
 
 def is_error(result: Any) -> bool:

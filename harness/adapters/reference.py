@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar
 
 from harness.adapters.base import (
+    CHAIN_PARAM_KEYS,
     FEATURES,
     PROGRAM_FEATURES,
     ChainOutcome,
@@ -31,6 +32,13 @@ from harness.context import (
 )
 from harness.emulator.shells import client_options
 from harness.lm import LM
+from harness.tools import (
+    ChainLimitError,
+    arun_tool_calls,
+    as_tools,
+    run_tool_calls,
+    tool_specs,
+)
 from harness.transport import RetryPolicy
 from harness.types import Message, Response, Usage
 
@@ -126,14 +134,40 @@ class ReferenceAdapter(ClientAdapter):
     def chain(
         self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
     ) -> ChainOutcome:
-        result = client.chain(messages, tools=tools, **params)
+        try:
+            result = client.chain(messages, tools=tools, **params)
+        except ChainLimitError as stopped:
+            return stopped_outcome(stopped)
         return _outcome(result)
 
     async def achain(
         self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
     ) -> ChainOutcome:
-        result = await client.achain(messages, tools=tools, **params)
+        try:
+            result = await client.achain(messages, tools=tools, **params)
+        except ChainLimitError as stopped:
+            return stopped_outcome(stopped)
         return _outcome(result)
+
+    def run_tools(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        runnable = as_tools(tools)
+        call, options = split_chain_params(params)
+        response = client(messages, tools=tool_specs(runnable), **call)
+        timeout = options.get("tool_timeout")
+        results = run_tool_calls(response.tool_calls, runnable, tool_timeout=timeout)
+        return ChainOutcome(response, tuple(results))
+
+    async def arun_tools(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        runnable = as_tools(tools)
+        call, options = split_chain_params(params)
+        response = await client.acall(messages, tools=tool_specs(runnable), **call)
+        timeout = options.get("tool_timeout")
+        results = await arun_tool_calls(response.tool_calls, runnable, tool_timeout=timeout)
+        return ChainOutcome(response, tuple(results))
 
     # ``harness.LM`` has no hook mechanism: the hook runs inside each tool, so its
     # exception is that tool's error result (``run_hook_first``).
@@ -222,7 +256,20 @@ def _tracking() -> Iterator[Callable[[], Usage]]:
 
 def _outcome(result: Any) -> ChainOutcome:
     tool_results = tuple(m for m in result.messages if m.role == "tool")
-    return ChainOutcome(result.response, tool_results)
+    return ChainOutcome(result.response, tool_results, result.usage)
+
+
+def split_chain_params(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``params`` as the model call's and the chain's own (``CHAIN_PARAM_KEYS``)."""
+    call = {k: v for k, v in params.items() if k not in CHAIN_PARAM_KEYS}
+    return call, {k: v for k, v in params.items() if k in CHAIN_PARAM_KEYS}
+
+
+def stopped_outcome(stopped: ChainLimitError) -> ChainOutcome:
+    """A chain stopped by ``max_turns``: the answer still asking for tools, and the tool
+    results sent before it (the ``max_turns`` outcome of ``harness.adapters.base``)."""
+    tool_results = tuple(m for m in stopped.messages if m.role == "tool")
+    return ChainOutcome(stopped.response, tool_results, stopped.usage)
 
 
 def connect_lm(target: Target) -> LM:

@@ -41,7 +41,7 @@ import base64
 import json
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache, partial
 from types import SimpleNamespace
 from typing import Any
@@ -87,6 +87,10 @@ class SemanticOptions:
     opaque_tool_results: frozenset[str] = frozenset()
     """Tool names whose RESULT content is not compared (error results, whose wording is the
     client's own): only that a result for that call is present, in its place."""
+    json_tool_results: frozenset[str] = frozenset()
+    """Tool names whose RESULT content is compared as the JSON value it spells (a tool
+    returning a dict, a list, a number...: each client spaces and escapes its JSON text
+    its own way), as the value itself where the wire carries one (Converse ``json``)."""
     opaque_system: bool = False
     """Compare the system prompt by presence only (its text is a framework's own: DSPy's
     adapters word it differently from one release to the next). For the ``program``
@@ -192,9 +196,7 @@ class SemanticIndex:
         return [
             semantic_key(
                 request,
-                SemanticOptions(
-                    params, self.options.opaque_tool_results, self.options.opaque_system
-                ),
+                replace(self.options, params=params),
             )
             for params in self._param_sets
         ]
@@ -214,6 +216,8 @@ def _key(method: str, uri: str, body: bytes, options: SemanticOptions) -> Semant
     shim = SimpleNamespace(uri=uri)
     path = path_of(shim)
     doc = _document(path, shim, body, options.opaque_tool_results)
+    if options.json_tool_results:
+        _parse_json_results(doc, options.json_tool_results)
     if options.opaque_system:
         _blank_system(doc)
     params = doc.get("params")
@@ -236,6 +240,18 @@ def _blank_system(doc: dict[str, Any]) -> None:
     for turn in doc.get("messages") or ():
         if isinstance(turn, dict) and turn.get("role") == "system" and turn.get("text"):
             turn["text"] = OPAQUE_SYSTEM
+
+
+def _parse_json_results(doc: dict[str, Any], names: frozenset[str]) -> None:
+    for turn in doc.get("messages") or ():
+        for result in (turn.get("tool_results") or ()) if isinstance(turn, dict) else ():
+            if isinstance(result, dict) and result.get("name") in names and "content" in result:
+                content = result["content"]
+                try:
+                    value = json.loads(content) if isinstance(content, str) else content
+                except ValueError:
+                    continue
+                result["content"] = {"json": value}
 
 
 _memo_key = lru_cache(maxsize=_MEMO_SIZE)(_key)
