@@ -27,6 +27,8 @@ def three_lookups_script() -> tuple[Reply, ...]:
         ),
         answer("Two of three lookups worked."),
     )
+
+
 TIME_IN_TOKYO = (Message.user("What time is it in Tokyo?"),)
 TIME_IN_OSLO = (Message.user("What time is it in Oslo?"),)
 OVERLAP_WAIT = 0.5
