@@ -37,6 +37,14 @@ through; ``Target.base_url`` (feature ``base_url``) is a loopback server serving
 provider's own paths, for clients with their own HTTP stack. Either lets the suite record
 against the built-in emulator (``--record-mode=rewrite --emulator``).
 
+**Retries.** ``Target.max_retries`` is the client's retry budget. Every client is run
+with the default, 2; one that can be given another (feature ``max_retries``) is also
+run with 0.
+
+**Timeouts.** ``Target.timeout`` (feature ``timeout``) is the client's request timeout
+in seconds (None: the client's default): a request that receives nothing for that long
+fails with a ``RequestTimeoutError``.
+
 **Usage.** ``track_usage()`` (feature ``track_usage``) is a block that sums the usage of
 every call made inside it, on the caller's thread or task and on the threads and tasks
 the library's primitives start from it; it yields a function returning the sum so far.
@@ -97,6 +105,8 @@ FEATURES = frozenset(
         "achain_sync_tools",  # the async chain runs plain (sync) tools
         "tool_hooks",  # chain_with_hook/achain_with_hook: a hook called before each tool
         "track_usage",  # sums the usage of the calls made inside a block (track_usage)
+        "timeout",  # honours Target.timeout: a request waits at most that long for bytes
+        "max_retries",  # honours a Target.max_retries other than the default 2
     }
 )
 
@@ -121,6 +131,10 @@ class Target:
     aws_credentials: Any = None
     """Bedrock: a botocore ``Credentials``; None: the credential chain."""
     max_retries: int = 2
+    """Retries after the first attempt (0: none), for the errors the client retries."""
+    timeout: float | None = None
+    """Seconds a request may wait for the provider's bytes (feature ``timeout``); None:
+    the client's own default."""
     fast_retries: bool = True
     """Retry without waiting (the suite counts attempts, it does not time backoff)."""
     transport: Any = None
