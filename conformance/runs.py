@@ -85,6 +85,8 @@ def target(
     emulation: Emulation | None,
     *,
     fast_retries: bool = True,
+    max_retries: int = 2,
+    timeout: float | None = None,
 ) -> Target:
     """The ``Target`` of one client: replayed (fake keys), live, or emulated."""
     live = suite.recording and not suite.emulator and (emulation is None or emulation.real)
@@ -94,6 +96,8 @@ def target(
         api_key=None if live else FAKE_API_KEY,
         region="us-east-1",
         aws_credentials=None if live else fake_aws_credentials(),
+        max_retries=max_retries,
+        timeout=timeout,
         fast_retries=fast_retries,
         transport=emulation.transport if emulation else None,
         base_url=emulation.base_url if emulation else None,
@@ -107,8 +111,17 @@ def case_target(suite: Suite, case: Case, emulation: Emulation | None = None) ->
         case.provider,
         model_for(case.provider, SCENARIO),
         emulation,
-        fast_retries=not case.scenario.honours_retry_after,
+        **client_settings(case.scenario),
     )
+
+
+def client_settings(scenario: Scenario) -> dict[str, Any]:
+    """The ``Target`` settings a scenario sets: real backoff, retries, timeout."""
+    return {
+        "fast_retries": not scenario.honours_retry_after,
+        "max_retries": scenario.max_retries,
+        "timeout": scenario.timeout,
+    }
 
 
 @contextmanager
@@ -147,9 +160,9 @@ def _run(
     suite: Suite, case: Case, mode: str, emulation: Emulation | None
 ) -> tuple[list[Outcome], Any]:
     adapter, scenario = suite.adapter, case.scenario
-    fast = not scenario.honours_retry_after
+    settings = client_settings(scenario)
     targets = [
-        target(suite, case.provider, model_for(case.provider, role), emulation, fast_retries=fast)
+        target(suite, case.provider, model_for(case.provider, role), emulation, **settings)
         for role in roles(scenario)
     ]
     with connected(adapter, targets) as (client, default, *task_clients):

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from conformance.models import SCENARIO, model_for
+from harness.adapters.base import Target
 from harness.emulator import (
     CutStream,
     Drop,
@@ -51,6 +52,7 @@ from harness.types import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RequestTimeoutError,
     ServerError,
     ToolCall,
     ToolSpec,
@@ -163,6 +165,12 @@ class Scenario:
     honours_retry_after: bool = False
     """The client runs with its real backoff (``Target.fast_retries`` off) and must wait
     what ``Retry-After`` says before each retry; the waits are measured."""
+    max_retries: int = Target.max_retries
+    """The client's retry budget (``Target.max_retries``; another than the default needs
+    the feature ``max_retries``)."""
+    timeout: float | None = None
+    """The client's request timeout in seconds (``Target.timeout``, feature ``timeout``);
+    None: the client's default."""
 
     @property
     def live(self) -> bool:
@@ -184,6 +192,10 @@ class Scenario:
             needed.append("reasoning")
         if self.tracks_usage:
             needed.append("track_usage")
+        if self.max_retries != Target.max_retries:
+            needed.append("max_retries")
+        if self.timeout is not None:
+            needed.append("timeout")
         if self.live:
             needed.append("base_url")
         return tuple(needed)
@@ -233,6 +245,14 @@ class Scenario:
                 attempts=attempts,
             )
         answer = _answer_of(final) if final is not None else None
+        late = isinstance(final, Slow) and self.timeout is not None and final.seconds > self.timeout
+        if late:  # slower than the client's timeout: the client names the failure
+            return Expected(
+                error=expect.error or RequestTimeoutError,
+                error_provider=provider,
+                error_message=expect.error_message,
+                attempts=attempts,
+            )
         if answer is None:  # cut, dropped or refused: the client names the failure
             return Expected(
                 error=expect.error or APIConnectionError,
@@ -602,6 +622,14 @@ SCENARIOS: tuple[Scenario, ...] = (
         ordered=True,
     ),
     Scenario(
+        "error_server_no_retries",
+        "with max_retries=0, a 500 raises ServerError at once, after one request",
+        user("Answer at once."),
+        (Fault(500, "internal failure"),),
+        Expect(error=ServerError, error_message="internal failure"),
+        max_retries=0,
+    ),
+    Scenario(
         "retry_after_429",
         "a 429 with Retry-After is retried, then the answer arrives",
         user("Say hello."),
@@ -690,6 +718,39 @@ SCENARIOS: tuple[Scenario, ...] = (
         Expect(error=APIConnectionError, uncounted=True),
         requests_like="plain_text",
         source="closed_port",
+    ),
+    Scenario(
+        "connection_dropped_exhausted",
+        "a connection closed without an answer on every attempt raises APIConnectionError "
+        "after the retries, worded the same in every mode",
+        user("Say hello once more."),
+        (Drop(),) * 3,
+        Expect(error=APIConnectionError),
+        requests_like="retry_after_wait",
+        source="loopback",
+    ),
+    Scenario(
+        "cut_mid_body_exhausted",
+        "a non-streamed body cut mid-JSON on every attempt raises APIConnectionError after "
+        "the retries, worded the same in every mode",
+        user("Summarize the news."),
+        (CutStream(answer("Nothing happened."), 0),) * 3,
+        Expect(error=APIConnectionError),
+        streams=False,
+        requests_like="usage_tracked",
+        source="loopback",
+    ),
+    Scenario(
+        "read_timeout",
+        "an answer slower than the client's 0.05 s timeout raises RequestTimeoutError "
+        "after the retries, worded the same in every mode",
+        user("Recite the alphabet 20 times."),
+        (Slow(0.5, answer("Too late.")),) * 3,
+        Expect(error=RequestTimeoutError),
+        requests_like="long_text",
+        source="loopback",
+        timeout=0.05,
+        modes=frozenset({"sync", "async", "stream", "astream"}),
     ),
     Scenario(
         "slow_reply",
