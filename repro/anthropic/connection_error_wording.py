@@ -21,8 +21,11 @@ import sys
 
 import anthropic
 
-ARGS = {"model": "claude-sonnet-4-5", "max_tokens": 16,
-        "messages": [{"role": "user", "content": "Say hello."}]}
+ARGS = {
+    "model": "claude-sonnet-4-5",
+    "max_tokens": 16,
+    "messages": [{"role": "user", "content": "Say hello."}],
+}
 
 
 def main():

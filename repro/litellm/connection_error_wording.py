@@ -1,8 +1,8 @@
 """litellm: the same connection failure reads differently in completion and acompletion.
 
 Found by the llm-parity conformance suite (connection_refused, connection_dropped_exhausted
-and cut_mid_body_exhausted on Anthropic, Gemini and Bedrock, modes async and astream
-against their sync baseline), no upstream issue known. No provider said anything: the
+and cut_mid_body_exhausted on Gemini and Bedrock, read_timeout on OpenAI, mode async
+against its sync baseline), no upstream issue known. No provider said anything: the
 message is the client's own, and litellm passes on its transport's wording, httpx's on
 the sync path and aiohttp's on the async one:
 
@@ -16,10 +16,11 @@ the sync path and aiohttp's on the async one:
 - a timeout (OpenAI too): "Request timed out. Error_str: Request timed out." vs the same
   followed by " - timeout value=0.05, time taken=0.16 seconds".
 
-Mechanism checked (the first two): Anthropic through `api_base` on loopback,
-`num_retries=0`, not streamed: a bound, never-listening port, and a server that reads
-the request and closes the connection. Exit 1 when a failure's sync and async messages differ (an object
-address in a repr aside), 0 when they are equal.
+Mechanism checked (the first two, and the timeout): Anthropic through `api_base` on
+loopback, `num_retries=0`, not streamed: a bound, never-listening port, a server that
+reads the request and closes the connection; OpenAI (`max_retries=0`, `timeout=0.05`)
+against a server that answers after 1 s. Exit 1 when a failure's sync and async
+messages differ (object addresses and measured times aside), 0 when they are equal.
 
     python repro/litellm/connection_error_wording.py   # litellm 1.110.2: exit 1
 """
@@ -36,8 +37,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no price-list download
 import litellm
 
-ARGS = {"model": "anthropic/claude-sonnet-4-5", "api_key": "test", "num_retries": 0,
-        "messages": [{"role": "user", "content": "Say hello."}]}
+ARGS = {
+    "model": "anthropic/claude-sonnet-4-5",
+    "api_key": "test",
+    "num_retries": 0,
+    "messages": [{"role": "user", "content": "Say hello."}],
+}
 
 
 def closed_port():
@@ -93,8 +98,14 @@ def main():
     cases = {
         "refused": dict(ARGS, api_base=refused),
         "dropped": dict(ARGS, api_base=dropping_base),
-        "timeout": dict(ARGS, model="openai/gpt-4o-mini", num_retries=None, max_retries=0,
-                        timeout=0.05, api_base=slow_base + "/v1"),
+        "timeout": dict(
+            ARGS,
+            model="openai/gpt-4o-mini",
+            num_retries=None,
+            max_retries=0,
+            timeout=0.05,
+            api_base=slow_base + "/v1",
+        ),
     }
     differ = False
     for label, args in cases.items():

@@ -16,10 +16,10 @@ after 1 s, `timeout=0.05`, `num_retries=0`, not streamed. Exit 1 when the timeou
 
 import os
 import sys
-from importlib.metadata import version
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.metadata import version
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no price-list download
 import litellm
@@ -49,16 +49,23 @@ def main():
     litellm.suppress_debug_info = True
     server, base = slow_server()
     try:
-        litellm.completion(model="gemini/gemini-2.5-flash", api_key="test", api_base=base,
-                           timeout=0.05, num_retries=0,
-                           messages=[{"role": "user", "content": "Say hello."}])
+        litellm.completion(
+            model="gemini/gemini-2.5-flash",
+            api_key="test",
+            api_base=base,
+            timeout=0.05,
+            num_retries=0,
+            messages=[{"role": "user", "content": "Say hello."}],
+        )
         exc = None
     except Exception as raised:
         exc = raised
     server.shutdown()
     provider = getattr(exc, "llm_provider", None)
-    print(f"litellm {version('litellm')}: {type(exc).__name__}, "
-          f"llm_provider {provider!r}: {str(getattr(exc, 'message', exc))[:90]}")
+    print(
+        f"litellm {version('litellm')}: {type(exc).__name__}, "
+        f"llm_provider {provider!r}: {str(getattr(exc, 'message', exc))[:90]}"
+    )
     if not isinstance(exc, litellm.Timeout):
         print("VERDICT: BLOCKED (no timeout raised)")
         return 2
