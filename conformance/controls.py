@@ -717,6 +717,16 @@ class AsyncTimeoutsInAiohttpWords(Tampered):
         return error
 
 
+class AsyncTLSFailureInAiohttpWords(Tampered):
+    """The async path words a failed TLS handshake as aiohttp does (the sync path in its
+    own words)."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        if path in ("acall", "astream") and "TLS handshake" in str(error):
+            return _reworded(error, _own_words(error))
+        return error
+
+
 class IgnoresTheTimeout(ReferenceAdapter):
     """Ignores the timeout it is given: a slow answer is waited for."""
 
@@ -1235,6 +1245,7 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
         Control(IgnoresTheTimeout),
     ),
     "error_server_no_retries": (Control(IgnoresMaxRetries),),
+    "tls_handshake_failed": (Control(AsyncTLSFailureInAiohttpWords, modes=ASYNC),),
     "connection_refused": (Control(AsyncConnectErrorsAsTimeouts, modes=ASYNC),),
     "slow_reply": (
         Control(ParallelPollsMissingProgressBar, modes=frozenset({"parallel"}), reach="parallel"),
@@ -1270,7 +1281,7 @@ CHECK_CONTROLS: tuple[CheckControl, ...] = (
     CheckControl(
         KeyInXApiKey,
         "credentials in the provider's own place, checked on every request sent",
-        lambda scenario, mode: scenario.source != "closed_port",
+        lambda scenario, mode: not scenario.expect.uncounted,  # a request got through
     ),
     CheckControl(
         ConnectionFailuresSayNothing,

@@ -347,6 +347,8 @@ def play_live(suite: Suite, case: Case, mode: str, endpoints: LiveEndpoints) -> 
     emulator = Emulator(tuple(scenario.replies) * copies)
     if scenario.source == "closed_port":
         base_url = endpoints.closed_port()
+    elif scenario.source == "tls_mismatch":  # a TLS handshake with a plain HTTP server
+        base_url = endpoints.server(emulator).replace("http://", "https://", 1)
     else:
         base_url = endpoints.server(emulator)
     outcomes = run(suite, case, mode, Emulation(base_url=base_url, real=False))

@@ -60,9 +60,10 @@ from harness.types import (
 )
 
 Kind = Literal["call", "chain", "tasks", "program"]
-Source = Literal["cassette", "loopback", "closed_port"]
+Source = Literal["cassette", "loopback", "closed_port", "tls_mismatch"]
 """Where a scenario's answers come from: its cassette (replayed), or live: the emulator
-serving the scenario's steps on a loopback server, or a port nothing listens on."""
+serving the scenario's steps on a loopback server, a port nothing listens on, or the
+loopback server (plain HTTP) addressed with ``https://`` (the TLS handshake fails)."""
 PROVIDERS = ("openai", "anthropic", "gemini", "bedrock")
 PROVIDERS_WITHOUT_CALL_IDS = frozenset({"gemini"})
 """Providers whose wire format carries no tool-call ids: a client makes its own, and modes
@@ -99,7 +100,8 @@ class Expect:
     attempts: int | None = None
     """HTTP requests one call makes (retries included)."""
     uncounted: bool = False
-    """The requests cannot be counted (nothing listens: ``closed_port``)."""
+    """The requests cannot be counted (nothing listens, ``closed_port``, or no request
+    gets through, ``tls_mismatch``)."""
 
 
 @dataclass(frozen=True)
@@ -751,6 +753,16 @@ SCENARIOS: tuple[Scenario, ...] = (
         source="loopback",
         timeout=0.05,
         modes=frozenset({"sync", "async", "stream", "astream"}),
+    ),
+    Scenario(
+        "tls_handshake_failed",
+        "an https URL whose server speaks plain HTTP fails the TLS handshake: "
+        "APIConnectionError after the retries, worded the same in every mode",
+        user("Say hello."),
+        (),
+        Expect(error=APIConnectionError, uncounted=True),
+        requests_like="plain_text",
+        source="tls_mismatch",
     ),
     Scenario(
         "slow_reply",
