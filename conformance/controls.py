@@ -734,11 +734,17 @@ class IgnoresTheTimeout(ReferenceAdapter):
         return super().connect(replace(target, timeout=None))
 
 
-class IgnoresMaxRetries(ReferenceAdapter):
-    """Ignores the retry budget it is given: always two retries."""
+class TwoRetriesFor5xxTransport(BrokenTransport):
+    def _delay(self, policy: RetryPolicy | None, retries_done: int, error: LLMError) -> Any:
+        if isinstance(error, ServerError):
+            policy = RetryPolicy(2, 0.0, 0.0)
+        return super()._delay(policy, retries_done, error)
 
-    def connect(self, target: Target) -> LM:
-        return super().connect(replace(target, max_retries=2))
+
+class IgnoresMaxRetries(TransportControl):
+    """Ignores the retry budget it is given for a 5xx: always two retries."""
+
+    transport_class = TwoRetriesFor5xxTransport
 
 
 class ConnectionFailuresSayNothing(Tampered):

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -308,15 +309,59 @@ class Lived:
     """The requests that match none recorded for the same conversation."""
 
 
+class NotTLSServer:
+    """A loopback port that answers whatever arrives, a TLS handshake included, with a
+    plain-HTTP 400, then waits for the client to close: an ``https://`` URL to it fails
+    the TLS handshake the same way every time (the answer is read whole, never cut by a
+    reset)."""
+
+    ANSWER = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+
+    def __init__(self) -> None:
+        self._listening = socket.create_server(("127.0.0.1", 0))
+        self._listening.settimeout(0.05)
+        self._stop = threading.Event()
+        self.url = f"https://127.0.0.1:{self._listening.getsockname()[1]}"
+        self._thread = threading.Thread(target=self._serve, name="not-tls", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._listening.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with connection, suppress(OSError):
+            connection.settimeout(5.0)
+            connection.recv(65536)
+            connection.sendall(self.ANSWER)
+            connection.shutdown(socket.SHUT_WR)
+            while connection.recv(65536):  # until the client, its handshake failed, closes
+                pass
+
+    def close(self) -> None:
+        """Stop accepting (connections being answered end with their client)."""
+        self._stop.set()
+        self._thread.join()
+        self._listening.close()
+
+
 class LiveEndpoints:
     """Where live scenarios send their requests, for a whole session: one loopback server
     (whose emulator each run replaces, so the address, and every message naming it, stays
-    the same), and one port that refuses connections (bound, never listening, held until
-    ``close()`` so nothing else can take it)."""
+    the same), one port that refuses connections (bound, never listening, held until
+    ``close()`` so nothing else can take it), and one that is no TLS server
+    (``NotTLSServer``)."""
 
     def __init__(self) -> None:
         self._server: LoopbackServer | None = None
         self._closed: socket.socket | None = None
+        self._not_tls: NotTLSServer | None = None
 
     def server(self, emulator: Emulator) -> str:
         if self._server is None:
@@ -330,7 +375,15 @@ class LiveEndpoints:
             self._closed.bind(("127.0.0.1", 0))
         return f"http://127.0.0.1:{self._closed.getsockname()[1]}"
 
+    def not_tls(self) -> str:
+        if self._not_tls is None:
+            self._not_tls = NotTLSServer()
+        return self._not_tls.url
+
     def close(self) -> None:
+        if self._not_tls is not None:
+            self._not_tls.close()
+            self._not_tls = None
         if self._server is not None:
             self._server.close()
             self._server = None
@@ -347,8 +400,8 @@ def play_live(suite: Suite, case: Case, mode: str, endpoints: LiveEndpoints) -> 
     emulator = Emulator(tuple(scenario.replies) * copies)
     if scenario.source == "closed_port":
         base_url = endpoints.closed_port()
-    elif scenario.source == "tls_mismatch":  # a TLS handshake with a plain HTTP server
-        base_url = endpoints.server(emulator).replace("http://", "https://", 1)
+    elif scenario.source == "tls_mismatch":
+        base_url = endpoints.not_tls()
     else:
         base_url = endpoints.server(emulator)
     outcomes = run(suite, case, mode, Emulation(base_url=base_url, real=False))
