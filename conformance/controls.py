@@ -717,30 +717,139 @@ def _cut_body(error: LLMError) -> bool:
     return isinstance(error, APIConnectionError) and "before the body ended" in str(error)
 
 
+_in_hello = contextvars.ContextVar("controls_in_say_hello", default=False)
+"""Whether the call runs the live fault scenarios' own conversation ("Say hello.")."""
+
+
+class HelloScoped(Tampered):
+    """The reference adapter whose clients send through ``transport_class``, knowing
+    (``_in_hello``) whether the call is the conversation of ``cut_mid_body`` and
+    ``connection_dropped`` (the other connection faults have their own)."""
+
+    transport_class: ClassVar[type[Transport]] = BrokenTransport
+
+    def connect(self, target: Target) -> LM:
+        client = super().connect(target)
+        client._transport = self.transport_class(transport=target.transport)
+        return client
+
+    def tamper_request(
+        self, messages: Sequence[Message], params: dict[str, Any], path: str
+    ) -> tuple[Sequence[Message], dict[str, Any]]:
+        _in_hello.set(_in(messages, "connection_dropped"))
+        return messages, params
+
+
 class AsyncBodyCutNotRetriedTransport(BrokenTransport):
     def _delay(self, policy: RetryPolicy | None, retries_done: int, error: LLMError) -> Any:
-        if _cut_body(error) and _is_async():
+        if _cut_body(error) and _is_async() and _in_hello.get():
             return None
         return super()._delay(policy, retries_done, error)
 
 
-class AsyncBodyCutNotRetried(TransportControl):
-    """The async path does not retry a body cut mid-way (the sync path does)."""
+class AsyncBodyCutNotRetried(HelloScoped):
+    """The async path does not retry a body cut mid-way (the sync path does; scoped:
+    cut_mid_body's conversation)."""
 
     transport_class = AsyncBodyCutNotRetriedTransport
 
 
+def _dropped(error: LLMError) -> bool:
+    return isinstance(error, APIConnectionError) and "without sending a response" in str(error)
+
+
 class DroppedConnectionNotRetriedTransport(BrokenTransport):
     def _delay(self, policy: RetryPolicy | None, retries_done: int, error: LLMError) -> Any:
-        if isinstance(error, APIConnectionError) and "without sending a response" in str(error):
+        if _dropped(error) and _in_hello.get():
             return None
         return super()._delay(policy, retries_done, error)
 
 
-class DroppedConnectionNotRetried(TransportControl):
-    """Does not retry a connection closed before any answer."""
+class DroppedConnectionNotRetried(HelloScoped):
+    """Does not retry a connection closed before any answer (scoped:
+    connection_dropped's conversation)."""
 
     transport_class = DroppedConnectionNotRetriedTransport
+
+
+def _reworded(error: LLMError, message: str) -> LLMError:
+    return type(error)(message, provider=error.provider, status=error.status)
+
+
+def _own_words(error: LLMError) -> str:
+    """What the transport library itself said: the innermost cause's text."""
+    cause: BaseException = error
+    while cause.__cause__ is not None or cause.__context__ is not None:
+        cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
+    return f"{type(cause).__name__}: {cause}"
+
+
+class AsyncDroppedConnectionInAiohttpWords(Tampered):
+    """The async path words a connection closed without an answer as aiohttp does (the
+    sync path in its own words): the same failure reads differently by mode."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        if path in ("acall", "astream") and _dropped(error):
+            return _reworded(error, _own_words(error))
+        return error
+
+
+class AsyncCutBodyInAiohttpWords(Tampered):
+    """The async non-streamed path words a body cut mid-way as aiohttp does (the sync
+    path in its own words)."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        if path == "acall" and _cut_body(error):
+            return _reworded(error, _own_words(error))
+        return error
+
+
+class AsyncTimeoutsInAiohttpWords(Tampered):
+    """The async path words a timeout as aiohttp does (the sync path in its own words)."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        if path in ("acall", "astream") and isinstance(error, RequestTimeoutError):
+            return _reworded(error, _own_words(error))
+        return error
+
+
+class AsyncTLSFailureInAiohttpWords(Tampered):
+    """The async path words a failed TLS handshake as aiohttp does (the sync path in its
+    own words)."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        if path in ("acall", "astream") and "TLS handshake" in str(error):
+            return _reworded(error, _own_words(error))
+        return error
+
+
+class IgnoresTheTimeout(ReferenceAdapter):
+    """Ignores the timeout it is given: a slow answer is waited for."""
+
+    def connect(self, target: Target) -> LM:
+        return super().connect(replace(target, timeout=None))
+
+
+class TwoRetriesFor5xxTransport(BrokenTransport):
+    def _delay(self, policy: RetryPolicy | None, retries_done: int, error: LLMError) -> Any:
+        if isinstance(error, ServerError):
+            policy = RetryPolicy(2, 0.0, 0.0)
+        return super()._delay(policy, retries_done, error)
+
+
+class IgnoresMaxRetries(TransportControl):
+    """Ignores the retry budget it is given for a 5xx: always two retries."""
+
+    transport_class = TwoRetriesFor5xxTransport
+
+
+class ConnectionFailuresSayNothing(Tampered):
+    """Raises a connection failure or a timeout with an empty message."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        if isinstance(error, (APIConnectionError, RequestTimeoutError)):
+            return _reworded(error, "")
+        return error
 
 
 # --- tool chains -------------------------------------------------------------------------
@@ -1447,13 +1556,21 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "stream_error_rate_limited": (Control(InStreamRateLimitAsServerError),),
     "stream_error_invalid_request": (Control(InStreamInvalidRequestAsServerError),),
     "error_flat_envelope": (Control(ReadsOnlyNestedErrorMessages),),
-    "cut_mid_body": (Control(AsyncBodyCutNotRetried, modes=frozenset({"async"})),),
+    "cut_mid_body": (Control(AsyncBodyCutNotRetried, modes=frozenset({"async"}), scoped=True),),
     "cut_mid_stream": (
         Control(BuffersStreams),
         Control(AsyncBuffersStreams, modes=frozenset({"astream"})),
         Control(EndsStreamQuietlyAfterText, reach="streams"),
     ),
-    "connection_dropped": (Control(DroppedConnectionNotRetried),),
+    "connection_dropped": (Control(DroppedConnectionNotRetried, scoped=True),),
+    "connection_dropped_exhausted": (Control(AsyncDroppedConnectionInAiohttpWords, modes=ASYNC),),
+    "cut_mid_body_exhausted": (Control(AsyncCutBodyInAiohttpWords, modes=frozenset({"async"})),),
+    "read_timeout": (
+        Control(AsyncTimeoutsInAiohttpWords, modes=ASYNC),
+        Control(IgnoresTheTimeout),
+    ),
+    "error_server_no_retries": (Control(IgnoresMaxRetries),),
+    "tls_handshake_failed": (Control(AsyncTLSFailureInAiohttpWords, modes=ASYNC),),
     "connection_refused": (Control(AsyncConnectErrorsAsTimeouts, modes=ASYNC),),
     "slow_reply": (
         Control(ParallelPollsMissingProgressBar, modes=frozenset({"parallel"}), reach="parallel"),
@@ -1487,6 +1604,12 @@ def _answers(scenario: Scenario) -> bool:
     return scenario.expected("openai").error is None
 
 
+def _client_worded(scenario: Scenario) -> bool:
+    """Whether the scenario's expectation is an error no provider described."""
+    expected = scenario.expected("openai")
+    return expected.error is not None and expected.error_message is None
+
+
 CHECK_CONTROLS: tuple[CheckControl, ...] = (
     CheckControl(
         StreamReportsRequestedModel,
@@ -1511,7 +1634,12 @@ CHECK_CONTROLS: tuple[CheckControl, ...] = (
     CheckControl(
         KeyInXApiKey,
         "credentials in the provider's own place, checked on every request sent",
-        lambda scenario, mode: scenario.source != "closed_port",
+        lambda scenario, mode: not scenario.expect.uncounted,  # a request got through
+    ),
+    CheckControl(
+        ConnectionFailuresSayNothing,
+        "an error the client words itself (a connection failure, a timeout) says something",
+        lambda scenario, mode: _client_worded(scenario),
     ),
 )
 """Controls for the checks every scenario makes."""

@@ -20,11 +20,12 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,8 @@ def target(
     emulation: Emulation | None,
     *,
     fast_retries: bool = True,
+    max_retries: int = 2,
+    timeout: float | None = None,
 ) -> Target:
     """The ``Target`` of one client: replayed (fake keys), live, or emulated."""
     live = suite.recording and not suite.emulator and (emulation is None or emulation.real)
@@ -96,6 +99,8 @@ def target(
         api_key=None if live else FAKE_API_KEY,
         region="us-east-1",
         aws_credentials=None if live else fake_aws_credentials(),
+        max_retries=max_retries,
+        timeout=timeout,
         fast_retries=fast_retries,
         transport=emulation.transport if emulation else None,
         base_url=emulation.base_url if emulation else None,
@@ -109,8 +114,17 @@ def case_target(suite: Suite, case: Case, emulation: Emulation | None = None) ->
         case.provider,
         model_for(case.provider, SCENARIO),
         emulation,
-        fast_retries=not case.scenario.honours_retry_after,
+        **client_settings(case.scenario),
     )
+
+
+def client_settings(scenario: Scenario) -> dict[str, Any]:
+    """The ``Target`` settings a scenario sets: real backoff, retries, timeout."""
+    return {
+        "fast_retries": not scenario.honours_retry_after,
+        "max_retries": scenario.max_retries,
+        "timeout": scenario.timeout,
+    }
 
 
 @contextmanager
@@ -152,9 +166,9 @@ def _run(
     suite: Suite, case: Case, mode: str, emulation: Emulation | None
 ) -> tuple[list[Outcome], Any]:
     adapter, scenario = suite.adapter, case.scenario
-    fast = not scenario.honours_retry_after
+    settings = client_settings(scenario)
     targets = [
-        target(suite, case.provider, model_for(case.provider, role), emulation, fast_retries=fast)
+        target(suite, case.provider, model_for(case.provider, role), emulation, **settings)
         for role in roles(scenario)
     ]
     if scenario.organization is not None:
@@ -321,15 +335,59 @@ class Lived:
     """The requests that match none recorded for the same conversation."""
 
 
+class NotTLSServer:
+    """A loopback port that answers whatever arrives, a TLS handshake included, with a
+    plain-HTTP 400, then waits for the client to close: an ``https://`` URL to it fails
+    the TLS handshake the same way every time (the answer is read whole, never cut by a
+    reset)."""
+
+    ANSWER = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+
+    def __init__(self) -> None:
+        self._listening = socket.create_server(("127.0.0.1", 0))
+        self._listening.settimeout(0.05)
+        self._stop = threading.Event()
+        self.url = f"https://127.0.0.1:{self._listening.getsockname()[1]}"
+        self._thread = threading.Thread(target=self._serve, name="not-tls", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._listening.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with connection, suppress(OSError):
+            connection.settimeout(5.0)
+            connection.recv(65536)
+            connection.sendall(self.ANSWER)
+            connection.shutdown(socket.SHUT_WR)
+            while connection.recv(65536):  # until the client, its handshake failed, closes
+                pass
+
+    def close(self) -> None:
+        """Stop accepting (connections being answered end with their client)."""
+        self._stop.set()
+        self._thread.join()
+        self._listening.close()
+
+
 class LiveEndpoints:
     """Where live scenarios send their requests, for a whole session: one loopback server
     (whose emulator each run replaces, so the address, and every message naming it, stays
-    the same), and one port that refuses connections (bound, never listening, held until
-    ``close()`` so nothing else can take it)."""
+    the same), one port that refuses connections (bound, never listening, held until
+    ``close()`` so nothing else can take it), and one that is no TLS server
+    (``NotTLSServer``)."""
 
     def __init__(self) -> None:
         self._server: LoopbackServer | None = None
         self._closed: socket.socket | None = None
+        self._not_tls: NotTLSServer | None = None
 
     def server(self, emulator: Emulator) -> str:
         if self._server is None:
@@ -343,7 +401,15 @@ class LiveEndpoints:
             self._closed.bind(("127.0.0.1", 0))
         return f"http://127.0.0.1:{self._closed.getsockname()[1]}"
 
+    def not_tls(self) -> str:
+        if self._not_tls is None:
+            self._not_tls = NotTLSServer()
+        return self._not_tls.url
+
     def close(self) -> None:
+        if self._not_tls is not None:
+            self._not_tls.close()
+            self._not_tls = None
         if self._server is not None:
             self._server.close()
             self._server = None
@@ -360,6 +426,8 @@ def play_live(suite: Suite, case: Case, mode: str, endpoints: LiveEndpoints) -> 
     emulator = Emulator(tuple(scenario.replies) * copies)
     if scenario.source == "closed_port":
         base_url = endpoints.closed_port()
+    elif scenario.source == "tls_mismatch":
+        base_url = endpoints.not_tls()
     else:
         base_url = endpoints.server(emulator)
     outcomes = run(suite, case, mode, Emulation(base_url=base_url, real=False))

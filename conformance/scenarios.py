@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from conformance.models import SCENARIO, model_for
+from harness.adapters.base import Target
 from harness.emulator import (
     CutStream,
     Drop,
@@ -54,6 +55,7 @@ from harness.types import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RequestTimeoutError,
     ServerError,
     ToolCall,
     ToolSpec,
@@ -63,9 +65,10 @@ from harness.types import (
 Kind = Literal["call", "chain", "tool_run", "tasks", "program"]
 """What a scenario runs: a call, a chain, a call whose tool calls the client then runs
 (``run_tools``, no second model call), concurrent tasks, or a framework's program."""
-Source = Literal["cassette", "loopback", "closed_port"]
+Source = Literal["cassette", "loopback", "closed_port", "tls_mismatch"]
 """Where a scenario's answers come from: its cassette (replayed), or live: the emulator
-serving the scenario's steps on a loopback server, or a port nothing listens on."""
+serving the scenario's steps on a loopback server, a port nothing listens on, or an
+``https://`` URL to a port that answers in plain HTTP (the TLS handshake fails)."""
 PROVIDERS = ("openai", "anthropic", "gemini", "bedrock")
 PROVIDERS_WITHOUT_CALL_IDS = frozenset({"gemini"})
 """Providers whose wire format carries no tool-call ids: a client makes its own, and modes
@@ -133,7 +136,8 @@ class Expect:
     attempts: int | None = None
     """HTTP requests one call makes (retries included)."""
     uncounted: bool = False
-    """The requests cannot be counted (nothing listens: ``closed_port``)."""
+    """The requests cannot be counted (nothing listens, ``closed_port``, or no request
+    gets through, ``tls_mismatch``)."""
     within: float | None = None
     """Seconds one run of a mode may take at most, its event loop's shutdown included:
     for a late tool, which must not hold up the chain or the loop that ran it."""
@@ -217,6 +221,12 @@ class Scenario:
     honours_retry_after: bool = False
     """The client runs with its real backoff (``Target.fast_retries`` off) and must wait
     what ``Retry-After`` says before each retry; the waits are measured."""
+    max_retries: int = Target.max_retries
+    """The client's retry budget (``Target.max_retries``; another than the default needs
+    the feature ``max_retries``)."""
+    timeout: float | None = None
+    """The client's request timeout in seconds (``Target.timeout``, feature ``timeout``);
+    None: the client's default."""
 
     @property
     def live(self) -> bool:
@@ -241,6 +251,10 @@ class Scenario:
             needed.append("track_usage")
         if self.organization is not None:
             needed.append("organization")
+        if self.max_retries != Target.max_retries:
+            needed.append("max_retries")
+        if self.timeout is not None:
+            needed.append("timeout")
         if self.live:
             needed.append("base_url")
         return tuple(needed)
@@ -297,6 +311,14 @@ class Scenario:
                 attempts=attempts,
             )
         answer = _answer_of(final) if final is not None else None
+        late = isinstance(final, Slow) and self.timeout is not None and final.seconds > self.timeout
+        if late:  # slower than the client's timeout: the client names the failure
+            return Expected(
+                error=expect.error or RequestTimeoutError,
+                error_provider=provider,
+                error_message=expect.error_message,
+                attempts=attempts,
+            )
         if answer is None:  # cut, dropped or refused: the client names the failure
             return Expected(
                 error=expect.error or APIConnectionError,
@@ -823,6 +845,14 @@ SCENARIOS: tuple[Scenario, ...] = (
         ordered=True,
     ),
     Scenario(
+        "error_server_no_retries",
+        "with max_retries=0, a 500 raises ServerError at once, after one request",
+        user("Answer at once."),
+        (Fault(500, "internal failure"),),
+        Expect(error=ServerError, error_message="internal failure"),
+        max_retries=0,
+    ),
+    Scenario(
         "retry_after_429",
         "a 429 with Retry-After is retried, then the answer arrives",
         user("Say hello."),
@@ -936,6 +966,50 @@ SCENARIOS: tuple[Scenario, ...] = (
         Expect(error=APIConnectionError, uncounted=True),
         requests_like="plain_text",
         source="closed_port",
+    ),
+    Scenario(
+        "connection_dropped_exhausted",
+        "a connection closed without an answer on every attempt raises APIConnectionError "
+        "after the retries, worded the same in every mode",
+        user("Say hello once more."),
+        (Drop(),) * 3,
+        Expect(error=APIConnectionError),
+        requests_like="retry_after_wait",
+        source="loopback",
+    ),
+    Scenario(
+        "cut_mid_body_exhausted",
+        "a non-streamed body cut mid-JSON on every attempt raises APIConnectionError after "
+        "the retries, worded the same in every mode",
+        user("Summarize the news."),
+        (CutStream(answer("Nothing happened."), 0),) * 3,
+        Expect(error=APIConnectionError),
+        streams=False,
+        requests_like="usage_tracked",
+        source="loopback",
+    ),
+    Scenario(
+        "read_timeout",
+        "an answer slower than the client's 0.2 s timeout raises RequestTimeoutError "
+        "(no retries), worded the same in every mode",
+        user("Recite the alphabet 20 times."),
+        (Slow(0.6, answer("Too late.")),),
+        Expect(error=RequestTimeoutError),
+        requests_like="long_text",
+        source="loopback",
+        max_retries=0,  # one wait, long enough to time out in the same phase under load
+        timeout=0.2,
+        modes=frozenset({"sync", "async", "stream", "astream"}),
+    ),
+    Scenario(
+        "tls_handshake_failed",
+        "an https URL whose server answers in plain HTTP fails the TLS handshake: "
+        "APIConnectionError after the retries, worded the same in every mode",
+        user("Say hello."),
+        (),
+        Expect(error=APIConnectionError, uncounted=True),
+        requests_like="plain_text",
+        source="tls_mismatch",
     ),
     Scenario(
         "slow_reply",

@@ -333,7 +333,6 @@ def test_scenario(
             reference[index if scenario.kind == "tasks" else 0],
             outcome,
             call_ids=case.provider not in PROVIDERS_WITHOUT_CALL_IDS,
-            error_texts=expected.error is None or expected.error_message is not None,
         )
         if problems:
             label = f"result #{index + 1}" if len(played.outcomes) > 1 else "result"

@@ -67,8 +67,17 @@ PROVIDER = "anthropic"
 DEFAULT_MAX_TOKENS = 1024
 SUPPORTED = frozenset(
     {"call", "acall", "stream", "astream", "chain", "achain"}
-    | {"tool_choice", "reasoning", "base_url", "history", "tool_calls", "finish_reason"}
-    | {"max_turns"}
+    | {
+        "tool_choice",
+        "reasoning",
+        "base_url",
+        "history",
+        "timeout",
+        "max_retries",
+        "tool_calls",
+        "finish_reason",
+        "max_turns",
+    }
 )
 
 STOP_REASONS: dict[str, FinishReason] = {
@@ -107,6 +116,8 @@ class AnthropicSDKAdapter(ClientAdapter):
     def connect(self, target: Target) -> SDKConnection:
         anthropic = _sdk()
         options: dict[str, Any] = {"api_key": target.api_key, "max_retries": target.max_retries}
+        if target.timeout is not None:
+            options["timeout"] = target.timeout
         if target.base_url is not None:
             options["base_url"] = target.base_url.rstrip("/")
         sync_class = client_class(target, anthropic.Anthropic)

@@ -57,6 +57,14 @@ variable (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``), which the suite then sets 
 run. ``Target.organization`` (feature ``organization``, OpenAI) is sent as the
 ``OpenAI-Organization`` header.
 
+**Retries.** ``Target.max_retries`` is the client's retry budget. Every client is run
+with the default, 2; one that can be given another (feature ``max_retries``) is also
+run with 0.
+
+**Timeouts.** ``Target.timeout`` (feature ``timeout``) is the client's request timeout
+in seconds (None: the client's default): a request that receives nothing for that long
+fails with a ``RequestTimeoutError``.
+
 **Usage.** ``track_usage()`` (feature ``track_usage``) is a block that sums the usage of
 every call made inside it, on the caller's thread or task and on the threads and tasks
 the library's primitives start from it; it yields a function returning the sum so far.
@@ -125,6 +133,8 @@ FEATURES = frozenset(
         "chain_usage",  # a chain's outcome reports the usage of all its model calls
         "run_tools",  # run_tools(): one call, then the client runs its answer's tool calls
         "arun_tools",  # arun_tools(): the same, awaited
+        "timeout",  # honours Target.timeout: a request waits at most that long for bytes
+        "max_retries",  # honours a Target.max_retries other than the default 2
     }
 )
 
@@ -154,6 +164,10 @@ class Target:
     aws_credentials: Any = None
     """Bedrock: a botocore ``Credentials``; None: the credential chain."""
     max_retries: int = 2
+    """Retries after the first attempt (0: none), for the errors the client retries."""
+    timeout: float | None = None
+    """Seconds a request may wait for the provider's bytes (feature ``timeout``); None:
+    the client's own default."""
     fast_retries: bool = True
     """Retry without waiting (the suite counts attempts, it does not time backoff)."""
     transport: Any = None

@@ -59,7 +59,7 @@ from harness.types import APIConnectionError, LLMError, Message, RequestTimeoutE
 
 SUPPORTED = frozenset(
     {"call", "acall", "stream", "astream", "base_url", "tool_choice", "reasoning", "history"}
-    | {"tool_calls", "finish_reason"}
+    | {"tool_calls", "finish_reason", "timeout", "max_retries"}
 )
 """Features litellm has on every provider (see the module docstring for the others)."""
 PROVIDERS = ("openai", "anthropic", "gemini", "bedrock")
@@ -189,6 +189,8 @@ def connection_options(target: Target) -> dict[str, Any]:
         options["api_base"] = target.base_url.rstrip("/") + API_BASE_PATH[target.provider]
         if target.provider == "gemini" and not gemini_base_takes_model():
             options["api_base"] += f"/models/{target.model}"
+    if target.timeout is not None:
+        options["timeout"] = target.timeout
     if target.provider == "openai":
         options["max_retries"] = target.max_retries
     else:

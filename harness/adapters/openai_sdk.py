@@ -60,7 +60,17 @@ from harness.types import (
 
 PROVIDER = "openai"
 SUPPORTED = frozenset(
-    {"call", "acall", "stream", "astream", "tool_choice", "base_url", "history"}
+    {
+        "call",
+        "acall",
+        "stream",
+        "astream",
+        "tool_choice",
+        "base_url",
+        "history",
+        "timeout",
+        "max_retries",
+    }
     | {"tool_calls", "finish_reason", "organization"}
 )
 
@@ -96,6 +106,8 @@ class OpenAISDKAdapter(ClientAdapter):
         options: dict[str, Any] = {"api_key": target.api_key, "max_retries": target.max_retries}
         if target.organization is not None:
             options["organization"] = target.organization
+        if target.timeout is not None:
+            options["timeout"] = target.timeout
         if target.base_url is not None:
             options["base_url"] = target.base_url.rstrip("/") + "/v1"
         sync_class = client_class(target, openai.OpenAI)

@@ -281,6 +281,8 @@ def connect_lm(target: Target) -> LM:
         options["retry_policy"] = RetryPolicy(target.max_retries, 0.0, 0.0)
     else:
         options["max_retries"] = target.max_retries
+    if target.timeout is not None:
+        options["timeout"] = target.timeout
     if target.provider == "bedrock":
         options.update(region=target.region, credentials=target.aws_credentials)
     else:
