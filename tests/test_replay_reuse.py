@@ -4,7 +4,8 @@ A cassette file is loaded once per process (``SNAPSHOTS``) and vcrpy's patchers 
 once (``SWITCHBOARD``); each use still gets a cassette of its own (play counts, unmatched
 requests, copies of the responses), a changed file is loaded again, and the patches are
 gone after every use. A baseline mode already replayed by its own case is not replayed
-twice (``conformance.runs.replay``); a case's own mode always is.
+twice (``conformance.test_scenarios.play``), replayed or live; a case's own mode always
+runs.
 """
 
 from __future__ import annotations
@@ -100,10 +101,12 @@ def test_a_nested_cassette_gets_patchers_of_its_own(cassette: Path, tmp_path: Pa
     assert not SWITCHBOARD._busy
 
 
-def test_a_baseline_already_replayed_by_its_own_case_is_reused() -> None:
+@pytest.mark.parametrize("name", ["plain_text", "connection_dropped"])  # replayed, live
+def test_a_baseline_already_run_by_its_own_case_is_reused(name: str) -> None:
     from conformance.modes import Case
-    from conformance.runs import replay
+    from conformance.runs import LiveEndpoints
     from conformance.scenarios import SCENARIOS
+    from conformance.test_scenarios import play
     from harness.adapters.reference import ReferenceAdapter
     from harness.pytest_plugin import Suite, shipped_cassettes
 
@@ -115,12 +118,15 @@ def test_a_baseline_already_replayed_by_its_own_case_is_reused() -> None:
         cassette_dir=shipped_cassettes(),
         match="strict",
     )
-    scenario = next(s for s in SCENARIOS if s.name == "plain_text")
+    scenario = next(s for s in SCENARIOS if s.name == name)
     sync, in_async = Case(scenario, "sync", "openai"), Case(scenario, "async", "openai")
-
-    played = replay(suite, sync, "sync")
-    assert replay(suite, in_async, "sync") is played  # the baseline of the async case
-    again = replay(suite, sync, "sync")
-    assert again is not played and again.requests == played.requests  # its own: replayed
-    own = replay(suite, in_async, "async")
-    assert replay(suite, in_async, "async") is not own  # never reused for its own mode
+    endpoints = LiveEndpoints()
+    try:
+        played = play(suite, sync, "sync", endpoints)
+        assert play(suite, in_async, "sync", endpoints) is played  # the async case's baseline
+        again = play(suite, sync, "sync", endpoints)
+        assert again is not played and again.requests == played.requests  # its own: run
+        own = play(suite, in_async, "async", endpoints)
+        assert play(suite, in_async, "async", endpoints) is not own  # never for its own mode
+    finally:
+        endpoints.close()
