@@ -33,12 +33,6 @@ def snapshot(directory: Path) -> dict[str, bytes]:
     }
 
 
-def file_stamps(directory: Path) -> set[tuple[str, int, int]]:
-    """(name, inode, mtime) of every file: changes when a file is replaced, even by the
-    same bytes."""
-    return {(p.name, (s := p.stat()).st_ino, s.st_mtime_ns) for p in directory.rglob("*.yaml")}
-
-
 def suite(cassettes: Path, *options: str, env: dict[str, str] | None = None) -> list[str]:
     return [
         sys.executable,
@@ -151,20 +145,25 @@ def test_sigint_at_a_random_point_of_an_emulator_rewrite_loses_nothing(
     before = snapshot(cassettes)
     process = subprocess.Popen(
         suite(cassettes, "--record-mode=rewrite", "--emulator"),
-        env=offline_env(),
+        env=offline_env(PYTHONUNBUFFERED="1"),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         cwd=ROOT,
     )
-    stamps = file_stamps(cassettes)
-    started = time.monotonic()
-    while file_stamps(cassettes) == stamps and time.monotonic() - started < 60:
-        time.sleep(0.05)  # until the first re-recording lands: the run is recording
-    time.sleep(random.Random(seed).uniform(0.0, 3.0))
+    assert process.stdout is not None
+    # Ctrl-C after a random number of finished cases (pytest -q prints one character
+    # each): always while the run is recording, whatever the machine's speed.
+    finished, seen = random.Random(seed).randint(20, 400), ""
+    while sum(seen.count(mark) for mark in ".Fs") < finished:
+        character = process.stdout.read(1)
+        if not character:
+            break
+        seen += character
     process.send_signal(signal.SIGINT)
     interrupted = time.monotonic()
-    output, _ = process.communicate(timeout=60)
+    rest, _ = process.communicate(timeout=60)
+    output = seen + rest
     stopped_in = time.monotonic() - interrupted
     assert process.returncode in (pytest.ExitCode.INTERRUPTED, 0, -signal.SIGINT), output[-2000:]
     assert stopped_in < 10, f"the run went on for {stopped_in:.1f} s after Ctrl-C"
