@@ -138,6 +138,13 @@ def request_keys(path: Path) -> list[tuple[str, str, bytes]]:
     return [(i.request.method, i.request.uri, i.request.body) for i in load_cassette(path)]
 
 
+def as_in_a_terminal() -> None:
+    """Ctrl-C reaches the run as in a terminal, whatever this process inherited: a shell
+    starts background commands with SIGINT ignored, and Python then leaves it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_sigint_at_a_random_point_of_an_emulator_rewrite_loses_nothing(
     cassettes: Path, seed: int
@@ -150,6 +157,7 @@ def test_sigint_at_a_random_point_of_an_emulator_rewrite_loses_nothing(
         stderr=subprocess.STDOUT,
         text=True,
         cwd=ROOT,
+        preexec_fn=as_in_a_terminal,
     )
     assert process.stdout is not None
     # Ctrl-C after a random number of finished cases (pytest -q prints one character
