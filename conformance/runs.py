@@ -29,6 +29,7 @@ from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 
@@ -175,28 +176,14 @@ def _run(
         targets = [replace(one, organization=scenario.organization) for one in targets]
     with ExitStack() as stack:
         if scenario.key_from_env and targets[0].api_key is not None:
-            stack.enter_context(key_in_environment(case.provider, targets[0].api_key))
+            key = {KEY_VARIABLES[case.provider]: targets[0].api_key}
+            stack.enter_context(patch.dict(os.environ, key))  # restored after the run
             targets = [replace(one, api_key=None) for one in targets]
         return _run_on(adapter, case, mode, targets)
 
 
 KEY_VARIABLES = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 """The environment variable each provider's clients read their key from."""
-
-
-@contextmanager
-def key_in_environment(provider: str, key: str) -> Iterator[None]:
-    """``provider``'s key variable set to ``key`` inside the block, restored after it."""
-    name = KEY_VARIABLES[provider]
-    saved = os.environ.get(name)
-    os.environ[name] = key
-    try:
-        yield
-    finally:
-        if saved is None:
-            del os.environ[name]
-        else:
-            os.environ[name] = saved
 
 
 def _run_on(
