@@ -20,7 +20,7 @@ else:  # pragma: no cover
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_IGNORED = (".git", ".venv", ".tox", ".nox", "build", "dist", "*.egg-info", "__pycache__")
-BUILD_IGNORED += (".*_cache", ".hypothesis", "reports")
+BUILD_IGNORED += (".*_cache", ".hypothesis", "reports", ".compat", "mutants", "mutants-run.log")
 
 
 def listed_packages() -> list[str]:
