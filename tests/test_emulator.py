@@ -687,6 +687,20 @@ def test_a_loopback_server_keeps_its_port_when_its_emulator_changes() -> None:
         lm.close()
 
 
+def test_a_connection_that_never_ends_its_request_line_is_closed() -> None:
+    """A TLS ClientHello sent to the plain-HTTP server has no newline: the server closes
+    the connection after its idle timeout instead of holding a handler thread (and
+    ``close()``) until the client gives up."""
+    with LoopbackServer(Emulator([]), idle_timeout=0.2) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as connection:
+            connection.sendall(bytes.fromhex("160301"))  # the first bytes of a ClientHello
+            connection.settimeout(5)
+            started = time.monotonic()
+            assert connection.recv(1024) == b""  # closed by the server, nothing answered
+            assert time.monotonic() - started < 2
+
+
 @pytest.mark.parametrize("mode", MODES)
 async def test_bedrock_over_loopback_sends_the_path_it_signed(mode: str) -> None:
     """aiohttp would re-quote ``%3A`` in the model id to ``:``: the async path must send

@@ -21,6 +21,11 @@ from harness.types import ConfigurationError
 EMULATOR_SIGNING_TIME = datetime(2025, 1, 1, tzinfo=timezone.utc)
 """The fixed clock of requests signed for the emulator (see ``EmulatorTransport``)."""
 
+IDLE_TIMEOUT = 30.0
+"""Seconds the loopback server waits for a client's next bytes before closing the
+connection: longer than the keep-alive expiry of httpx (5 s) and aiohttp (15 s), so
+clients close their idle connections first and never reuse one the server closed."""
+
 
 class _Body(httpx.SyncByteStream, httpx.AsyncByteStream):
     """The response chunks, after the delay: ``time.sleep`` when read by a sync client,
@@ -78,9 +83,10 @@ class _Server(ThreadingHTTPServer):
     block_on_close = True  # server_close joins the handler threads
     request_queue_size = 1024
 
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: Emulator, idle_timeout: float) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.emulator = emulator
+        self.idle_timeout = idle_timeout
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
 
@@ -108,6 +114,11 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        assert isinstance(self.server, _Server)
+        self.connection.settimeout(self.server.idle_timeout)
 
     def do_POST(self) -> None:
         assert isinstance(self.server, _Server)
@@ -157,10 +168,14 @@ class LoopbackServer:
     Streams use chunked transfer with a flush per chunk; a ``CutStream`` body is followed
     by closing the connection, so the client sees a broken transfer; a ``Drop`` closes
     the connection without answering.
+
+    A connection that sends nothing for ``idle_timeout`` seconds is closed, so a client
+    that never ends its request line (a TLS handshake sent to this plain-HTTP server, a
+    stalled upload) cannot hold a handler thread, nor ``close()``, for longer than that.
     """
 
-    def __init__(self, emulator: Emulator) -> None:
-        self._server = _Server(emulator)
+    def __init__(self, emulator: Emulator, idle_timeout: float = IDLE_TIMEOUT) -> None:
+        self._server = _Server(emulator, idle_timeout)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
