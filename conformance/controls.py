@@ -1269,6 +1269,37 @@ class TasksShareOneContext(ReferenceAdapter):
         return super().current()
 
 
+class KeepsEveryLoop(ReferenceAdapter):
+    """``acall`` keeps every event loop it ran in, in a list that is never emptied (a
+    per-loop cache that never lets a finished loop go)."""
+
+    loops: ClassVar[list[asyncio.AbstractEventLoop]] = []
+
+    async def acall(
+        self, client: LM, messages: Sequence[Message], params: dict[str, Any]
+    ) -> Response:
+        self.loops.append(asyncio.get_running_loop())
+        return await super().acall(client, messages, params)
+
+
+class FailsClosingAtLoopShutdown(ReferenceAdapter):
+    """``acall`` leaves an async generator open whose closing fails, as a per-loop
+    resource that breaks when the loop shuts it down (asyncio only logs the error)."""
+
+    async def acall(
+        self, client: LM, messages: Sequence[Message], params: dict[str, Any]
+    ) -> Response:
+        async def guard() -> Any:
+            try:
+                yield
+            finally:
+                raise RuntimeError("the per-loop resource could not be closed")
+
+        held = guard()
+        await held.__anext__()  # left open: the loop's shutdown closes it
+        return await super().acall(client, messages, params)
+
+
 SLOW = 0.3
 """Seconds after which the slowness controls break: more than the suite's replays ever
 take, less than ``slow_reply``'s delay (harness's own ``Parallel`` bug broke at 0.1 s)."""
@@ -1517,6 +1548,10 @@ class CheckControl:
 
 CONTROLS: dict[str, tuple[Control, ...]] = {
     "plain_text": (Control(SwapsUsageOfPlainAnswer, scoped=True),),
+    "successive_event_loops": (
+        Control(KeepsEveryLoop, modes=frozenset({"two_loops"})),
+        Control(FailsClosingAtLoopShutdown, modes=frozenset({"two_loops"})),
+    ),
     "system_prompt": (Control(SystemPromptAsUser),),
     "multi_turn": (Control(KeepsOnlyTheLastTurn),),
     "sampling_parameters": (Control(DropsTopP),),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any, Final
@@ -21,7 +22,7 @@ from harness.adapters.base import ChainOutcome, ClientAdapter, StreamResult
 from harness.types import LLMError, Message, Response, StreamEvent, ToolCallDelta, Usage
 
 CALL_MODES = ("sync", "async", "stream", "astream", "thread_pool", "asyncify", "parallel")
-MODES = (*CALL_MODES, "tasks")
+MODES = (*CALL_MODES, "tasks", "two_loops")
 STREAM_MODES = frozenset({"stream", "astream"})
 FEATURE = {
     "sync": "call",
@@ -32,8 +33,17 @@ FEATURE = {
     "asyncify": "asyncify",
     "parallel": "parallel",
     "tasks": "context",
+    "two_loops": "acall",
 }
 PARALLEL_COPIES = 3
+LOOP_COPIES = 2
+"""``two_loops``: the same client makes the call in this many event loops, one after the
+other (each ``asyncio.run``-like, closed before the next starts)."""
+
+
+def copies_of(mode: str) -> int:
+    """How many times a run in ``mode`` makes the scenario's call (one outcome each)."""
+    return {"parallel": PARALLEL_COPIES, "two_loops": LOOP_COPIES}.get(mode, 1)
 
 
 PROGRAM_MODES = ("sync", "async", "thread_pool", "asyncify", "parallel")
@@ -44,6 +54,8 @@ def applies(scenario: Scenario, mode: str) -> bool:
     """Whether ``mode`` makes sense for ``scenario``."""
     if scenario.kind == "program":
         return mode in PROGRAM_MODES
+    if mode == "two_loops":  # only where a scenario asks for it
+        return scenario.modes is not None and mode in scenario.modes
     if scenario.modes is not None and mode not in scenario.modes:
         return False
     if scenario.kind == "tasks":
@@ -198,6 +210,8 @@ class Runner:
         if mode == "parallel":
             copies = [self._program("sync")] * PARALLEL_COPIES
             return [_parallel_outcome(value) for value in self.adapter.parallel(copies)]
+        if mode == "two_loops":
+            return self._in_successive_loops()
         try:
             if mode in ("sync", "stream"):
                 return [_outcome(self._program(mode)())]
@@ -215,6 +229,27 @@ class Runner:
         except LLMError as error:
             return [Outcome(error=error)]
         raise ValueError(f"unknown mode {mode!r}")
+
+    def _in_successive_loops(self) -> list[Outcome]:
+        """The async call in ``LOOP_COPIES`` event loops in turn, on the same client. A
+        loop the client reports an error to fails the run (``loops.LoopErrors``), and so
+        does the client keeping the first loop alive once all have ended
+        (``loops.LoopKeptAlive``: a per-loop cache that never lets go)."""
+        outcomes: list[Outcome] = []
+        first: list[weakref.ref[asyncio.AbstractEventLoop]] = []
+
+        async def main() -> Any:
+            if not first:
+                first.append(weakref.ref(asyncio.get_running_loop()))
+            return await self._aprogram("async")
+
+        for _ in range(LOOP_COPIES):
+            try:
+                outcomes.append(_outcome(loops.run(main(), strict=True)))
+            except LLMError as error:
+                outcomes.append(Outcome(error=error))
+        loops.check_released(first[0])
+        return outcomes
 
     def run_tasks(self, clients: Sequence[Any], *, concurrently: bool) -> list[Outcome]:
         """One call per client, each inside its own context: in turn or as asyncio tasks."""

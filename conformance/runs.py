@@ -34,7 +34,7 @@ from unittest.mock import patch
 import pytest
 
 from conformance.models import LOST, SCENARIO, model_for
-from conformance.modes import PARALLEL_COPIES, Case, Outcome, Runner, unmet
+from conformance.modes import Case, Outcome, Runner, copies_of, unmet
 from conformance.scenarios import Expected, Scenario
 from conformance.sent import SentRequest, from_emulated, observing
 from harness.adapters.base import ClientAdapter, Target
@@ -409,7 +409,7 @@ def play_live(suite: Suite, case: Case, mode: str, endpoints: LiveEndpoints) -> 
     """Run ``mode`` of a live scenario against a fresh emulator serving its steps (once
     per parallel copy) on the session's loopback server, or against the refusing port."""
     scenario = case.scenario
-    copies = PARALLEL_COPIES if mode == "parallel" else 1
+    copies = copies_of(mode)
     emulator = Emulator(tuple(scenario.replies) * copies)
     if scenario.source == "closed_port":
         base_url = endpoints.closed_port()

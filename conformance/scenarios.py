@@ -1021,6 +1021,18 @@ SCENARIOS: tuple[Scenario, ...] = (
         source="loopback",
         modes=frozenset({"sync", "thread_pool", "asyncify", "parallel"}),
     ),
+    # --- one client, successive event loops -------------------------------------------
+    Scenario(
+        "successive_event_loops",
+        "one client answers in two event loops run one after the other (two asyncio.run "
+        "calls), reports no error to either, and keeps neither alive once it has ended",
+        user("Say hello."),
+        (answer("Hello from a new loop."),),
+        Expect(text="Hello from a new loop."),
+        requests_like="plain_text",
+        source="loopback",  # live: connections, not a cassette, carry the first loop's state
+        modes=frozenset({"sync", "async", "two_loops"}),
+    ),
     # --- usage tracked across threads and tasks -----------------------------------------
     Scenario(
         "usage_tracked",

@@ -41,12 +41,12 @@ import pytest
 from conformance.models import LOST, SCENARIO, model_for
 from conformance.modes import (
     MODES,
-    PARALLEL_COPIES,
     STREAM_MODES,
     Case,
     Outcome,
     applies,
     baseline_of,
+    copies_of,
     differences,
     features_needed,
     unmet,
@@ -237,7 +237,7 @@ def test_scenario(
             [("requested model", model_for(case.provider, SCENARIO), ", ".join(strays))],
         )
     expected = expectation(suite, case)
-    copies = PARALLEL_COPIES if case.mode == "parallel" else 1
+    copies = copies_of(case.mode)
     if scenario.kind != "tasks" and len(played.outcomes) != copies:
         fail_with(
             request, case, "wrong number of results", [("results", copies, len(played.outcomes))]
