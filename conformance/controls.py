@@ -1300,6 +1300,14 @@ class FailsClosingAtLoopShutdown(ReferenceAdapter):
         return await super().acall(client, messages, params)
 
 
+class AcloseClosesNothing(ReferenceAdapter):
+    """``aclose`` returns without closing anything: the loop's connections stay open
+    until the loop shuts down."""
+
+    async def aclose(self, client: LM) -> None:
+        return None
+
+
 SLOW = 0.3
 """Seconds after which the slowness controls break: more than the suite's replays ever
 take, less than ``slow_reply``'s delay (harness's own ``Parallel`` bug broke at 0.1 s)."""
@@ -1551,6 +1559,7 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "successive_event_loops": (
         Control(KeepsEveryLoop, modes=frozenset({"two_loops"})),
         Control(FailsClosingAtLoopShutdown, modes=frozenset({"two_loops"})),
+        Control(AcloseClosesNothing, modes=frozenset({"two_loops"})),
     ),
     "system_prompt": (Control(SystemPromptAsUser),),
     "multi_turn": (Control(KeepsOnlyTheLastTurn),),

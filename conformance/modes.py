@@ -164,15 +164,22 @@ class Runner:
 
     ``client`` picks the client each call uses: ``adapter.current`` (the caller's
     context decides, so a mode that loses it is caught), or a fixed client for adapters
-    without a context store.
+    without a context store. ``connections``, for a client with ``aclose`` on a live
+    scenario: the connections the server holds open now (``two_loops`` checks that
+    ``aclose`` closes those the loop opened).
     """
 
     def __init__(
-        self, adapter: ClientAdapter, scenario: Scenario, client: Callable[[], Any]
+        self,
+        adapter: ClientAdapter,
+        scenario: Scenario,
+        client: Callable[[], Any],
+        connections: Callable[[], frozenset[Any]] | None = None,
     ) -> None:
         self.adapter = adapter
         self.scenario = scenario
         self.client = client
+        self.connections = connections
 
     # the one program every mode runs, on the client the caller's context selects
     def _program(self, mode: str) -> Callable[[], Any]:
@@ -234,14 +241,23 @@ class Runner:
         """The async call in ``LOOP_COPIES`` event loops in turn, on the same client. A
         loop the client reports an error to fails the run (``loops.LoopErrors``), and so
         does the client keeping the first loop alive once all have ended
-        (``loops.LoopKeptAlive``: a per-loop cache that never lets go)."""
+        (``loops.LoopKeptAlive``: a per-loop cache that never lets go). With
+        ``connections``, each loop ends with ``aclose``, which must close every connection
+        the loop opened (``ConnectionsLeftOpen``)."""
         outcomes: list[Outcome] = []
         first: list[weakref.ref[asyncio.AbstractEventLoop]] = []
 
         async def main() -> Any:
             if not first:
                 first.append(weakref.ref(asyncio.get_running_loop()))
-            return await self._aprogram("async")
+            if self.connections is None:
+                return await self._aprogram("async")
+            before = self.connections()
+            try:
+                return await self._aprogram("async")
+            finally:
+                await self.adapter.aclose(self.client())
+                await _closed_since(self.connections, before)
 
         for _ in range(LOOP_COPIES):
             try:
@@ -271,6 +287,29 @@ class Runner:
 
         responses = loops.run(gather()) if concurrently else [one(c) for c in clients]
         return [Outcome(response) for response in responses]
+
+
+class ConnectionsLeftOpen(RuntimeError):
+    """The client's ``aclose`` left connections open."""
+
+
+CLOSE_GRACE = 1.0
+"""Seconds the server may take to see connections the client closed."""
+
+
+async def _closed_since(
+    connections: Callable[[], frozenset[Any]], before: frozenset[Any]
+) -> None:
+    """Wait until every connection opened since ``before`` is closed, or raise
+    ``ConnectionsLeftOpen`` after ``CLOSE_GRACE`` seconds."""
+    deadline = asyncio.get_running_loop().time() + CLOSE_GRACE
+    while left := connections() - before:
+        if asyncio.get_running_loop().time() > deadline:
+            raise ConnectionsLeftOpen(
+                f"aclose() left {len(left)} connection(s) of this event loop open "
+                f"({CLOSE_GRACE} s after it returned)"
+            )
+        await asyncio.sleep(0.005)
 
 
 # --- comparing results ------------------------------------------------------------------

@@ -70,6 +70,8 @@ class Emulation:
     real: bool = True
     """False for the emulator of a live scenario: its clients get the fake keys even in
     a recording run."""
+    connections: Callable[[], frozenset[Any]] | None = None
+    """The client connections the loopback server holds open now (live scenarios)."""
 
 
 def fake_aws_credentials() -> Any:
@@ -179,7 +181,8 @@ def _run(
             key = {KEY_VARIABLES[case.provider]: targets[0].api_key}
             stack.enter_context(patch.dict(os.environ, key))  # restored after the run
             targets = [replace(one, api_key=None) for one in targets]
-        return _run_on(adapter, case, mode, targets)
+        connections = emulation.connections if emulation else None
+        return _run_on(adapter, case, mode, targets, connections)
 
 
 KEY_VARIABLES = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
@@ -187,9 +190,15 @@ KEY_VARIABLES = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 
 
 def _run_on(
-    adapter: ClientAdapter, case: Case, mode: str, targets: list[Target]
+    adapter: ClientAdapter,
+    case: Case,
+    mode: str,
+    targets: list[Target],
+    connections: Callable[[], frozenset[Any]] | None,
 ) -> tuple[list[Outcome], Any]:
     scenario = case.scenario
+    if not adapter.supports("aclose", case.provider):
+        connections = None  # nothing to check them against
     with connected(adapter, targets) as (client, default, *task_clients):
         if scenario.kind == "tasks":
             adapter.configure(default)
@@ -198,12 +207,16 @@ def _run_on(
             ), None
         if not adapter.supports("context", case.provider):
             return _tracked(
-                adapter, scenario, lambda: Runner(adapter, scenario, lambda: client).run(mode)
+                adapter,
+                scenario,
+                lambda: Runner(adapter, scenario, lambda: client, connections).run(mode),
             )
         adapter.configure(default)
         with adapter.context(client):
             return _tracked(
-                adapter, scenario, lambda: Runner(adapter, scenario, adapter.current).run(mode)
+                adapter,
+                scenario,
+                lambda: Runner(adapter, scenario, adapter.current, connections).run(mode),
             )
 
 
@@ -382,6 +395,10 @@ class LiveEndpoints:
         self._server.emulator = emulator
         return self._server.url
 
+    def connections(self) -> frozenset[Any]:
+        """The client connections the loopback server holds open now."""
+        return self._server.connections() if self._server is not None else frozenset()
+
     def closed_port(self) -> str:
         if self._closed is None:
             self._closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -417,7 +434,9 @@ def play_live(suite: Suite, case: Case, mode: str, endpoints: LiveEndpoints) -> 
         base_url = endpoints.not_tls()
     else:
         base_url = endpoints.server(emulator)
-    outcomes = run(suite, case, mode, Emulation(base_url=base_url, real=False))
+    connections = endpoints.connections if scenario.source == "loopback" else None
+    emulation = Emulation(base_url=base_url, real=False, connections=connections)
+    outcomes = run(suite, case, mode, emulation)
     sent = [from_emulated(request) for request in emulator.requests]
     return Lived(
         f"the emulator at {base_url}",

@@ -1025,7 +1025,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "successive_event_loops",
         "one client answers in two event loops run one after the other (two asyncio.run "
-        "calls), reports no error to either, and keeps neither alive once it has ended",
+        "calls), reports no error to either, keeps neither alive once it has ended, and "
+        "(with aclose) closes the connections each loop opened",
         user("Say hello."),
         (answer("Hello from a new loop."),),
         Expect(text="Hello from a new loop."),

@@ -135,6 +135,7 @@ FEATURES = frozenset(
         "arun_tools",  # arun_tools(): the same, awaited
         "timeout",  # honours Target.timeout: a request waits at most that long for bytes
         "max_retries",  # honours a Target.max_retries other than the default 2
+        "aclose",  # aclose(): closes the client's connections of the running event loop
     }
 )
 
@@ -286,6 +287,12 @@ class ClientAdapter(abc.ABC):
 
     def close(self, client: Any) -> None:  # noqa: B027 (optional hook)
         """Release a client's connections (optional)."""
+
+    async def aclose(self, client: Any) -> None:
+        """Close the client's connections that belong to the running event loop, from
+        inside it (feature ``aclose``; ``AsyncOpenAI.close()``, ``httpx.AsyncClient.aclose()``).
+        The client must still work afterwards, reconnecting when needed."""
+        raise NotImplementedError
 
     def reset(self) -> None:  # noqa: B027 (optional hook)
         """Bring the library's global state back to what a fresh process has (optional):

@@ -85,6 +85,9 @@ class ReferenceAdapter(ClientAdapter):
     def close(self, client: LM) -> None:
         client.close()
 
+    async def aclose(self, client: LM) -> None:
+        await client.aclose()
+
     def call(self, client: LM, messages: Sequence[Message], params: dict[str, Any]) -> Response:
         return client(messages, **params)
 

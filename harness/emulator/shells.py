@@ -100,6 +100,10 @@ class _Server(ThreadingHTTPServer):
             self._open.discard(request)
         super().shutdown_request(request)
 
+    def open_connections(self) -> frozenset[socket.socket]:
+        with self._open_lock:
+            return frozenset(self._open)
+
     def drop_connections(self) -> None:
         """Wake the handler threads waiting on idle keep-alive connections."""
         with self._open_lock:
@@ -192,6 +196,11 @@ class LoopbackServer:
     @emulator.setter
     def emulator(self, emulator: Emulator) -> None:
         self._server.emulator = emulator
+
+    def connections(self) -> frozenset[socket.socket]:
+        """The client connections open now (each closed by the server once the client
+        closed its end and the handler read that)."""
+        return self._server.open_connections()
 
     def close(self) -> None:
         """Stop serving and join every thread the server started."""
