@@ -1308,6 +1308,34 @@ class AcloseClosesNothing(ReferenceAdapter):
         return None
 
 
+def _as_plain_reset(error: APIConnectionError) -> APIConnectionError:
+    text = error.provider_message
+    if not text.startswith("TLS handshake with ") or not text.endswith(" (connection reset)"):
+        return error
+    where = text.removeprefix("TLS handshake with ").split(" failed", 1)[0]
+    plain = f"connection to {where} failed: Connection reset by peer"
+    return APIConnectionError(plain, provider=error.provider, status=error.status)
+
+
+class SyncWordsTLSResetAsReset(ReferenceAdapter):
+    """The sync path words a TLS handshake the server reset as a plain connection reset,
+    where the async path (aiohttp) says the handshake failed."""
+
+    def call(self, client: LM, messages: Sequence[Message], params: dict[str, Any]) -> Response:
+        try:
+            return super().call(client, messages, params)
+        except APIConnectionError as error:
+            raise _as_plain_reset(error) from error
+
+    def stream(
+        self, client: LM, messages: Sequence[Message], params: dict[str, Any]
+    ) -> StreamResult:
+        try:
+            return super().stream(client, messages, params)
+        except APIConnectionError as error:
+            raise _as_plain_reset(error) from error
+
+
 SLOW = 0.3
 """Seconds after which the slowness controls break: more than the suite's replays ever
 take, less than ``slow_reply``'s delay (harness's own ``Parallel`` bug broke at 0.1 s)."""
@@ -1556,6 +1584,9 @@ class CheckControl:
 
 CONTROLS: dict[str, tuple[Control, ...]] = {
     "plain_text": (Control(SwapsUsageOfPlainAnswer, scoped=True),),
+    "tls_handshake_reset": (
+        Control(SyncWordsTLSResetAsReset, modes=frozenset({"async", "astream"})),
+    ),
     "successive_event_loops": (
         Control(KeepsEveryLoop, modes=frozenset({"two_loops"})),
         Control(FailsClosingAtLoopShutdown, modes=frozenset({"two_loops"})),

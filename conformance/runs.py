@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import struct
 import threading
 import time
 import traceback
@@ -377,6 +378,17 @@ class NotTLSServer:
         self._listening.close()
 
 
+class ResettingServer(NotTLSServer):
+    """A loopback port that reads what arrives (a TLS ClientHello) and resets the
+    connection: an ``https://`` URL to it fails in the middle of the TLS handshake."""
+
+    def _answer(self, connection: socket.socket) -> None:
+        with connection, suppress(OSError):
+            connection.settimeout(5.0)
+            connection.recv(65536)
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
 class LiveEndpoints:
     """Where live scenarios send their requests, for a whole session: one loopback server
     (whose emulator each run replaces, so the address, and every message naming it, stays
@@ -388,6 +400,7 @@ class LiveEndpoints:
         self._server: LoopbackServer | None = None
         self._closed: socket.socket | None = None
         self._not_tls: NotTLSServer | None = None
+        self._resetting: ResettingServer | None = None
 
     def server(self, emulator: Emulator) -> str:
         if self._server is None:
@@ -410,10 +423,18 @@ class LiveEndpoints:
             self._not_tls = NotTLSServer()
         return self._not_tls.url
 
+    def resetting(self) -> str:
+        if self._resetting is None:
+            self._resetting = ResettingServer()
+        return self._resetting.url
+
     def close(self) -> None:
         if self._not_tls is not None:
             self._not_tls.close()
             self._not_tls = None
+        if self._resetting is not None:
+            self._resetting.close()
+            self._resetting = None
         if self._server is not None:
             self._server.close()
             self._server = None
@@ -432,6 +453,8 @@ def play_live(suite: Suite, case: Case, mode: str, endpoints: LiveEndpoints) -> 
         base_url = endpoints.closed_port()
     elif scenario.source == "tls_mismatch":
         base_url = endpoints.not_tls()
+    elif scenario.source == "tls_reset":
+        base_url = endpoints.resetting()
     else:
         base_url = endpoints.server(emulator)
     connections = endpoints.connections if scenario.source == "loopback" else None

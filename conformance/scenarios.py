@@ -65,7 +65,7 @@ from harness.types import (
 Kind = Literal["call", "chain", "tool_run", "tasks", "program"]
 """What a scenario runs: a call, a chain, a call whose tool calls the client then runs
 (``run_tools``, no second model call), concurrent tasks, or a framework's program."""
-Source = Literal["cassette", "loopback", "closed_port", "tls_mismatch"]
+Source = Literal["cassette", "loopback", "closed_port", "tls_mismatch", "tls_reset"]
 """Where a scenario's answers come from: its cassette (replayed), or live: the emulator
 serving the scenario's steps on a loopback server, a port nothing listens on, or an
 ``https://`` URL to a port that answers in plain HTTP (the TLS handshake fails)."""
@@ -137,7 +137,7 @@ class Expect:
     """HTTP requests one call makes (retries included)."""
     uncounted: bool = False
     """The requests cannot be counted (nothing listens, ``closed_port``, or no request
-    gets through, ``tls_mismatch``)."""
+    gets through, ``tls_mismatch`` and ``tls_reset``)."""
     within: float | None = None
     """Seconds one run of a mode may take at most, its event loop's shutdown included:
     for a late tool, which must not hold up the chain or the loop that ran it."""
@@ -1010,6 +1010,16 @@ SCENARIOS: tuple[Scenario, ...] = (
         Expect(error=APIConnectionError, uncounted=True),
         requests_like="plain_text",
         source="tls_mismatch",
+    ),
+    Scenario(
+        "tls_handshake_reset",
+        "an https URL whose server resets the connection during the TLS handshake: "
+        "APIConnectionError after the retries, worded the same in every mode",
+        user("Say hello."),
+        (),
+        Expect(error=APIConnectionError, uncounted=True),
+        requests_like="plain_text",
+        source="tls_reset",
     ),
     Scenario(
         "slow_reply",

@@ -453,8 +453,10 @@ def _failure(exc: httpx.HTTPError) -> tuple[type[LLMError], str]:
         reason = getattr(tls[-1], "verify_message", None) or tls[-1].reason or tls[-1]
         return APIConnectionError, f"TLS handshake with {where} failed ({reason})"
     reset = any(isinstance(e, ConnectionResetError) for e in chain)
-    if reset and scheme == "https" and "ClientConnectorError" in names:
-        # aiohttp reports a handshake the server broke off as a reset while connecting
+    connecting = isinstance(exc, httpx.ConnectError) or "ClientConnectorError" in names
+    if reset and scheme == "https" and connecting:
+        # a reset after the TCP connection, before the request: the server broke the
+        # TLS handshake off (httpcore and aiohttp both report it as a reset while connecting)
         return APIConnectionError, f"TLS handshake with {where} failed (connection reset)"
     for error in chain:
         if isinstance(error, socket.gaierror):
