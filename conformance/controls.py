@@ -713,6 +713,20 @@ class AsyncIgnoresRetryAfter(TransportControl):
     transport_class = AsyncIgnoresRetryAfterTransport
 
 
+class BackoffOverRetryAfterTransport(BrokenTransport):
+    def _delay(self, policy: RetryPolicy | None, retries_done: int, error: LLMError) -> Any:
+        if isinstance(error, RateLimitError) and error.retry_after is not None:
+            error = RateLimitError(error.provider_message, provider=error.provider, status=429)
+        return super()._delay(policy, retries_done, error)
+
+
+class BackoffOverRetryAfter(TransportControl):
+    """Waits its own backoff before retrying a 429, whatever Retry-After says (enough for
+    a short Retry-After, too soon for a long one)."""
+
+    transport_class = BackoffOverRetryAfterTransport
+
+
 def _cut_body(error: LLMError) -> bool:
     return isinstance(error, APIConnectionError) and "before the body ended" in str(error)
 
@@ -1658,6 +1672,7 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "key_from_environment": (Control(IgnoresKeyEnvironment),),
     "organization_header": (Control(DropsOrganization),),
     "retry_after_wait": (Control(AsyncIgnoresRetryAfter, modes=ASYNC),),
+    "retry_after_longer_than_backoff": (Control(BackoffOverRetryAfter),),
     "chain_turn_limit": (Control(RunsTheStoppedAnswersTools, scoped=True, reach="chains"),),
     "chain_turn_limit_one": (Control(TurnLimitOfOneIgnored),),
     "chain_tool_timeout": (

@@ -1128,6 +1128,18 @@ SCENARIOS: tuple[Scenario, ...] = (
         ordered=True,
         honours_retry_after=True,
     ),
+    Scenario(
+        "retry_after_longer_than_backoff",
+        "a 429 saying Retry-After 0.6 s, longer than a first backoff of 0.5 s, is retried "
+        "no sooner than that",
+        user("Say hello after a long wait."),
+        (Fault(429, "slow down", retry_after=0.6), answer("Hello, much later.")),
+        Expect(text="Hello, much later.", attempts=2),
+        ordered=True,
+        honours_retry_after=True,
+        providers=("openai",),  # the wait is the transport's: one provider shows it
+        modes=frozenset({"sync", "async"}),
+    ),
     # --- chain limits and timeouts, structured tool results ------------------------------
     Scenario(
         "chain_turn_limit",
