@@ -727,6 +727,20 @@ class BackoffOverRetryAfter(TransportControl):
     transport_class = BackoffOverRetryAfterTransport
 
 
+class NoBackoffTransport(BrokenTransport):
+    def _delay(self, policy: RetryPolicy | None, retries_done: int, error: LLMError) -> Any:
+        delay = super()._delay(policy, retries_done, error)
+        if delay is not None and getattr(error, "retry_after", None) is None:
+            return 0.0
+        return delay
+
+
+class RetriesAtOnceWithoutRetryAfter(TransportControl):
+    """Retries at once, with no backoff, where the failure named no Retry-After."""
+
+    transport_class = NoBackoffTransport
+
+
 def _cut_body(error: LLMError) -> bool:
     return isinstance(error, APIConnectionError) and "before the body ended" in str(error)
 
@@ -1673,6 +1687,7 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "organization_header": (Control(DropsOrganization),),
     "retry_after_wait": (Control(AsyncIgnoresRetryAfter, modes=ASYNC),),
     "retry_after_longer_than_backoff": (Control(BackoffOverRetryAfter),),
+    "backoff_without_retry_after": (Control(RetriesAtOnceWithoutRetryAfter),),
     "chain_turn_limit": (Control(RunsTheStoppedAnswersTools, scoped=True, reach="chains"),),
     "chain_turn_limit_one": (Control(TurnLimitOfOneIgnored),),
     "chain_tool_timeout": (

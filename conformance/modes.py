@@ -297,9 +297,7 @@ CLOSE_GRACE = 1.0
 """Seconds the server may take to see connections the client closed."""
 
 
-async def _closed_since(
-    connections: Callable[[], frozenset[Any]], before: frozenset[Any]
-) -> None:
+async def _closed_since(connections: Callable[[], frozenset[Any]], before: frozenset[Any]) -> None:
     """Wait until every connection opened since ``before`` is closed, or raise
     ``ConnectionsLeftOpen`` after ``CLOSE_GRACE`` seconds."""
     deadline = asyncio.get_running_loop().time() + CLOSE_GRACE

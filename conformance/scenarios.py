@@ -221,6 +221,9 @@ class Scenario:
     honours_retry_after: bool = False
     """The client runs with its real backoff (``Target.fast_retries`` off) and must wait
     what ``Retry-After`` says before each retry; the waits are measured."""
+    min_backoff: float = 0.0
+    """With ``honours_retry_after``: seconds a retry must wait at least where the failure
+    gave no ``Retry-After`` (a client backs off, it does not retry at once)."""
     max_retries: int = Target.max_retries
     """The client's retry budget (``Target.max_retries``; another than the default needs
     the feature ``max_retries``)."""
@@ -356,9 +359,12 @@ class Scenario:
 
     @property
     def waits(self) -> tuple[float, ...]:
-        """Per retry, what the failed attempt's ``Retry-After`` asked to wait (0 if none)."""
+        """Per retry, the least wait: what the failed attempt's ``Retry-After`` asked for,
+        else ``min_backoff``."""
         return tuple(
-            (step.retry_after or 0.0) if isinstance(step, Fault) else 0.0
+            step.retry_after
+            if isinstance(step, Fault) and step.retry_after is not None
+            else self.min_backoff
             for step in self.replies[:-1]
         )
 
@@ -1138,6 +1144,18 @@ SCENARIOS: tuple[Scenario, ...] = (
         ordered=True,
         honours_retry_after=True,
         providers=("openai",),  # the wait is the transport's: one provider shows it
+        modes=frozenset({"sync", "async"}),
+    ),
+    Scenario(
+        "backoff_without_retry_after",
+        "a 503 that names no Retry-After is retried after a backoff of at least 0.1 s, not at once",
+        user("Say hello after a backoff."),
+        (Fault(503, "overloaded"), answer("Hello, after backing off.")),
+        Expect(text="Hello, after backing off.", attempts=2),
+        ordered=True,
+        honours_retry_after=True,
+        min_backoff=0.1,
+        providers=("openai", "anthropic"),
         modes=frozenset({"sync", "async"}),
     ),
     # --- chain limits and timeouts, structured tool results ------------------------------

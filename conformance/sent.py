@@ -231,7 +231,7 @@ def wait_problems(
     waits: Sequence[float], sent: Sequence[SentRequest]
 ) -> list[tuple[str, str, str]]:
     """(field, expected, got) for every retry sent sooner after the previous attempt than
-    ``waits`` (per retry, in seconds) allows."""
+    ``waits`` (per retry, in seconds: ``Retry-After``, or the least backoff) allows."""
     times = sorted(request.at for request in sent)
     problems = []
     for index, wait in enumerate(waits):
@@ -242,7 +242,7 @@ def wait_problems(
             problems.append(
                 (
                     f"wait before attempt #{index + 2}",
-                    f">= {wait * 1000:.0f} ms (Retry-After)",
+                    f">= {wait * 1000:.0f} ms",
                     f"{waited * 1000:.1f} ms",
                 )
             )

@@ -304,7 +304,9 @@ def test_scenario(
     if copies == 1 and expected.waits:
         problems = wait_problems(expected.waits, played.sent)
         if problems:
-            fail_with(request, case, "retried sooner than Retry-After allowed", problems)
+            fail_with(
+                request, case, "retried sooner than Retry-After (or a backoff) allows", problems
+            )
     took = played.outcomes[0].seconds if played.outcomes else None
     if expected.within is not None and took is not None and took > expected.within:
         fail_with(
