@@ -314,6 +314,22 @@ def _read_request(connection: socket.socket) -> None:
         remaining -= len(chunk)
 
 
+def test_a_tls_handshake_the_server_resets_reads_the_same_in_every_mode() -> None:
+    """httpcore reports a reset during the handshake as a plain connection reset, aiohttp
+    as a failed connection: both are the TLS handshake failing."""
+    from conformance.runs import ResettingServer
+
+    server = ResettingServer()
+    try:
+        lm = LM("openai/gpt-test", api_key="k", base_url=server.url + "/v1", max_retries=0)
+        error = _one_failure(_failures(lm))
+    finally:
+        server.close()
+    assert isinstance(error, APIConnectionError)
+    where = server.url.removeprefix("https://")
+    assert str(error) == f"openai: TLS handshake with {where} failed (connection reset)"
+
+
 def test_a_server_closing_without_an_answer_reads_the_same_in_every_mode() -> None:
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
