@@ -539,7 +539,7 @@ class ReadsOnlyNestedErrorMessages(Tampered):
 
 
 class AsyncConnectErrorsAsTimeouts(Tampered):
-    """On the async path, reports a connection aiohttp could not make as
+    """On the async path, reports a connection aiohttp found refused as
     RequestTimeoutError (the sync path still says APIConnectionError)."""
 
     def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
@@ -550,7 +550,8 @@ class AsyncConnectErrorsAsTimeouts(Tampered):
         while current is not None and len(chain) < 10:
             chain.append(current)
             current = current.__cause__ or current.__context__
-        if any(type(e).__name__ == "ClientConnectorError" for e in chain):
+        refused = any(isinstance(e, ConnectionRefusedError) for e in chain)
+        if refused and any(type(e).__name__ == "ClientConnectorError" for e in chain):
             return _remapped(error, RequestTimeoutError)
         return error
 
@@ -699,18 +700,31 @@ class RateLimitNotRetriedForHello(Tampered):
         return messages, params
 
 
+_ignore_retry_after = contextvars.ContextVar("controls_ignore_retry_after", default=False)
+
+
 class AsyncIgnoresRetryAfterTransport(BrokenTransport):
     def _delay(self, policy: RetryPolicy | None, retries_done: int, error: LLMError) -> Any:
         delay = super()._delay(policy, retries_done, error)
         if delay is not None and isinstance(error, RateLimitError) and _is_async():
-            return 0.0
+            return 0.0 if _ignore_retry_after.get() else delay
         return delay
 
 
-class AsyncIgnoresRetryAfter(TransportControl):
-    """The async path retries a 429 at once, whatever Retry-After says."""
+class AsyncIgnoresRetryAfter(Tampered):
+    """The async path retries a 429 at once, whatever Retry-After says (scoped:
+    retry_after_wait's conversation)."""
 
-    transport_class = AsyncIgnoresRetryAfterTransport
+    def connect(self, target: Target) -> LM:
+        client = super().connect(target)
+        client._transport = AsyncIgnoresRetryAfterTransport(transport=target.transport)
+        return client
+
+    def tamper_request(
+        self, messages: Sequence[Message], params: dict[str, Any], path: str
+    ) -> tuple[Sequence[Message], dict[str, Any]]:
+        _ignore_retry_after.set(_in(messages, "retry_after_wait"))
+        return messages, params
 
 
 class BackoffOverRetryAfterTransport(BrokenTransport):
@@ -846,7 +860,8 @@ class AsyncTLSFailureInAiohttpWords(Tampered):
     own words)."""
 
     def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
-        if path in ("acall", "astream") and "TLS handshake" in str(error):
+        text = str(error)  # a handshake broken off by a reset is tls_handshake_reset's
+        if path in ("acall", "astream") and "TLS handshake" in text and "reset" not in text:
             return _reworded(error, _own_words(error))
         return error
 
@@ -861,7 +876,7 @@ class IgnoresTheTimeout(ReferenceAdapter):
 class TwoRetriesFor5xxTransport(BrokenTransport):
     def _delay(self, policy: RetryPolicy | None, retries_done: int, error: LLMError) -> Any:
         if isinstance(error, ServerError):
-            policy = RetryPolicy(2, 0.0, 0.0)
+            policy = replace(policy or self.policy, max_retries=2)
         return super()._delay(policy, retries_done, error)
 
 
@@ -1685,7 +1700,7 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "chain_non_object_arguments": (Control(SpreadsArrayArguments, reach="chains"),),
     "key_from_environment": (Control(IgnoresKeyEnvironment),),
     "organization_header": (Control(DropsOrganization),),
-    "retry_after_wait": (Control(AsyncIgnoresRetryAfter, modes=ASYNC),),
+    "retry_after_wait": (Control(AsyncIgnoresRetryAfter, modes=ASYNC, scoped=True),),
     "retry_after_longer_than_backoff": (Control(BackoffOverRetryAfter),),
     "backoff_without_retry_after": (Control(RetriesAtOnceWithoutRetryAfter),),
     "chain_turn_limit": (Control(RunsTheStoppedAnswersTools, scoped=True, reach="chains"),),

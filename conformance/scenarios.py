@@ -1148,9 +1148,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "backoff_without_retry_after",
-        "a 503 that names no Retry-After is retried after a backoff of at least 0.1 s, not at once",
+        "a 500 that names no Retry-After is retried after a backoff of at least 0.1 s, not at once",
         user("Say hello after a backoff."),
-        (Fault(503, "overloaded"), answer("Hello, after backing off.")),
+        (Fault(500, "internal failure"), answer("Hello, after backing off.")),
         Expect(text="Hello, after backing off.", attempts=2),
         ordered=True,
         honours_retry_after=True,

@@ -1,13 +1,13 @@
-"""litellm: on Anthropic, `num_retries` retries a 503 at once, with no backoff.
+"""litellm: on Anthropic, `num_retries` retries a 5xx at once, with no backoff.
 
 Found by the llm-parity conformance suite (backoff_without_retry_after on Anthropic,
-sync and async), no upstream issue known. The 503 names no Retry-After, so the client's
+sync and async), no upstream issue known. The 500 names no Retry-After, so the client's
 own backoff decides the wait; litellm's `num_retries` loop (used for Anthropic; on
-OpenAI the OpenAI SDK retries, and waits) sends the retry about 10 ms later, so an
-overloaded server gets the same request again at once.
+OpenAI the OpenAI SDK retries, and waits) sends the retry 10-40 ms later, so a
+failing server gets the same request again at once.
 
 Mechanism checked: a loopback Anthropic Messages API answers the first request of each
-call with HTTP 503 `overloaded_error` and no Retry-After, the next with an answer; with
+call with HTTP 500 `api_error` and no Retry-After, the next with an answer; with
 `num_retries=2` the second request must come at least 0.1 s after the first. Exit 1
 when one comes sooner, 0 otherwise (3 when a call does not retry at all: is tenacity
 installed?).
@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no price-list download
 import litellm
 
-OVERLOADED = {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}
+FAILURE = {"type": "error", "error": {"type": "api_error", "message": "internal failure"}}
 ANSWER = {
     "id": "msg_1",
     "type": "message",
@@ -40,15 +40,15 @@ LEAST_BACKOFF = 0.1
 
 
 def serve(times):
-    """A loopback Messages API: 503 without Retry-After first, then an answer."""
+    """A loopback Messages API: 500 without Retry-After first, then an answer."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             self.rfile.read(int(self.headers["Content-Length"]))
             times.append(time.monotonic())
             first = len(times) == 1
-            data = json.dumps(OVERLOADED if first else ANSWER).encode()
-            self.send_response(503 if first else 200)
+            data = json.dumps(FAILURE if first else ANSWER).encode()
+            self.send_response(500 if first else 200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -82,7 +82,7 @@ def main():
             print(f"{mode}: {len(times)} request(s), no retry")
             return 3
         waited = times[1] - times[0]
-        print(f"{mode:5}: 503 without Retry-After, retried after {waited * 1000:.0f} ms")
+        print(f"{mode:5}: 500 without Retry-After, retried after {waited * 1000:.0f} ms")
         hammered |= waited < LEAST_BACKOFF
     if hammered:
         print(f"BUG: retried sooner than {LEAST_BACKOFF * 1000:.0f} ms, with no backoff")
