@@ -1380,6 +1380,21 @@ class PydanticModelsInPythonMode(_ResultsRewritten):
         return dump() if callable(dump) and not isinstance(value, type) else value
 
 
+class ValuesWithoutJSONFormAsNull(_ResultsRewritten):
+    """Sends a value with no JSON form inside a tool's dict result as ``null``
+    (``json.dumps(default=lambda value: None)``)."""
+
+    JSON_LIKE = (str, int, float, bool, type(None), list, dict, set, frozenset)
+
+    def rewrite(self, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        return {k: v if self._has_json_form(v) else None for k, v in value.items()}
+
+    def _has_json_form(self, value: Any) -> bool:
+        return isinstance(value, self.JSON_LIKE) or callable(getattr(value, "model_dump", None))
+
+
 # --- usage ---------------------------------------------------------------------------------
 
 
@@ -1795,6 +1810,7 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "run_tool_calls_timeout_raises": (Control(RaisingRunToolsWaitsForLateTools),),
     "run_tool_calls_set_results": (Control(SetsAsPythonText),),
     "run_tool_calls_pydantic_results": (Control(PydanticModelsInPythonMode),),
+    "run_tool_calls_text_fallback": (Control(ValuesWithoutJSONFormAsNull),),
     "program_question": (Control(UnparsedProgram, reach="programs"),),
 }
 """Scenario name -> its negative controls (every scenario has at least one)."""

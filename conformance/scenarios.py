@@ -109,9 +109,32 @@ class JSONText:
         return bool(_typed(parsed, self.unordered) == _typed(self.value, self.unordered))
 
 
+class TextWith:
+    """In a ``JSONText`` value: any JSON string that contains ``part``."""
+
+    def __init__(self, part: str) -> None:
+        self.part = part
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to a typed JSON string (``_typed``) containing ``part``."""
+        if isinstance(other, TextWith):
+            return other.part == self.part
+        if isinstance(other, tuple) and len(other) == 2 and other[0] == "str":
+            return self.part in other[1]
+        return False
+
+    def __hash__(self) -> int:
+        return hash(self.part)
+
+    def __repr__(self) -> str:
+        return f"<a string containing {self.part!r}>"
+
+
 def _typed(value: Any, unordered: bool = False) -> Any:
     """``value`` with every scalar tagged with its type, for an exact comparison (with
-    ``unordered``, every array's items sorted)."""
+    ``unordered``, every array's items sorted; a ``TextWith`` left as it is)."""
+    if isinstance(value, TextWith):
+        return value
     if isinstance(value, dict):
         return {key: _typed(item, unordered) for key, item in value.items()}
     if isinstance(value, list):
@@ -653,6 +676,28 @@ def read_gauges(river: str) -> dict[str, Any]:
     model = _gauge_reading_model()
     taken = datetime.datetime(2026, 11, 21, 14, 5)
     return {"river": river, "readings": [model(gauge="Lyon", taken=taken, level=2.5)]}
+
+
+class GaugeId:
+    """A gauge's identifier: a value with no JSON form of its own (a tool result's)."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def __str__(self) -> str:
+        return f"gauge {self.code}"
+
+    def __repr__(self) -> str:
+        return f"GaugeId({self.code!r})"
+
+
+def locate_gauge(river: str) -> dict[str, Any]:
+    """Where a river's main gauge is (a result holding a value with no JSON form).
+
+    Args:
+        river: The river's name.
+    """
+    return {"river": river, "gauge": GaugeId("FR-69-7"), "km": 12}
 
 
 PROGRAM_REPLY = "[[ ## answer ## ]]\n{answer}\n\n[[ ## completed ## ]]"
@@ -1528,6 +1573,26 @@ SCENARIOS: tuple[Scenario, ...] = (
         streams=False,
         providers=("openai",),
         needs=("json_tool_results", "pydantic_tool_results"),
+    ),
+    Scenario(
+        "run_tool_calls_text_fallback",
+        "a tool's result holding a value with no JSON form is still sent as JSON: the "
+        "other fields as they are, that value as a string containing its str()",
+        user("Where is the Rhone's gauge?"),
+        (asks(("locate_gauge", {"river": "Rhone"})),),
+        Expect(
+            tool_results=(
+                (
+                    JSONText({"river": "Rhone", "gauge": TextWith("gauge FR-69-7"), "km": 12}),
+                    False,
+                ),
+            )
+        ),
+        tools=(locate_gauge,),
+        kind="tool_run",
+        streams=False,
+        providers=("openai",),
+        needs=("json_tool_results", "text_fallback_tool_results"),
     ),
     Scenario(
         "program_question",

@@ -41,7 +41,10 @@ sent back as its JSON text; with ``rich_tool_results``, also a dataclass instanc
 fields as an object) or an ``enum.Enum`` member (its value), anywhere inside that value;
 with ``set_tool_results``, also a ``set`` or ``frozenset`` (a JSON array of its members, in
 any order), anywhere inside; with ``pydantic_tool_results``, also a pydantic model (its
-JSON form: ``model_dump(mode="json")``, e.g. a ``datetime`` as ISO 8601), anywhere inside.
+JSON form: ``model_dump(mode="json")``, e.g. a ``datetime`` as ISO 8601), anywhere inside;
+with ``text_fallback_tool_results``, a value of any other type anywhere inside leaves the
+result JSON, with a string in that value's place that contains its ``str()`` (what
+``json.dumps(default=str)`` or ``default=repr`` of a value whose repr shows its str give).
 The same holds for the results ``run_tools`` returns.
 
 **Chain reports.** With ``chain_transcript``, ``ChainOutcome.turns`` holds one
@@ -158,6 +161,7 @@ FEATURES = frozenset(
         "on_error",  # chains and run_tools honour params["on_error"] ("raise": ToolCallFailed)
         "set_tool_results",  # ...a set/frozenset anywhere inside a result: a JSON array
         "pydantic_tool_results",  # ...a pydantic model anywhere inside: its JSON form
+        "text_fallback_tool_results",  # ...any other value inside: a string with its str()
         "chain_transcript",  # a chain's outcome reports every turn (ChainOutcome.turns)
         "chain_limit_report",  # a chain stopped by max_turns says so (ChainOutcome.stopped)
         "max_turns_checked",  # max_turns below 1 is refused before any model call
