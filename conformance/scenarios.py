@@ -685,7 +685,7 @@ class GaugeId:
         self.code = code
 
     def __str__(self) -> str:
-        return f"gauge {self.code}"
+        return self.code
 
     def __repr__(self) -> str:
         return f"GaugeId({self.code!r})"
@@ -1583,7 +1583,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         Expect(
             tool_results=(
                 (
-                    JSONText({"river": "Rhone", "gauge": TextWith("gauge FR-69-7"), "km": 12}),
+                    JSONText({"river": "Rhone", "gauge": TextWith("FR-69-7"), "km": 12}),
                     False,
                 ),
             )
