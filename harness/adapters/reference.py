@@ -173,11 +173,10 @@ class ReferenceAdapter(ClientAdapter):
         runnable = as_tools(tools)
         call, options = split_chain_params(params)
         response = client(messages, tools=tool_specs(runnable), **call)
-        timeout, on_error = options.get("tool_timeout"), options.get("on_error", "return")
+        timeout = options.get("tool_timeout")
+        policy = {"on_error": options["on_error"]} if "on_error" in options else {}
         try:
-            results = run_tool_calls(
-                response.tool_calls, runnable, tool_timeout=timeout, on_error=on_error
-            )
+            results = run_tool_calls(response.tool_calls, runnable, tool_timeout=timeout, **policy)
         except ToolExecutionError as error:
             raise translated_chain_error(error) from error
         return ChainOutcome(response, tuple(results))
@@ -188,10 +187,11 @@ class ReferenceAdapter(ClientAdapter):
         runnable = as_tools(tools)
         call, options = split_chain_params(params)
         response = await client.acall(messages, tools=tool_specs(runnable), **call)
-        timeout, on_error = options.get("tool_timeout"), options.get("on_error", "return")
+        timeout = options.get("tool_timeout")
+        policy = {"on_error": options["on_error"]} if "on_error" in options else {}
         try:
             results = await arun_tool_calls(
-                response.tool_calls, runnable, tool_timeout=timeout, on_error=on_error
+                response.tool_calls, runnable, tool_timeout=timeout, **policy
             )
         except ToolExecutionError as error:
             raise translated_chain_error(error) from error
