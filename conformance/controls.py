@@ -38,13 +38,25 @@ from typing import Any, ClassVar, Literal
 
 from conformance.models import SCENARIO, model_for
 from conformance.scenarios import SCENARIOS, Scenario
-from harness.adapters.base import ChainOutcome, StreamResult, Target, Tools
-from harness.adapters.reference import ReferenceAdapter, split_chain_params, stopped_outcome
+from harness.adapters.base import (
+    ChainOutcome,
+    StreamResult,
+    Target,
+    Tools,
+)
+from harness.adapters.reference import (
+    ReferenceAdapter,
+    chain_turns,
+    split_chain_params,
+    stopped_outcome,
+    translated_chain_error,
+)
 from harness.context import _trackers, record_usage
 from harness.lm import LM
 from harness.providers.base import HttpRequest
 from harness.tools import (
     ChainLimitError,
+    ToolExecutionError,
     arun_chain,
     arun_tool_calls,
     as_tools,
@@ -57,6 +69,7 @@ from harness.types import (
     APIConnectionError,
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
     LLMError,
     Message,
     NotFoundError,
@@ -179,6 +192,8 @@ class Tampered(ReferenceAdapter):
             outcome = _chain_outcome(run_chain(step, list(sent), runnable, **options))
         except ChainLimitError as stopped:
             outcome = stopped_outcome(stopped)
+        except (ToolExecutionError, ConfigurationError) as error:
+            raise translated_chain_error(error) from error
         except LLMError as error:
             self._raise(error, messages, "chain")
             raise
@@ -200,6 +215,8 @@ class Tampered(ReferenceAdapter):
             outcome = _chain_outcome(await arun_chain(step, list(sent), runnable, **options))
         except ChainLimitError as stopped:
             outcome = stopped_outcome(stopped)
+        except (ToolExecutionError, ConfigurationError) as error:
+            raise translated_chain_error(error) from error
         except LLMError as error:
             self._raise(error, messages, "achain")
             raise
@@ -221,7 +238,9 @@ def _chain_params(
 
 def _chain_outcome(result: Any) -> ChainOutcome:
     tool_results = tuple(m for m in result.messages if m.role == "tool")
-    return ChainOutcome(result.response, tool_results, result.usage)
+    return ChainOutcome(
+        result.response, tool_results, result.usage, turns=chain_turns(result.transcript)
+    )
 
 
 def _is_async() -> bool:
@@ -1214,20 +1233,209 @@ class UnknownToolCallsSkipped(ReferenceAdapter):
 
 
 class RunToolsIgnoresToolTimeout(ReferenceAdapter):
-    """Running an answer's tool calls (``run_tools``), waits for every tool whatever
-    ``tool_timeout`` says."""
+    """Running an answer's tool calls (``run_tools``) with failures as error results,
+    waits for every tool whatever ``tool_timeout`` says (``RaisingRunToolsWaitsForLateTools``
+    breaks the same with ``on_error="raise"``)."""
 
     def run_tools(
         self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
     ) -> ChainOutcome:
-        params = {k: v for k, v in params.items() if k != "tool_timeout"}
-        return super().run_tools(client, messages, tools, params)
+        return super().run_tools(client, messages, tools, self._untimed(params))
 
     async def arun_tools(
         self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
     ) -> ChainOutcome:
-        params = {k: v for k, v in params.items() if k != "tool_timeout"}
-        return await super().arun_tools(client, messages, tools, params)
+        return await super().arun_tools(client, messages, tools, self._untimed(params))
+
+    @staticmethod
+    def _untimed(params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("on_error") == "raise":
+            return params
+        return {k: v for k, v in params.items() if k != "tool_timeout"}
+
+
+class TurnsReportOnlyNewMessages(Tampered):
+    """Reports each turn of a chain with only the messages that turn added to the
+    conversation, not the whole conversation it sent."""
+
+    def chain(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        return self._deltas(super().chain(client, messages, tools, params))
+
+    async def achain(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        return self._deltas(await super().achain(client, messages, tools, params))
+
+    @staticmethod
+    def _deltas(outcome: ChainOutcome) -> ChainOutcome:
+        if outcome.turns is None:
+            return outcome
+        turns, before = [], 0
+        for turn in outcome.turns:
+            turns.append(replace(turn, sent=turn.sent[before:]))
+            before = len(turn.sent)
+        return replace(outcome, turns=tuple(turns))
+
+
+class StopCountsToolRounds(Tampered):
+    """A chain stopped by ``max_turns`` reports the tool rounds it ran as the model calls
+    it made (one fewer)."""
+
+    def chain(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        return self._rounds(super().chain(client, messages, tools, params))
+
+    async def achain(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        return self._rounds(await super().achain(client, messages, tools, params))
+
+    @staticmethod
+    def _rounds(outcome: ChainOutcome) -> ChainOutcome:
+        if outcome.stopped is None:
+            return outcome
+        rounds = sum(1 for turn in outcome.turns or () if turn.called)
+        return replace(outcome, stopped=replace(outcome.stopped, turns=rounds))
+
+
+class ZeroTurnsMeansNoLimit(Tampered):
+    """Takes ``max_turns=0`` for "no limit" (simonw/llm's ``chain_limit=0``)."""
+
+    def tamper_request(
+        self, messages: Sequence[Message], params: dict[str, Any], path: str
+    ) -> tuple[Sequence[Message], dict[str, Any]]:
+        if params.get("max_turns") == 0:
+            params = {k: v for k, v in params.items() if k != "max_turns"}
+        return messages, params
+
+
+class ChainsIgnoreOnErrorRaise(Tampered):
+    """Chains turn every failing tool call into an error result, whatever ``on_error``
+    says."""
+
+    def chain_options(self) -> dict[str, Any]:
+        return {"on_error": "return"}
+
+
+class RunToolsReportsTheLastFailure(ReferenceAdapter):
+    """Running an answer's tool calls with ``on_error="raise"``, reports the last failing
+    call rather than the first (it runs them in reverse order)."""
+
+    def run_tools(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        if params.get("on_error") != "raise":
+            return super().run_tools(client, messages, tools, params)
+        runnable = as_tools(tools)
+        call, options = split_chain_params(params)
+        response = client(messages, tools=tool_specs(runnable), **call)
+        try:
+            results = run_tool_calls(reversed(response.tool_calls), runnable, **options)
+        except ToolExecutionError as error:
+            raise translated_chain_error(error) from error
+        return ChainOutcome(response, tuple(results))
+
+    async def arun_tools(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        if params.get("on_error") != "raise":
+            return await super().arun_tools(client, messages, tools, params)
+        runnable = as_tools(tools)
+        call, options = split_chain_params(params)
+        response = await client.acall(messages, tools=tool_specs(runnable), **call)
+        try:
+            results = await arun_tool_calls(reversed(response.tool_calls), runnable, **options)
+        except ToolExecutionError as error:
+            raise translated_chain_error(error) from error
+        return ChainOutcome(response, tuple(results))
+
+
+class RaisingRunToolsWaitsForLateTools(ReferenceAdapter):
+    """Running an answer's tool calls with ``on_error="raise"``, waits for every tool
+    whatever ``tool_timeout`` says."""
+
+    def run_tools(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        return super().run_tools(client, messages, tools, self._untimed(params))
+
+    async def arun_tools(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        return await super().arun_tools(client, messages, tools, self._untimed(params))
+
+    @staticmethod
+    def _untimed(params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("on_error") != "raise":
+            return params
+        return {k: v for k, v in params.items() if k != "tool_timeout"}
+
+
+class _ResultsRewritten(ReferenceAdapter):
+    """``run_tools`` with each tool's result passed through ``rewrite``."""
+
+    def rewrite(self, value: Any) -> Any:
+        return value
+
+    def _rewriting(self, tools: Tools) -> Tools:
+        def rewritten(tool: Callable[..., Any]) -> Callable[..., Any]:
+            def run(*args: Any, **kwargs: Any) -> Any:
+                return self.rewrite(tool(*args, **kwargs))
+
+            return _wrapped(tool, run)
+
+        return [rewritten(tool) for tool in tools]
+
+    def run_tools(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        return super().run_tools(client, messages, self._rewriting(tools), params)
+
+    async def arun_tools(
+        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
+    ) -> ChainOutcome:
+        return await super().arun_tools(client, messages, self._rewriting(tools), params)
+
+
+class SetsAsPythonText(_ResultsRewritten):
+    """Sends a set or frozenset inside a tool's dict result as its Python text
+    (``str(set)``), not a JSON array."""
+
+    def rewrite(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: str(v) if isinstance(v, (set, frozenset)) else v for k, v in value.items()}
+        return value
+
+
+class PydanticModelsInPythonMode(_ResultsRewritten):
+    """Dumps a pydantic model inside a tool's result in Python mode (``model_dump()``), so
+    that its datetime goes out as ``str(datetime)``, not ISO 8601."""
+
+    def rewrite(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: self.rewrite(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.rewrite(v) for v in value]
+        dump = getattr(value, "model_dump", None)
+        return dump() if callable(dump) and not isinstance(value, type) else value
+
+
+class ValuesWithoutJSONFormAsNull(_ResultsRewritten):
+    """Sends a value with no JSON form inside a tool's dict result as ``null``
+    (``json.dumps(default=lambda value: None)``)."""
+
+    JSON_LIKE = (str, int, float, bool, type(None), list, dict, set, frozenset)
+
+    def rewrite(self, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        return {k: v if self._has_json_form(v) else None for k, v in value.items()}
+
+    def _has_json_form(self, value: Any) -> bool:
+        return isinstance(value, self.JSON_LIKE) or callable(getattr(value, "model_dump", None))
 
 
 # --- usage ---------------------------------------------------------------------------------
@@ -1714,6 +1922,15 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "chain_rich_tool_results": (Control(DataclassesAndEnumsAsRepr, reach="chains"),),
     "run_tool_calls": (Control(UnknownToolCallsSkipped),),
     "run_tool_calls_timeout": (Control(RunToolsIgnoresToolTimeout),),
+    "chain_transcript": (Control(TurnsReportOnlyNewMessages, reach="chains"),),
+    "chain_turn_limit_report": (Control(StopCountsToolRounds, reach="chains"),),
+    "chain_turn_limit_zero": (Control(ZeroTurnsMeansNoLimit),),
+    "chain_tool_error_raises": (Control(ChainsIgnoreOnErrorRaise, reach="chains"),),
+    "run_tool_calls_error_raises": (Control(RunToolsReportsTheLastFailure),),
+    "run_tool_calls_timeout_raises": (Control(RaisingRunToolsWaitsForLateTools),),
+    "run_tool_calls_set_results": (Control(SetsAsPythonText),),
+    "run_tool_calls_pydantic_results": (Control(PydanticModelsInPythonMode),),
+    "run_tool_calls_text_fallback": (Control(ValuesWithoutJSONFormAsNull),),
     "program_question": (Control(UnparsedProgram, reach="programs"),),
 }
 """Scenario name -> its negative controls (every scenario has at least one)."""
@@ -1722,6 +1939,11 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
 def _answers(scenario: Scenario) -> bool:
     """Whether the scenario's expectation is an answer (not an error)."""
     return scenario.expected("openai").error is None
+
+
+def _sends(scenario: Scenario) -> bool:
+    """Whether a request of the scenario gets through (it is not refused before any)."""
+    return not scenario.expect.uncounted and scenario.expect.refused is None
 
 
 def _client_worded(scenario: Scenario) -> bool:
@@ -1744,7 +1966,7 @@ CHECK_CONTROLS: tuple[CheckControl, ...] = (
     CheckControl(
         JsonAsTextPlain,
         "content-type: a JSON request body labelled application/json",
-        lambda scenario, mode: not scenario.expect.uncounted,  # a request got through
+        lambda scenario, mode: _sends(scenario),  # a request got through
     ),
     CheckControl(
         ChainReportsItsLastCallsUsage,
@@ -1754,7 +1976,7 @@ CHECK_CONTROLS: tuple[CheckControl, ...] = (
     CheckControl(
         KeyInXApiKey,
         "credentials in the provider's own place, checked on every request sent",
-        lambda scenario, mode: not scenario.expect.uncounted,  # a request got through
+        lambda scenario, mode: _sends(scenario),  # a request got through
     ),
     CheckControl(
         ConnectionFailuresSayNothing,

@@ -16,10 +16,26 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, Final
 
 from conformance import loops
-from conformance.scenarios import ERROR, Expected, JSONText, Scenario
+from conformance.scenarios import ERROR, Expected, ExpectedTranscript, JSONText, Scenario
 from conformance.sent import SentRequest
-from harness.adapters.base import ChainOutcome, ClientAdapter, StreamResult
-from harness.types import LLMError, Message, Response, StreamEvent, ToolCallDelta, Usage
+from harness.adapters.base import (
+    ChainOutcome,
+    ChainStop,
+    ChainTurn,
+    ClientAdapter,
+    SettingRefused,
+    StreamResult,
+    ToolCallFailed,
+)
+from harness.types import (
+    LLMError,
+    Message,
+    Response,
+    StreamEvent,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
 
 CALL_MODES = ("sync", "async", "stream", "astream", "thread_pool", "asyncify", "parallel")
 MODES = (*CALL_MODES, "tasks", "two_loops")
@@ -140,20 +156,43 @@ class Outcome:
     """How long the whole run (every copy) took."""
     chain_usage: Usage | None = None
     """What a chain reported as the usage of all its model calls (``ChainOutcome.usage``)."""
+    turns: tuple[ChainTurn, ...] | None = None
+    """A chain's turns (``ChainOutcome.turns``)."""
+    stopped: ChainStop | None = None
+    """How a chain stopped by ``max_turns`` said so (``ChainOutcome.stopped``)."""
+    tool_failure: ToolCallFailed | None = None
+    """The failing tool call a chain or run ended on (``on_error="raise"``)."""
+    refused: SettingRefused | None = None
+    """The client refused a chain setting before any model call."""
 
 
 def _outcome(value: Any) -> Outcome:
     if isinstance(value, StreamResult):
         return Outcome(value.response, events=value.events)
     if isinstance(value, ChainOutcome):
-        return Outcome(value.response, tool_results=value.tool_results, chain_usage=value.usage)
+        return Outcome(
+            value.response,
+            tool_results=value.tool_results,
+            chain_usage=value.usage,
+            turns=value.turns,
+            stopped=value.stopped,
+        )
     return Outcome(value)
+
+
+def _ended(error: ToolCallFailed | SettingRefused) -> Outcome:
+    """A chain (or run) the client ended without an answer, not for a provider error."""
+    if isinstance(error, ToolCallFailed):
+        return Outcome(tool_failure=error)
+    return Outcome(refused=error)
 
 
 def _parallel_outcome(value: Any) -> Outcome:
     """A ``parallel`` slot: a provider error is an outcome, any other exception a bug."""
     if isinstance(value, LLMError):
         return Outcome(error=value)
+    if isinstance(value, (ToolCallFailed, SettingRefused)):
+        return _ended(value)
     if isinstance(value, BaseException):
         raise value
     return _outcome(value)
@@ -235,6 +274,8 @@ class Runner:
                 return [_outcome(loops.run(main()))]
         except LLMError as error:
             return [Outcome(error=error)]
+        except (ToolCallFailed, SettingRefused) as ended:
+            return [_ended(ended)]
         raise ValueError(f"unknown mode {mode!r}")
 
     def _in_successive_loops(self) -> list[Outcome]:
@@ -325,6 +366,17 @@ must carry as its message: any non-blank text."""
 
 def unmet(expected: Expected, outcome: Outcome) -> list[tuple[str, Any, Any]]:
     """(field, expected, got) for every part of the expectation the outcome misses."""
+    if expected.refused is not None:
+        refused = outcome.refused
+        if refused is None:
+            return [("refused", expected.refused, _what(outcome))]
+        if expected.refused not in refused.message:
+            return [("refused (message names the setting)", expected.refused, refused.message)]
+        return []
+    if expected.tool_failure is not None:
+        return _failure_problems(expected, outcome)
+    if outcome.tool_failure is not None or outcome.refused is not None:
+        return [("answer", "an answer", _what(outcome))]
     if expected.error is not None:
         error = outcome.error
         if not isinstance(error, expected.error):
@@ -374,6 +426,119 @@ def unmet(expected: Expected, outcome: Outcome) -> list[tuple[str, Any, Any]]:
             problems.append(("tool_results", expected.tool_results, results))
     if expected.chain_usage is not None and outcome.chain_usage != expected.chain_usage:
         problems.append(("chain usage", expected.chain_usage, outcome.chain_usage))
+    if expected.transcript is not None:
+        problems += _transcript_problems(expected.transcript, outcome)
+    if expected.stopped is not None:
+        problems += _stop_problems(expected, outcome)
+    return problems
+
+
+def _what(outcome: Outcome) -> str:
+    """What an outcome is, in a few words (for a problem report)."""
+    if outcome.tool_failure is not None:
+        return f"the tool call failure {outcome.tool_failure.key()!r}"
+    if outcome.refused is not None:
+        return f"the refused setting {outcome.refused.message!r}"
+    if outcome.error is not None:
+        return repr(outcome.error)
+    return f"an answer: {outcome.response!r}"
+
+
+def _failure_problems(expected: Expected, outcome: Outcome) -> list[tuple[str, Any, Any]]:
+    wanted, failure = expected.tool_failure, outcome.tool_failure
+    assert wanted is not None
+    if failure is None:
+        return [("tool failure", wanted, _what(outcome))]
+    checks = {
+        "tool failure: tool": (wanted.tool, failure.tool_name),
+        "tool failure: call id": (wanted.call_id, failure.call_id),
+        "tool failure: kind": (wanted.kind, failure.kind),
+    }
+    problems: list[tuple[str, Any, Any]] = [
+        (name, a, b) for name, (a, b) in checks.items() if a != b
+    ]
+    message = failure.message
+    if not isinstance(message, str) or not message.strip():
+        problems.append(("tool failure: message", CLIENT_WORDS, message))
+    elif wanted.says is not None and wanted.says not in message:
+        problems.append(
+            ("tool failure: message (the tool's own words in it)", wanted.says, message)
+        )
+    return problems
+
+
+def _message_key(message: Message) -> tuple[Any, ...]:
+    """What a message says, for comparing a chain's turns with one another."""
+    calls = tuple((call.id, call.name, call.arguments) for call in message.tool_calls)
+    return (message.role, message.content, calls, message.tool_call_id, message.is_error)
+
+
+def _transcript_problems(
+    expected: ExpectedTranscript, outcome: Outcome
+) -> list[tuple[str, Any, Any]]:
+    turns = outcome.turns
+    if turns is None or len(turns) != len(expected.turns):
+        count = None if turns is None else len(turns)
+        return [("chain turns", len(expected.turns), count)]
+    problems: list[tuple[str, Any, Any]] = []
+    sent = tuple(_message_key(m) for m in expected.messages)
+    reported: list[Message] = []
+    for index, (wanted, turn) in enumerate(zip(expected.turns, turns, strict=True)):
+        label = f"turn {index + 1}"
+        got_sent = tuple(_message_key(m) for m in turn.sent or ())
+        if got_sent != sent:
+            problems.append((f"{label}: messages sent", sent, got_sent))
+        response = turn.response
+        calls = tuple((c.name, c.arguments) for c in response.tool_calls) if response else None
+        checks = {
+            f"{label}: answer text": (wanted.text, response.text if response else None),
+            f"{label}: answer's tool calls": (wanted.calls, calls),
+            f"{label}: tool calls run": (
+                wanted.ran,
+                tuple((c.name, c.arguments) for c in turn.called or ()),
+            ),
+            f"{label}: calls the results answer": (
+                tuple(c.id for c in turn.called or ()),
+                tuple(getattr(c, "id", None) for c in turn.answered or ()),
+            ),
+        }
+        problems += [(name, a, b) for name, (a, b) in checks.items() if a != b]
+        results = tuple((m.content, m.is_error) for m in turn.results or ())
+        if not _tool_results_match(wanted.results, results):
+            problems.append((f"{label}: tool results", wanted.results, results))
+        reported += turn.results or ()
+        if response is not None:
+            sent = (
+                *got_sent,
+                _message_key(Message.assistant(response.text, response.tool_calls)),
+                *(_message_key(m) for m in turn.results or ()),
+            )
+    if outcome.response is not None and turns[-1].response != outcome.response:
+        problems.append(("last turn's answer", outcome.response, turns[-1].response))
+    if outcome.tool_results is not None and tuple(reported) != outcome.tool_results:
+        problems.append(("every turn's tool results", outcome.tool_results, tuple(reported)))
+    return problems
+
+
+def _stop_problems(expected: Expected, outcome: Outcome) -> list[tuple[str, Any, Any]]:
+    wanted, stop = expected.stopped, outcome.stopped
+    assert wanted is not None
+    if stop is None:
+        return [("stopped at the turn limit", wanted, None)]
+    pending = tuple((getattr(c, "name", None), getattr(c, "arguments", None)) for c in stop.pending)
+    checks = {
+        "stopped: limit": (wanted.limit, stop.limit),
+        "stopped: model calls made": (wanted.turns, stop.turns),
+        "stopped: pending tool calls": (wanted.pending, pending),
+    }
+    problems = [(name, a, b) for name, (a, b) in checks.items() if a != b]
+    if stop.message is not None:
+        named = [str(wanted.limit), *(name for name, _ in wanted.pending)]
+        missing = [word for word in named if word not in stop.message]
+        if missing:
+            problems.append(
+                ("stopped: message (naming the limit and each pending tool)", named, stop.message)
+            )
     return problems
 
 
@@ -408,7 +573,39 @@ def without_call_ids(outcome: Outcome) -> Outcome:
     results = outcome.tool_results
     if results is not None:
         results = tuple(replace(message, tool_call_id=None) for message in results)
-    return replace(outcome, response=response, events=events, tool_results=results)
+    turns = outcome.turns
+    if turns is not None:
+        turns = tuple(
+            replace(
+                turn,
+                sent=tuple(_message_without_ids(m) for m in turn.sent),
+                response=replace(turn.response, tool_calls=_calls_without_ids(turn.response)),
+                called=tuple(replace(call, id="") for call in turn.called),
+                results=tuple(_message_without_ids(m) for m in turn.results),
+                answered=tuple(replace(call, id="") for call in turn.answered),
+            )
+            for turn in turns
+        )
+    stopped = outcome.stopped
+    if stopped is not None:
+        stopped = replace(stopped, pending=tuple(replace(c, id="") for c in stopped.pending))
+    return replace(
+        outcome,
+        response=response,
+        events=events,
+        tool_results=results,
+        turns=turns,
+        stopped=stopped,
+    )
+
+
+def _calls_without_ids(response: Response) -> tuple[ToolCall, ...]:
+    return tuple(replace(call, id="") for call in response.tool_calls)
+
+
+def _message_without_ids(message: Message) -> Message:
+    calls = tuple(replace(call, id="") for call in message.tool_calls)
+    return replace(message, tool_calls=calls, tool_call_id=None)
 
 
 _VARIES = (
@@ -463,6 +660,16 @@ def differences(
         found.append(("response", expected.response, got.response))
     if expected.tool_results != got.tool_results:
         found.append(("tool_results", expected.tool_results, got.tool_results))
+    for name in ("turns", "stopped"):
+        a, b = getattr(expected, name), getattr(got, name)
+        if a != b:
+            found.append((name, a, b))
+    failures = [o.tool_failure.key() if o.tool_failure else None for o in (expected, got)]
+    if failures[0] != failures[1]:
+        found.append(("tool failure", failures[0], failures[1]))
+    refusals = [o.refused.message if o.refused else None for o in (expected, got)]
+    if refusals[0] != refusals[1]:
+        found.append(("refused", refusals[0], refusals[1]))
     if expected.events is not None and got.events is not None and expected.events != got.events:
         found.append(("stream events", expected.events, got.events))
     return found

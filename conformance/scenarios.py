@@ -25,7 +25,9 @@ the client's real sockets (the reference client's async path is then aiohttp).
 from __future__ import annotations
 
 import asyncio
+import datetime
 import enum
+import functools
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -94,6 +96,8 @@ class JSONText:
     any spacing and escaping (the client's own)."""
 
     value: Any
+    unordered: bool = False
+    """Arrays may hold their items in any order (a set's members)."""
 
     def matches(self, text: str) -> bool:
         """Whether ``text`` parses as JSON equal to ``value`` (types too: 1 is not 1.0
@@ -102,15 +106,40 @@ class JSONText:
             parsed = json.loads(text)
         except ValueError:
             return False
-        return bool(_typed(parsed) == _typed(self.value))
+        return bool(_typed(parsed, self.unordered) == _typed(self.value, self.unordered))
 
 
-def _typed(value: Any) -> Any:
-    """``value`` with every scalar tagged with its type, for an exact comparison."""
+class TextWith:
+    """In a ``JSONText`` value: any JSON string that contains ``part``."""
+
+    def __init__(self, part: str) -> None:
+        self.part = part
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to a typed JSON string (``_typed``) containing ``part``."""
+        if isinstance(other, TextWith):
+            return other.part == self.part
+        if isinstance(other, tuple) and len(other) == 2 and other[0] == "str":
+            return self.part in other[1]
+        return False
+
+    def __hash__(self) -> int:
+        return hash(self.part)
+
+    def __repr__(self) -> str:
+        return f"<a string containing {self.part!r}>"
+
+
+def _typed(value: Any, unordered: bool = False) -> Any:
+    """``value`` with every scalar tagged with its type, for an exact comparison (with
+    ``unordered``, every array's items sorted; a ``TextWith`` left as it is)."""
+    if isinstance(value, TextWith):
+        return value
     if isinstance(value, dict):
-        return {key: _typed(item) for key, item in value.items()}
+        return {key: _typed(item, unordered) for key, item in value.items()}
     if isinstance(value, list):
-        return [_typed(item) for item in value]
+        items = [_typed(item, unordered) for item in value]
+        return sorted(items, key=repr) if unordered else items
     return (type(value).__name__, value)
 
 
@@ -141,6 +170,54 @@ class Expect:
     within: float | None = None
     """Seconds one run of a mode may take at most, its event loop's shutdown included:
     for a late tool, which must not hold up the chain or the loop that ran it."""
+    tool_failure: ToolFailure | None = None
+    """With ``on_error="raise"``: the failing call the chain (or run) must end on."""
+    refused: str | None = None
+    """The chain setting the client must refuse before any model call (its message must
+    name it)."""
+
+
+@dataclass(frozen=True)
+class ToolFailure:
+    """The failing tool call a chain (or ``run_tools``) with ``on_error="raise"`` must end
+    on (``harness.adapters.base.ToolCallFailed``): the tool, the call's id, the kind of
+    failure, and (for a tool that raised) its exception's own message, which the client's
+    message must contain."""
+
+    tool: str
+    call_id: str
+    kind: Literal["raised", "invalid", "timeout"]
+    says: str | None = None
+
+
+@dataclass(frozen=True)
+class ExpectedTurn:
+    """One model call of a chain, as the script implies it (feature ``chain_transcript``):
+    the answer's text and tool calls, the calls the chain then runs, and their results."""
+
+    text: str
+    calls: tuple[tuple[str, dict[str, Any]], ...]
+    ran: tuple[tuple[str, dict[str, Any]], ...]
+    results: tuple[tuple[ResultContent, bool], ...]
+
+
+@dataclass(frozen=True)
+class ExpectedTranscript:
+    """A chain's turns (feature ``chain_transcript``): the first sends ``messages``, each
+    next one sends what the previous one sent, its answer and its tool results."""
+
+    messages: tuple[Message, ...]
+    turns: tuple[ExpectedTurn, ...]
+
+
+@dataclass(frozen=True)
+class ExpectedStop:
+    """A chain stopped by ``max_turns`` (feature ``chain_limit_report``): the limit, the
+    model calls made, the pending tool calls (name, arguments)."""
+
+    limit: int
+    turns: int
+    pending: tuple[tuple[str, dict[str, Any]], ...]
 
 
 @dataclass(frozen=True)
@@ -179,6 +256,14 @@ class Expected:
     chain_usage: Usage | None = None
     """For chains: the usage the chain reports for all its model calls (every answer the
     script gives, summed)."""
+    transcript: ExpectedTranscript | None = None
+    """For scenarios needing ``chain_transcript``: every turn of the chain."""
+    stopped: ExpectedStop | None = None
+    """For scenarios needing ``chain_limit_report``: how the chain says it stopped."""
+    tool_failure: ToolFailure | None = None
+    """The failing call the chain (or run) ends on (``Expect.tool_failure``)."""
+    refused: str | None = None
+    """The setting the client refuses before any model call (``Expect.refused``)."""
 
 
 @dataclass(frozen=True)
@@ -246,7 +331,7 @@ class Scenario:
             needed.append("history")
         if "tool_choice" in self.params:
             needed.append("tool_choice")
-        needed += [key for key in ("max_turns", "tool_timeout") if key in self.params]
+        needed += [key for key in ("max_turns", "tool_timeout", "on_error") if key in self.params]
         final = _answer_of(self.replies[-1]) if self.replies else None
         if final is not None and final.reasoning:
             needed.append("reasoning")
@@ -313,6 +398,8 @@ class Scenario:
                 error_message=expect.error_message or final.message,
                 attempts=attempts,
             )
+        if expect.refused is not None:
+            return Expected(refused=expect.refused, attempts=0)
         answer = _answer_of(final) if final is not None else None
         late = isinstance(final, Slow) and self.timeout is not None and final.seconds > self.timeout
         if late:  # slower than the client's timeout: the client names the failure
@@ -345,7 +432,30 @@ class Scenario:
             waits=self.waits if self.honours_retry_after else (),
             within=expect.within,
             chain_usage=self.usage_total if self.kind == "chain" else None,
+            transcript=self._transcript() if "chain_transcript" in self.needs else None,
+            stopped=self._stop() if "chain_limit_report" in self.needs else None,
+            tool_failure=expect.tool_failure,
         )
+
+    def _transcript(self) -> ExpectedTranscript:
+        """Every turn the script implies: each answer's calls run but the last one's, and
+        ``expect.tool_results`` shared out among them in order."""
+        answers = [a for a in map(_answer_of, self.replies) if a is not None]
+        results = tuple(self.expect.tool_results or ())
+        turns = []
+        for index, reply in enumerate(answers):
+            calls = tuple((call.name, call.arguments) for call in reply.tool_calls)
+            ran = calls if index < len(answers) - 1 else ()
+            turns.append(ExpectedTurn(reply.text, calls, ran, results[: len(ran)]))
+            results = results[len(ran) :]
+        return ExpectedTranscript(self.messages, tuple(turns))
+
+    def _stop(self) -> ExpectedStop:
+        """What a chain stopped by the scenario's ``max_turns`` reports: the last answer's
+        calls pending."""
+        answers = [a for a in map(_answer_of, self.replies) if a is not None]
+        pending = tuple((call.name, call.arguments) for call in answers[-1].tool_calls)
+        return ExpectedStop(self.params["max_turns"], len(answers), pending)
 
     @property
     def usage_total(self) -> Usage:
@@ -535,6 +645,65 @@ def sky_over(city: str) -> Sky:
         city: The city name.
     """
     return Sky.RAIN
+
+
+def list_stations(city: str) -> dict[str, Any]:
+    """The weather stations of a city and their radio channels (sets in a result).
+
+    Args:
+        city: The city name.
+    """
+    return {
+        "city": city,
+        "stations": frozenset({"Orly", "Roissy", "Le Bourget"}),
+        "channels": {7, 3},
+    }
+
+
+@functools.cache
+def _gauge_reading_model() -> Any:
+    """A pydantic model class, made on first use (pydantic is optional for the suite)."""
+    from pydantic import BaseModel
+
+    class GaugeReading(BaseModel):
+        gauge: str
+        taken: datetime.datetime
+        level: float
+
+    return GaugeReading
+
+
+def read_gauges(river: str) -> dict[str, Any]:
+    """The latest readings of a river's gauges (pydantic models in a result).
+
+    Args:
+        river: The river's name.
+    """
+    model = _gauge_reading_model()
+    taken = datetime.datetime(2026, 11, 21, 14, 5)
+    return {"river": river, "readings": [model(gauge="Lyon", taken=taken, level=2.5)]}
+
+
+class GaugeId:
+    """A gauge's identifier: a value with no JSON form of its own (a tool result's)."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def __str__(self) -> str:
+        return self.code
+
+    def __repr__(self) -> str:
+        return f"GaugeId({self.code!r})"
+
+
+def locate_gauge(river: str) -> dict[str, Any]:
+    """Where a river's main gauge is (a result holding a value with no JSON form).
+
+    Args:
+        river: The river's name.
+    """
+    return {"river": river, "gauge": GaugeId("FR-69-7"), "km": 12}
 
 
 PROGRAM_REPLY = "[[ ## answer ## ]]\n{answer}\n\n[[ ## completed ## ]]"
@@ -1304,6 +1473,179 @@ SCENARIOS: tuple[Scenario, ...] = (
         kind="tool_run",
         streams=False,
         providers=("openai",),
+    ),
+    # --- chain reports, on_error, more result types -------------------------------------
+    Scenario(
+        "chain_transcript",
+        "a chain reports every turn: what it sent, the answer, the calls it ran and their "
+        "results; each turn sends the last one's conversation, answer and results",
+        user("Weather in Paris and Oslo?"),
+        (
+            asks(("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Oslo"})),
+            answer("Sunny in Paris and in Oslo."),
+        ),
+        Expect(
+            text="Sunny in Paris and in Oslo.",
+            tool_results=(("Sunny in Paris, 21 C", False), ("Sunny in Oslo, 21 C", False)),
+        ),
+        tools=(get_weather,),
+        kind="chain",
+        streams=False,
+        needs=("chain_transcript",),
+    ),
+    Scenario(
+        "chain_turn_limit_report",
+        "a chain stopped by max_turns=2 says so: the limit, the two model calls made, the "
+        "two tool calls left pending, and words naming the limit and those tools",
+        user("Weather in Paris, then Rome and the date?"),
+        (
+            asks(("get_weather", {"city": "Paris"})),
+            asks(("get_weather", {"city": "Rome"}), ("get_date", {})),
+        ),
+        Expect(tool_results=(("Sunny in Paris, 21 C", False),)),
+        params={"max_turns": 2},
+        tools=(get_weather, get_date),
+        kind="chain",
+        streams=False,
+        needs=("chain_limit_report",),
+    ),
+    Scenario(
+        "chain_turn_limit_zero",
+        "a chain given max_turns=0 makes no model call: the client refuses the setting "
+        "and names it",
+        user("Weather in Lisbon?"),
+        (),
+        Expect(refused="max_turns"),
+        params={"max_turns": 0},
+        tools=(get_weather,),
+        kind="chain",
+        streams=False,
+        needs=("max_turns_checked",),
+        source="loopback",
+        providers=("openai",),
+    ),
+    Scenario(
+        "chain_tool_error_raises",
+        "with on_error='raise', a tool that raises ends the chain on that call, with no "
+        "further model call, and the tool's own message is in the client's",
+        user("Weather and news in Oslo?"),
+        (asks(("get_weather", {"city": "Oslo"}), ("broken_tool", {"query": "Oslo"})),),
+        Expect(
+            tool_failure=ToolFailure(
+                "broken_tool", "call_1", "raised", "backend unavailable for 'Oslo'"
+            )
+        ),
+        params={"on_error": "raise"},
+        tools=(get_weather, broken_tool),
+        kind="chain",
+        streams=False,
+        providers=("openai",),
+    ),
+    Scenario(
+        "run_tool_calls_error_raises",
+        "running one answer's tool calls with on_error='raise', the first failing call in "
+        "the model's order (a tool not offered) is the one reported",
+        user("Weather in Lima, a translation and a search?"),
+        (
+            asks(
+                ("get_weather", {"city": "Lima"}),
+                ("translate", {"text": "Lima"}),
+                ("broken_tool", {"query": "Lima"}),
+            ),
+        ),
+        Expect(tool_failure=ToolFailure("translate", "call_1", "invalid")),
+        params={"on_error": "raise"},
+        tools=(get_weather, broken_tool),
+        kind="tool_run",
+        streams=False,
+        providers=("openai",),
+    ),
+    Scenario(
+        "run_tool_calls_timeout_raises",
+        "running one answer's tool calls with on_error='raise' and tool_timeout, a tool "
+        "answering too late is reported as a timeout, without waiting for it",
+        user("Weather and news in Dakar?"),
+        (asks(("get_weather", {"city": "Dakar"}), ("stalled_search", {"query": "Dakar"})),),
+        Expect(tool_failure=ToolFailure("stalled_search", "call_1", "timeout"), within=UNDER_STALL),
+        params={"on_error": "raise", "tool_timeout": TOOL_TIMEOUT},
+        tools=(get_weather, stalled_search),
+        kind="tool_run",
+        streams=False,
+        providers=("openai",),
+    ),
+    Scenario(
+        "run_tool_calls_set_results",
+        "a tool's result holding a set and a frozenset is sent as JSON: each as an array "
+        "of its members, in any order",
+        user("Which weather stations does Paris have?"),
+        (asks(("list_stations", {"city": "Paris"})),),
+        Expect(
+            tool_results=(
+                (
+                    JSONText(
+                        {
+                            "city": "Paris",
+                            "stations": ["Le Bourget", "Orly", "Roissy"],
+                            "channels": [3, 7],
+                        },
+                        unordered=True,
+                    ),
+                    False,
+                ),
+            )
+        ),
+        tools=(list_stations,),
+        kind="tool_run",
+        streams=False,
+        providers=("openai",),
+        needs=("json_tool_results", "set_tool_results"),
+    ),
+    Scenario(
+        "run_tool_calls_pydantic_results",
+        "a tool's result holding a pydantic model is sent as JSON: the model's JSON form, "
+        "its datetime in ISO 8601",
+        user("How high is the Rhone at Lyon?"),
+        (asks(("read_gauges", {"river": "Rhone"})),),
+        Expect(
+            tool_results=(
+                (
+                    JSONText(
+                        {
+                            "river": "Rhone",
+                            "readings": [
+                                {"gauge": "Lyon", "taken": "2026-11-21T14:05:00", "level": 2.5}
+                            ],
+                        }
+                    ),
+                    False,
+                ),
+            )
+        ),
+        tools=(read_gauges,),
+        kind="tool_run",
+        streams=False,
+        providers=("openai",),
+        needs=("json_tool_results", "pydantic_tool_results"),
+    ),
+    Scenario(
+        "run_tool_calls_text_fallback",
+        "a tool's result holding a value with no JSON form is still sent as JSON: the "
+        "other fields as they are, that value as a string containing its str()",
+        user("Where is the Rhone's gauge?"),
+        (asks(("locate_gauge", {"river": "Rhone"})),),
+        Expect(
+            tool_results=(
+                (
+                    JSONText({"river": "Rhone", "gauge": TextWith("FR-69-7"), "km": 12}),
+                    False,
+                ),
+            )
+        ),
+        tools=(locate_gauge,),
+        kind="tool_run",
+        streams=False,
+        providers=("openai",),
+        needs=("json_tool_results", "text_fallback_tool_results"),
     ),
     Scenario(
         "program_question",

@@ -26,13 +26,36 @@ these keys, each present only when the scenario sets it (``PARAM_KEYS``):
   ``tool_timeout``): a tool call still running that long becomes an error result for that
   call, its siblings' results still go back, and the chain goes on (what becomes of the
   late tool, cancelled or left to finish unheard, is the client's business, but it must
-  not hold up the chain).
+  not hold up the chain);
+- chains and ``run_tools`` only: ``on_error`` (``"return"`` or ``"raise"``, feature
+  ``on_error``): with ``"raise"``, a failing tool call (it raised, could not be made, or
+  timed out) ends the chain, or the run, without another model call: the adapter raises
+  ``ToolCallFailed`` for the first failing call in the model's order (its tool, its call
+  id, the kind of failure, and the client's message, which for a tool that raised must
+  contain that exception's own message).
 
 Chains get the tools as plain Python callables (sync or async), the client derives their
 schemas and runs them. A tool's ``str`` result is sent back as it is; with the feature
 ``json_tool_results``, a tool may return a JSON value (dict, list, number, bool, None),
 sent back as its JSON text; with ``rich_tool_results``, also a dataclass instance (its
-fields as an object) or an ``enum.Enum`` member (its value), anywhere inside that value.
+fields as an object) or an ``enum.Enum`` member (its value), anywhere inside that value;
+with ``set_tool_results``, also a ``set`` or ``frozenset`` (a JSON array of its members, in
+any order), anywhere inside; with ``pydantic_tool_results``, also a pydantic model (its
+JSON form: ``model_dump(mode="json")``, e.g. a ``datetime`` as ISO 8601), anywhere inside;
+with ``text_fallback_tool_results``, a value of any other type anywhere inside leaves the
+result JSON, with a string in that value's place that contains its ``str()`` (what
+``json.dumps(default=str)`` or ``default=repr`` of a value whose repr shows its str give).
+The same holds for the results ``run_tools`` returns.
+
+**Chain reports.** With ``chain_transcript``, ``ChainOutcome.turns`` holds one
+``ChainTurn`` per model call, in order: the messages sent in that call (what went on the
+wire), the answer received, the tool calls the chain then ran, and their results. With
+``chain_limit_report``, a chain stopped by ``max_turns`` reports ``ChainOutcome.stopped``:
+the limit, the model calls made, the tool calls left pending, and the client's message
+(None if it says nothing; if it says something, it names the limit and each pending
+tool). With ``max_turns_checked``, a chain given ``max_turns`` below 1 makes no model
+call and the adapter raises ``SettingRefused`` with the client's message, which names the
+setting.
 
 With the feature ``tool_hooks``, ``chain_with_hook`` and ``achain_with_hook`` also take
 ``before_call(name, arguments)``, called before each tool runs through the client's own
@@ -94,10 +117,10 @@ import inspect
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from harness.providers.base import error_class_for_status, make_error
-from harness.types import LLMError, Message, Response, StreamEvent, Usage
+from harness.types import LLMError, Message, Response, StreamEvent, ToolCall, Usage
 
 FEATURES = frozenset(
     {
@@ -136,13 +159,20 @@ FEATURES = frozenset(
         "timeout",  # honours Target.timeout: a request waits at most that long for bytes
         "max_retries",  # honours a Target.max_retries other than the default 2
         "aclose",  # aclose(): closes the client's connections of the running event loop
+        "on_error",  # chains and run_tools honour params["on_error"] ("raise": ToolCallFailed)
+        "set_tool_results",  # ...a set/frozenset anywhere inside a result: a JSON array
+        "pydantic_tool_results",  # ...a pydantic model anywhere inside: its JSON form
+        "text_fallback_tool_results",  # ...any other value inside: a string with its str()
+        "chain_transcript",  # a chain's outcome reports every turn (ChainOutcome.turns)
+        "chain_limit_report",  # a chain stopped by max_turns says so (ChainOutcome.stopped)
+        "max_turns_checked",  # max_turns below 1 is refused before any model call
     }
 )
 
 PROGRAM_FEATURES = frozenset({"program", "aprogram"})
 """Features only a framework with programs of its own has (DSPy's modules)."""
 
-CHAIN_PARAM_KEYS = frozenset({"max_turns", "tool_timeout"})
+CHAIN_PARAM_KEYS = frozenset({"max_turns", "tool_timeout", "on_error"})
 """The keys of ``params`` that only chains get: how the chain runs, not what it sends."""
 PARAM_KEYS = (
     frozenset({"temperature", "top_p", "max_tokens", "stop", "tools", "tool_choice"})
@@ -192,6 +222,37 @@ class StreamResult:
 
 
 @dataclass(frozen=True)
+class ChainTurn:
+    """One model call of a chain (feature ``chain_transcript``)."""
+
+    sent: tuple[Message, ...]
+    """The conversation sent in this call."""
+    response: Response
+    """The answer received."""
+    called: tuple[ToolCall, ...]
+    """The tool calls the chain ran after this answer, in the model's order (none for the
+    final answer, nor for an answer left pending at the turn limit)."""
+    results: tuple[Message, ...]
+    """Their results, as sent back, in the same order."""
+    answered: tuple[ToolCall, ...]
+    """For each result, the call it answers."""
+
+
+@dataclass(frozen=True)
+class ChainStop:
+    """How a chain stopped by ``max_turns`` reports it (feature ``chain_limit_report``)."""
+
+    limit: int
+    """The ``max_turns`` it stopped at."""
+    turns: int
+    """The model calls it made."""
+    pending: tuple[ToolCall, ...]
+    """The tool calls of the last answer, which it did not run."""
+    message: str | None
+    """The client's words for it (None: it says nothing)."""
+
+
+@dataclass(frozen=True)
 class ChainOutcome:
     """A finished tool chain: the final answer and the tool results sent back, in order."""
 
@@ -199,6 +260,40 @@ class ChainOutcome:
     tool_results: tuple[Message, ...]
     usage: Usage | None = None
     """The usage of every model call the chain made, summed (feature ``chain_usage``)."""
+    turns: tuple[ChainTurn, ...] | None = None
+    """Every model call of the chain, in order (feature ``chain_transcript``)."""
+    stopped: ChainStop | None = None
+    """Set when ``max_turns`` stopped the chain (feature ``chain_limit_report``)."""
+
+
+ToolFailureKind = Literal["raised", "invalid", "timeout"]
+"""Why a tool call failed: the tool raised, the call could not be made (unknown tool,
+arguments not fitting), or the tool did not return within ``tool_timeout``."""
+
+
+class ToolCallFailed(Exception):
+    """Raised by an adapter when the client ended a chain or ``run_tools`` on a failing
+    tool call (``params["on_error"] == "raise"``, feature ``on_error``)."""
+
+    def __init__(self, tool_name: str, call_id: str | None, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.tool_name = tool_name
+        self.call_id = call_id
+        self.kind = kind
+        self.message = message
+
+    def key(self) -> tuple[str, str | None, str, str]:
+        """What the suite compares."""
+        return (self.tool_name, self.call_id, self.kind, self.message)
+
+
+class SettingRefused(Exception):
+    """Raised by an adapter when the client refused a chain setting before any model call
+    (``max_turns`` below 1, feature ``max_turns_checked``); ``message`` is the client's."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 Tools = Sequence[Callable[..., Any]]

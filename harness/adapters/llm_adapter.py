@@ -24,7 +24,10 @@ llm's ``chain_limit``: the ``ValueError`` llm raises when it stops there ends th
 with the responses so far. ``run_tools``: ``prompt(..., tools=...)``, then the response's own
 ``execute_tool_calls()``. No ``tool_timeout``; non-str tool results are JSON
 (``json_tool_results``), but dataclasses and Enum members their ``repr``
-(``rich_tool_results``: not supported).
+(``rich_tool_results``: not supported), and so are sets and pydantic models
+(``set_tool_results``, ``pydantic_tool_results``: not supported); any other value is its
+``repr`` (``json.dumps(default=repr)``), which shows its ``str()`` in the scenario's value
+(``text_fallback_tool_results``).
 
 Errors: llm lets the OpenAI SDK's exceptions through; an ``openai.APIStatusError``
 becomes ``error_from_status`` with the API's own message (the SDK's ``body``), timeouts
@@ -78,10 +81,11 @@ SUPPORTED = frozenset({"call", "acall", "stream", "astream", "base_url", "finish
 """Features every llm release has for OpenAI (see the module docstring for the others)."""
 TOOL_FEATURES = frozenset(
     {"chain", "achain", "chain_async_tools", "achain_sync_tools", "tool_hooks", "tool_calls"}
-    | {"max_turns", "json_tool_results", "run_tools", "arun_tools"}
+    | {"max_turns", "json_tool_results", "text_fallback_tool_results", "run_tools", "arun_tools"}
 )
 """Features of the releases with tools (0.26 on): chains, their ``before_call`` hook, their
-``chain_limit``, and non-str tool results sent as JSON (``json.dumps(default=repr)``)."""
+``chain_limit``, and non-str tool results sent as JSON (``json.dumps(default=repr)``, which
+also gives a value with no JSON form a string in its place)."""
 PROVIDER = "openai"
 _STATUS_PREFIX = re.compile(r"^Error code: \d+ - ")
 

@@ -14,9 +14,13 @@ from harness.adapters.base import (
     FEATURES,
     PROGRAM_FEATURES,
     ChainOutcome,
+    ChainStop,
+    ChainTurn,
     ClientAdapter,
+    SettingRefused,
     StreamResult,
     Target,
+    ToolCallFailed,
     ToolHook,
     Tools,
     run_hook_first,
@@ -34,13 +38,21 @@ from harness.emulator.shells import client_options
 from harness.lm import LM
 from harness.tools import (
     ChainLimitError,
+    InvalidToolCallError,
+    RequestSent,
+    ResponseReceived,
+    ToolCalled,
+    ToolExecutionError,
+    ToolReturned,
+    ToolTimeoutError,
+    TranscriptEntry,
     arun_tool_calls,
     as_tools,
     run_tool_calls,
     tool_specs,
 )
 from harness.transport import RetryPolicy
-from harness.types import Message, Response, Usage
+from harness.types import ConfigurationError, Message, Response, ToolCall, Usage
 
 POOL_WORKERS = 2
 """Worker threads of the adapter's long-lived ``submit`` pool."""
@@ -77,6 +89,8 @@ class ReferenceAdapter(ClientAdapter):
     _submit_pool_finalizer: weakref.finalize[..., ReferenceAdapter] | None = None
 
     def supports(self, feature: str, provider: str) -> bool:
+        if feature == "pydantic_tool_results" and not _has_pydantic():
+            return False
         return feature in FEATURES and feature not in PROGRAM_FEATURES  # no programs of its own
 
     def connect(self, target: Target) -> LM:
@@ -141,6 +155,8 @@ class ReferenceAdapter(ClientAdapter):
             result = client.chain(messages, tools=tools, **params)
         except ChainLimitError as stopped:
             return stopped_outcome(stopped)
+        except (ToolExecutionError, ConfigurationError) as error:
+            raise translated_chain_error(error) from error
         return _outcome(result)
 
     async def achain(
@@ -150,6 +166,8 @@ class ReferenceAdapter(ClientAdapter):
             result = await client.achain(messages, tools=tools, **params)
         except ChainLimitError as stopped:
             return stopped_outcome(stopped)
+        except (ToolExecutionError, ConfigurationError) as error:
+            raise translated_chain_error(error) from error
         return _outcome(result)
 
     def run_tools(
@@ -159,7 +177,11 @@ class ReferenceAdapter(ClientAdapter):
         call, options = split_chain_params(params)
         response = client(messages, tools=tool_specs(runnable), **call)
         timeout = options.get("tool_timeout")
-        results = run_tool_calls(response.tool_calls, runnable, tool_timeout=timeout)
+        policy = {"on_error": options["on_error"]} if "on_error" in options else {}
+        try:
+            results = run_tool_calls(response.tool_calls, runnable, tool_timeout=timeout, **policy)
+        except ToolExecutionError as error:
+            raise translated_chain_error(error) from error
         return ChainOutcome(response, tuple(results))
 
     async def arun_tools(
@@ -169,7 +191,13 @@ class ReferenceAdapter(ClientAdapter):
         call, options = split_chain_params(params)
         response = await client.acall(messages, tools=tool_specs(runnable), **call)
         timeout = options.get("tool_timeout")
-        results = await arun_tool_calls(response.tool_calls, runnable, tool_timeout=timeout)
+        policy = {"on_error": options["on_error"]} if "on_error" in options else {}
+        try:
+            results = await arun_tool_calls(
+                response.tool_calls, runnable, tool_timeout=timeout, **policy
+            )
+        except ToolExecutionError as error:
+            raise translated_chain_error(error) from error
         return ChainOutcome(response, tuple(results))
 
     # ``harness.LM`` has no hook mechanism: the hook runs inside each tool, so its
@@ -259,7 +287,70 @@ def _tracking() -> Iterator[Callable[[], Usage]]:
 
 def _outcome(result: Any) -> ChainOutcome:
     tool_results = tuple(m for m in result.messages if m.role == "tool")
-    return ChainOutcome(result.response, tool_results, result.usage)
+    return ChainOutcome(
+        result.response, tool_results, result.usage, turns=chain_turns(result.transcript)
+    )
+
+
+def _has_pydantic() -> bool:
+    try:
+        import pydantic  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class _Turn:
+    def __init__(self) -> None:
+        self.sent: tuple[Message, ...] = ()
+        self.response: Response | None = None
+        self.called: list[ToolCall] = []
+        self.results: list[Message] = []
+        self.answered: list[ToolCall] = []
+
+
+def chain_turns(transcript: Sequence[TranscriptEntry]) -> tuple[ChainTurn, ...]:
+    """A chain's transcript as one ``ChainTurn`` per model call, in turn order."""
+    turns: dict[int, _Turn] = {}
+    for entry in transcript:
+        turn = turns.setdefault(entry.turn, _Turn())
+        if isinstance(entry, RequestSent):
+            turn.sent = entry.messages
+        elif isinstance(entry, ResponseReceived):
+            turn.response = entry.response
+        elif isinstance(entry, ToolCalled):
+            turn.called.append(entry.call)
+        elif isinstance(entry, ToolReturned):
+            turn.results.append(entry.message)
+            turn.answered.append(entry.call)
+    return tuple(
+        ChainTurn(
+            turn.sent,
+            turn.response,  # type: ignore[arg-type]  # None only in a broken transcript
+            tuple(turn.called),
+            tuple(turn.results),
+            tuple(turn.answered),
+        )
+        for _, turn in sorted(turns.items())
+    )
+
+
+def translated_chain_error(error: ToolExecutionError | ConfigurationError) -> Exception:
+    """The adapter protocol's exception for a chain (or ``run_tools``) that ended on a
+    failing tool call (``ToolCallFailed``) or refused a setting (``SettingRefused``)."""
+    if isinstance(error, ConfigurationError):
+        return SettingRefused(str(error))
+    cause = error.__cause__
+    kind = (
+        "timeout"
+        if isinstance(cause, ToolTimeoutError)
+        else "invalid"
+        if isinstance(cause, InvalidToolCallError)
+        else "raised"
+        if isinstance(cause, Exception)
+        else "unknown"
+    )
+    return ToolCallFailed(error.tool_name, error.call.id, kind, str(error))
 
 
 def split_chain_params(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -272,7 +363,11 @@ def stopped_outcome(stopped: ChainLimitError) -> ChainOutcome:
     """A chain stopped by ``max_turns``: the answer still asking for tools, and the tool
     results sent before it (the ``max_turns`` outcome of ``harness.adapters.base``)."""
     tool_results = tuple(m for m in stopped.messages if m.role == "tool")
-    return ChainOutcome(stopped.response, tool_results, stopped.usage)
+    turns = chain_turns(stopped.transcript)
+    report = ChainStop(
+        stopped.max_turns, len(turns), tuple(stopped.response.tool_calls), str(stopped)
+    )
+    return ChainOutcome(stopped.response, tool_results, stopped.usage, turns, report)
 
 
 def connect_lm(target: Target) -> LM:
