@@ -33,25 +33,21 @@ releases built on ``httpx2`` (3.x), which take no httpx transport.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from typing import Any
 
-from harness.adapters.base import ClientAdapter, StreamResult, Target, translating
+from harness.adapters.base import ClientAdapter, StreamResult, Target
 from harness.adapters.chat_format import chat_messages, finish_reason, usage
 from harness.adapters.sdk_support import (
     SDKConnection,
     client_class,
     require,
-    sdk_error,
+    translated_errors,
 )
 from harness.providers.base import parse_arguments
 from harness.providers.openai import encode_tool, encode_tool_choice
 from harness.types import (
     Finish,
-    LLMError,
-    MalformedResponseError,
     Message,
     ModelName,
     Response,
@@ -133,14 +129,14 @@ class OpenAISDKAdapter(ClientAdapter):
     def call(
         self, client: SDKConnection, messages: Sequence[Message], params: dict[str, Any]
     ) -> Response:
-        with _translated_errors():
+        with translated_errors(_sdk(), PROVIDER):
             completion = client.sync.chat.completions.create(**request(client, messages, params))
         return response(completion)
 
     async def acall(
         self, client: SDKConnection, messages: Sequence[Message], params: dict[str, Any]
     ) -> Response:
-        with _translated_errors():
+        with translated_errors(_sdk(), PROVIDER):
             async with client.make_async() as sdk_client:
                 completion = await sdk_client.chat.completions.create(
                     **request(client, messages, params)
@@ -151,7 +147,7 @@ class OpenAISDKAdapter(ClientAdapter):
         self, client: SDKConnection, messages: Sequence[Message], params: dict[str, Any]
     ) -> StreamResult:
         folded = ChunkTranslator()
-        with _translated_errors():
+        with translated_errors(_sdk(), PROVIDER):
             chunks = client.sync.chat.completions.create(
                 **request(client, messages, params, stream=True)
             )
@@ -164,7 +160,7 @@ class OpenAISDKAdapter(ClientAdapter):
         self, client: SDKConnection, messages: Sequence[Message], params: dict[str, Any]
     ) -> StreamResult:
         folded = ChunkTranslator()
-        with _translated_errors():
+        with translated_errors(_sdk(), PROVIDER):
             async with client.make_async() as sdk_client:
                 chunks = await sdk_client.chat.completions.create(
                     **request(client, messages, params, stream=True)
@@ -173,18 +169,6 @@ class OpenAISDKAdapter(ClientAdapter):
                     async for chunk in chunks:
                         folded.add(chunk)
         return folded.result()
-
-
-def _translated_errors() -> AbstractContextManager[None]:
-    """The SDK's errors as ``LLMError`` (``sdk_error``), and the ``json.JSONDecodeError``
-    it lets out of a stream event that is not JSON as ``MalformedResponseError``."""
-
-    def translated(exc: Exception) -> LLMError | None:
-        if isinstance(exc, json.JSONDecodeError):
-            return MalformedResponseError(f"a stream event is not JSON ({exc})", provider=PROVIDER)
-        return sdk_error(exc, _sdk(), PROVIDER)
-
-    return translating(translated)
 
 
 # --- requests --------------------------------------------------------------------------
@@ -227,13 +211,7 @@ def tool_call(call: Any) -> ToolCall | None:
 
 
 def response(completion: Any) -> Response:
-    """A ``ChatCompletion`` as a harness ``Response`` (first choice). The SDK hands back a
-    body it could not read as JSON as its text: that is a ``MalformedResponseError``."""
-    if isinstance(completion, str):
-        snippet = completion[:200]
-        raise MalformedResponseError(
-            f"the answer is not a chat completion: {snippet!r}", provider=PROVIDER
-        )
+    """A ``ChatCompletion`` as a harness ``Response`` (first choice)."""
     choice = completion.choices[0] if completion.choices else None
     message = choice.message if choice is not None else None
     calls = [tool_call(call) for call in (getattr(message, "tool_calls", None) or ())]
