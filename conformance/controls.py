@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import copy
 import dataclasses
 import enum
 import functools
 import json
+import os
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -57,6 +59,7 @@ from harness.types import (
     APIConnectionError,
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
     LLMError,
     MalformedResponseError,
     Message,
@@ -711,6 +714,17 @@ class ChoicesObjectAsServerError(_UndecodableAsServerError):
     malformed_chunk_choices_object's conversation)."""
 
     scenario = "malformed_chunk_choices_object"
+
+
+class DropsErrorBodies(Tampered):
+    """Raises every provider error without the provider's body (``body`` None)."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        if error.body is None:
+            return error
+        bare = copy.copy(error)
+        bare.body = None
+        return bare
 
 
 class AsyncConnectErrorsAsTimeouts(Tampered):
@@ -1564,6 +1578,15 @@ class IgnoresKeyEnvironment(ReferenceAdapter):
         return super().connect(target)
 
 
+class RequiresAKey(ReferenceAdapter):
+    """Refuses to make a client without a key, even for a server that asks for none."""
+
+    def connect(self, target: Target) -> LM:
+        if target.api_key is None and not os.environ.get("OPENAI_API_KEY"):
+            raise ConfigurationError("no OpenAI API key: pass api_key=... or set OPENAI_API_KEY")
+        return super().connect(target)
+
+
 class DropsOrganization(ReferenceAdapter):
     """Ignores the OpenAI organization it is given (sends no OpenAI-Organization)."""
 
@@ -1791,6 +1814,7 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "chain_non_object_arguments": (Control(SpreadsArrayArguments, reach="chains"),),
     "key_from_environment": (Control(IgnoresKeyEnvironment),),
     "organization_header": (Control(DropsOrganization),),
+    "keyless_local_server": (Control(RequiresAKey),),
     "retry_after_wait": (Control(AsyncIgnoresRetryAfter, modes=ASYNC),),
     "chain_turn_limit": (Control(RunsTheStoppedAnswersTools, scoped=True, reach="chains"),),
     "chain_turn_limit_one": (Control(TurnLimitOfOneIgnored),),
@@ -1863,9 +1887,15 @@ CHECK_CONTROLS: tuple[CheckControl, ...] = (
         lambda scenario, mode: mode not in STREAMED and not scenario.expect.uncounted,
     ),
     CheckControl(
+        DropsErrorBodies,
+        "error.body: the provider's error body, decoded (feature error_body)",
+        lambda scenario, mode: scenario.expected("openai").error_body is not None,
+    ),
+    CheckControl(
         KeyInXApiKey,
         "credentials in the provider's own place, checked on every request sent",
-        lambda scenario, mode: not scenario.expect.uncounted,  # a request got through
+        # a request got through, from a client that has a key
+        lambda scenario, mode: not scenario.expect.uncounted and not scenario.keyless,
     ),
     CheckControl(
         ConnectionFailuresSayNothing,

@@ -149,6 +149,42 @@ class Expect:
 
 
 @dataclass(frozen=True)
+class ErrorBody:
+    """What an error's ``body`` must be (feature ``error_body``): ``json``, a mapping
+    holding ``message`` (at any depth, as one of its strings; None: any mapping); ``text``,
+    the body's ``text``; ``event``, an error inside a stream: a mapping holding
+    ``message``, or text containing it."""
+
+    kind: Literal["json", "text", "event"]
+    message: str | None = None
+    text: str | None = None
+
+    def problem(self, body: Any) -> str | None:
+        """What is wrong with ``body``, or None."""
+        if self.kind == "text":
+            if isinstance(body, str) and body.strip() == (self.text or "").strip():
+                return None
+            return f"the body's text {self.text!r}"
+        if isinstance(body, Mapping) and (self.message is None or _holds(body, self.message)):
+            return None
+        if self.kind == "event" and isinstance(body, str) and (self.message or "") in body:
+            return None
+        holding = f" holding {self.message!r}" if self.message is not None else ""
+        return f"the decoded body{holding}"
+
+
+def _holds(value: Any, text: str) -> bool:
+    """Whether ``text`` is one of the strings in the JSON value ``value``, at any depth."""
+    if isinstance(value, str):
+        return value == text
+    if isinstance(value, Mapping):
+        return any(_holds(item, text) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds(item, text) for item in value)
+    return False
+
+
+@dataclass(frozen=True)
 class Expected:
     """The complete expectation of one run of a scenario on one provider."""
 
@@ -169,6 +205,8 @@ class Expected:
     error_message: str | None = None
     """The provider's own message, compared exactly; None for a failure the provider
     never described (a connection cut or refused), whose wording is the client's own."""
+    error_body: ErrorBody | None = None
+    """What the error's ``body`` must be (feature ``error_body``; None: not checked)."""
     retry_after: float | None = None
     tool_results: tuple[tuple[ResultContent, bool], ...] | None = None
     attempts: int | None = 1
@@ -223,6 +261,9 @@ class Scenario:
     """The client is given no key (``Target.api_key`` None) and finds the suite's in the
     provider's usual environment variable (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``),
     set for the run; every request must carry it."""
+    keyless: bool = False
+    """The client is given no key and finds none in the environment (feature
+    ``keyless``): a local model server that asks for none."""
     honours_retry_after: bool = False
     """The client runs with its real backoff (``Target.fast_retries`` off) and must wait
     what ``Retry-After`` says before each retry; the waits are measured."""
@@ -256,6 +297,8 @@ class Scenario:
             needed.append("track_usage")
         if self.organization is not None:
             needed.append("organization")
+        if self.keyless:
+            needed.append("keyless")
         if self.max_retries != Target.max_retries:
             needed.append("max_retries")
         if self.timeout is not None:
@@ -299,22 +342,24 @@ class Scenario:
         final = self.replies[-1] if self.replies else None
         attempts = None if expect.uncounted else expect.attempts or len(self.replies)
         if isinstance(final, Fault):
+            message = None if expect.error_in_own_words else expect.error_message or final.message
             return Expected(
                 error=expect.error or error_class_for_status(final.status),
                 error_provider=provider,
                 error_status=final.status,
-                error_message=None
-                if expect.error_in_own_words
-                else expect.error_message or final.message,
+                error_message=message,
+                error_body=_fault_body(final, message),
                 retry_after=final.retry_after,
                 attempts=attempts,
             )
         if isinstance(final, StreamFault):
+            message = expect.error_message or final.message
             return Expected(
                 error=expect.error or error_class_for_status(final.status),
                 error_provider=provider,
                 error_status=stream_fault_status(provider, final.status),
-                error_message=expect.error_message or final.message,
+                error_message=message,
+                error_body=ErrorBody("event", message),
                 attempts=attempts,
             )
         if isinstance(final, Malformed):  # a 200 answer the client cannot decode
@@ -375,6 +420,15 @@ class Scenario:
             (step.retry_after or 0.0) if isinstance(step, Fault) else 0.0
             for step in self.replies[:-1]
         )
+
+
+def _fault_body(fault: Fault, message: str | None) -> ErrorBody:
+    """What an error response's body must become: its decoded JSON value holding the
+    provider's message, or its text when it is not JSON."""
+    media = fault.content_type.split(";")[0].strip().lower()
+    if fault.body is not None and media != "application/json":
+        return ErrorBody("text", text=fault.body)
+    return ErrorBody("json", message)
 
 
 def _call_ids(provider: str, answer: Reply) -> tuple[str, ...] | None:
@@ -1424,6 +1478,18 @@ SCENARIOS: tuple[Scenario, ...] = (
         kind="chain",
         streams=False,
         providers=("openai",),
+    ),
+    Scenario(
+        "keyless_local_server",
+        "a client given no key, with none in the environment, calls an OpenAI-compatible "
+        "local server that asks for none",
+        user("Say hello."),
+        (answer("Hello from a local server."),),
+        Expect(text="Hello from a local server.", finish_reason="stop"),
+        requests_like="plain_text",
+        source="loopback",
+        providers=("openai",),
+        keyless=True,
     ),
     # --- 200 answers no client can decode ------------------------------------------------
     Scenario(
