@@ -498,6 +498,18 @@ class MergesUnindexedToolCalls(Tampered):
         return replace(response, tool_calls=(replace(response.tool_calls[0], arguments={}),))
 
 
+class SkipsChoicesWithoutIndex(Tampered):
+    """Follows streamed choices by their ``index`` only: a chunk whose choice has none is
+    skipped, and its text lost."""
+
+    def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
+        if not isinstance(response.raw, list):
+            return response
+        if any("index" not in choice for choice in _openai_choices(response)):
+            return replace(response, text="", finish_reason=None)
+        return response
+
+
 class TakesTheLastChunksModel(Tampered):
     """Reports the model the last chunk naming one named, an empty name included."""
 
@@ -1834,6 +1846,7 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "two_choices": (Control(MergesChoices),),
     "stream_whole_tool_calls": (Control(MergesUnindexedToolCalls),),
     "stream_azure_filter_chunks": (Control(TakesTheLastChunksModel),),
+    "stream_choices_without_index": (Control(SkipsChoicesWithoutIndex),),
     "stream_error_string": (Control(StringStreamErrorsAsMalformed),),
     "error_plain_text_body": (Control(PlainTextErrorsAsStatus),),
     "error_detail_body": (Control(IgnoresDetailBodies),),

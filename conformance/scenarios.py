@@ -1405,6 +1405,16 @@ SCENARIOS: tuple[Scenario, ...] = (
         providers=("openai",),
     ),
     Scenario(
+        "stream_choices_without_index",
+        "streamed chunks whose choice carries no index (an OpenAI-compatible gateway's) are "
+        "the answer's",
+        user("Say hello through the gateway."),
+        (answer("Hello through the gateway.", variants=frozenset({"no_choice_index"})),),
+        Expect(text="Hello through the gateway.", finish_reason="stop"),
+        plain=False,
+        providers=("openai",),
+    ),
+    Scenario(
         "stream_azure_filter_chunks",
         "Azure OpenAI's content-filter chunks (no choice, or a choice without delta; id and "
         "model empty) add nothing: the answer and the model it named stand",

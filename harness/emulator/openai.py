@@ -47,7 +47,9 @@ ERRORS: dict[int, tuple[str, str | None]] = {
 5xx ``server_error``, both with a null code."""
 
 
-VARIANTS = frozenset({"reasoning_key", "two_choices", "whole_tool_calls", "azure_filter"})
+VARIANTS = frozenset(
+    {"reasoning_key", "two_choices", "whole_tool_calls", "azure_filter", "no_choice_index"}
+)
 """Forms of the wire that OpenAI-compatible servers of other makes send (``Reply.variants``):
 
 - ``reasoning_key``: the reasoning text under ``reasoning`` instead of
@@ -57,8 +59,10 @@ VARIANTS = frozenset({"reasoning_key", "two_choices", "whole_tool_calls", "azure
   choices' chunks alternating (OpenAI's API reference: every chunk's choice has its
   ``index``, by which a client follows each choice);
 - ``whole_tool_calls``: streamed tool calls sent whole in one delta, id, name and
-  complete arguments, with no ``index`` (servers that do not split calls, whose chunks
-  follow the OpenAI SDK's types only loosely);
+  complete arguments, with no ``index`` (mistral.rs's server before
+  EricLBuehler/mistral.rs#1507; Moonshot's schema leaves it out, vercel/ai#19546);
+- ``no_choice_index``: streamed chunks whose choice has no ``index`` (one-api's, before
+  songquanpeng/one-api#1037);
 - ``azure_filter``: Azure OpenAI's content-filter chunks around a stream: a first chunk
   with no choice and ``prompt_filter_results``, and an annotation chunk whose choice has
   ``content_filter_results`` and no ``delta``, both with ``id``, ``model`` and ``object``
@@ -118,6 +122,8 @@ def answer(call: Call, reply: Reply) -> Wire:
 
     def chunk(delta: dict[str, Any], reason: str | None = None, index: int = 0) -> dict[str, Any]:
         choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": reason}
+        if "no_choice_index" in reply.variants:
+            del choice["index"]
         return {**head, "choices": [choice], **({"usage": None} if call.include_usage else {})}
 
     def with_second(first: dict[str, Any], *second: dict[str, Any]) -> list[dict[str, Any]]:
