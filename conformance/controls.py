@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import copy
 import dataclasses
 import enum
 import functools
 import json
+import os
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -71,6 +73,7 @@ from harness.types import (
     BadRequestError,
     ConfigurationError,
     LLMError,
+    MalformedResponseError,
     Message,
     NotFoundError,
     PermissionDeniedError,
@@ -80,6 +83,7 @@ from harness.types import (
     ServerError,
     TextDelta,
     ToolCall,
+    Usage,
 )
 
 BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
@@ -432,6 +436,108 @@ class ReasoningContentInText(ReasoningInText):
     """Puts the reasoning of an OpenAI-compatible server (``reasoning_content``) in front
     of the answer text instead of apart."""
 
+    def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
+        if not any("reasoning_content" in part for part in _openai_parts(response)):
+            return response
+        return super().tamper(response, messages, path)
+
+
+def _openai_choices(response: Response) -> list[dict[str, Any]]:
+    """The choices of an OpenAI answer's raw body (every chunk's, streamed)."""
+    raw = response.raw
+    bodies = raw if isinstance(raw, list) else [raw]
+    choices: list[dict[str, Any]] = []
+    for body in bodies:
+        found = body.get("choices") if isinstance(body, dict) else None
+        if isinstance(found, list):
+            choices += [choice for choice in found if isinstance(choice, dict)]
+    return choices
+
+
+def _openai_parts(response: Response) -> list[dict[str, Any]]:
+    """The messages (or streamed deltas) of an OpenAI answer's raw body."""
+    parts = [choice.get("message") or choice.get("delta") for choice in _openai_choices(response)]
+    return [part for part in parts if isinstance(part, dict)]
+
+
+class EstimatesUncountedUsage(Tampered):
+    """Estimates the usage of an answer whose token counts are all 0, as if the provider
+    had reported none (a token a word, at least one)."""
+
+    def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
+        if response.usage != Usage():
+            return response
+        words = len(response.text.split())
+        return replace(response, usage=Usage(words or 1, words or 1))
+
+
+class ReadsOnlyReasoningContent(Tampered):
+    """Reads reasoning from ``reasoning_content`` only: reasoning sent under ``reasoning``
+    is lost."""
+
+    def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
+        if any("reasoning" in part for part in _openai_parts(response)):
+            return replace(response, reasoning="")
+        return response
+
+
+class DropsRefusals(Tampered):
+    """Reads an OpenAI answer's ``content`` only: a refusal leaves the text empty."""
+
+    def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
+        if any(part.get("refusal") for part in _openai_parts(response)):
+            return replace(response, text="")
+        return response
+
+
+class MergesChoices(Tampered):
+    """Appends the text of an answer's other choices to the first choice's."""
+
+    def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
+        others = [c for c in _openai_choices(response) if c.get("index", 0) != 0]
+        parts = [c.get("message") or c.get("delta") or {} for c in others]
+        extra = "".join(part.get("content") or "" for part in parts)
+        return replace(response, text=response.text + extra) if extra else response
+
+
+class MergesUnindexedToolCalls(Tampered):
+    """Takes streamed tool-call deltas without ``index`` for pieces of one call: the
+    calls of one delta become a single call."""
+
+    def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
+        deltas = [
+            call
+            for part in _openai_parts(response)
+            for call in part.get("tool_calls") or ()
+            if isinstance(call, dict) and "index" not in call
+        ]
+        if not isinstance(response.raw, list) or len(deltas) < 2 or not response.tool_calls:
+            return response
+        return replace(response, tool_calls=(replace(response.tool_calls[0], arguments={}),))
+
+
+class SkipsChoicesWithoutIndex(Tampered):
+    """Follows streamed choices by their ``index`` only: a chunk whose choice has none is
+    skipped, and its text lost."""
+
+    def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
+        if not isinstance(response.raw, list):
+            return response
+        if any("index" not in choice for choice in _openai_choices(response)):
+            return replace(response, text="", finish_reason=None)
+        return response
+
+
+class TakesTheLastChunksModel(Tampered):
+    """Reports the model the last chunk naming one named, an empty name included."""
+
+    def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
+        raw = response.raw
+        if not isinstance(raw, list):
+            return response
+        named = [chunk["model"] for chunk in raw if isinstance(chunk, dict) and "model" in chunk]
+        return replace(response, model=named[-1]) if named else response
+
 
 class LoneToolCallWithoutArguments(Tampered):
     """Loses the arguments of a call's only tool call (scoped: tool_call_single's
@@ -445,10 +551,11 @@ class LoneToolCallWithoutArguments(Tampered):
 
 
 class KeepsTheFirstToolCall(Tampered):
-    """Keeps only the first tool call of an answer (outside chains)."""
+    """Keeps only the first tool call of an answer (outside chains; scoped:
+    tool_call_parallel's conversation)."""
 
     def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
-        if path in ("chain", "achain"):
+        if path in ("chain", "achain") or not _in(messages, "tool_call_parallel"):
             return response
         return replace(response, tool_calls=response.tool_calls[:1])
 
@@ -493,15 +600,17 @@ class ForbiddenAsAuthentication(Tampered):
 
 
 class NotFoundAsBadRequest(Tampered):
-    """Maps HTTP 404 to BadRequestError."""
+    """Maps HTTP 404 to BadRequestError (scoped: error_not_found's conversation)."""
 
     def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
-        return _remapped(error, BadRequestError) if error.status == 404 else error
+        if error.status == 404 and _in(messages, "error_not_found"):
+            return _remapped(error, BadRequestError)
+        return error
 
 
 class RetriesStreamOnServerErrorEvent(Tampered):
     """Sends a stream's request again when a server error event arrives in it (after
-    bytes were delivered), once."""
+    bytes were delivered), once (scoped: stream_error_event's conversation)."""
 
     def consume(
         self, client: LM, messages: Sequence[Message], params: dict[str, Any]
@@ -509,7 +618,7 @@ class RetriesStreamOnServerErrorEvent(Tampered):
         try:
             return super().consume(client, messages, params)
         except ServerError as error:
-            if error.status is not None:
+            if error.status is not None or not _in(messages, "stream_error_event"):
                 raise
             return super().consume(client, messages, params)
 
@@ -519,7 +628,7 @@ class RetriesStreamOnServerErrorEvent(Tampered):
         try:
             return await super().aconsume(client, messages, params)
         except ServerError as error:
-            if error.status is not None:
+            if error.status is not None or not _in(messages, "stream_error_event"):
                 raise
             return await super().aconsume(client, messages, params)
 
@@ -555,6 +664,97 @@ class ReadsOnlyNestedErrorMessages(Tampered):
         if isinstance(body, dict) and "error" not in body and "message" in body:
             return type(error)(_body_text(error), provider=error.provider, status=error.status)
         return error
+
+
+class StringStreamErrorsAsMalformed(Tampered):
+    """Takes an error sent in a stream as a plain string (``{"error": "..."}``) for a
+    chunk it cannot decode."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        body = error.body
+        if error.status is None and isinstance(body, dict) and isinstance(body.get("error"), str):
+            return MalformedResponseError(f"unexpected chunk {body!r}", provider=error.provider)
+        return error
+
+
+class PlainTextErrorsAsStatus(Tampered):
+    """Words an error whose body is not JSON as its HTTP status, its text unread."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        if isinstance(error.body, str) and error.status is not None:
+            return type(error)(f"HTTP {error.status}", provider=error.provider, status=error.status)
+        return error
+
+
+class IgnoresDetailBodies(Tampered):
+    """Reads no ``detail`` (FastAPI's error body): such an error is reported whole."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        body = error.body
+        if isinstance(body, dict) and isinstance(body.get("detail"), str):
+            return type(error)(_body_text(error), provider=error.provider, status=error.status)
+        return error
+
+
+class ValidationDetailsSayNothing(Tampered):
+    """Finds no message in FastAPI's list of validation errors and says nothing."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        body = error.body
+        if isinstance(body, dict) and isinstance(body.get("detail"), list):
+            return type(error)("", provider=error.provider, status=error.status)
+        return error
+
+
+class _UndecodableAsServerError(Tampered):
+    """Reports a 200 answer it cannot decode as ServerError (scoped: ``scenario``'s
+    conversation)."""
+
+    scenario: ClassVar[str] = ""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        if isinstance(error, MalformedResponseError) and _in(messages, self.scenario):
+            return _remapped(error, ServerError)
+        return error
+
+
+class HtmlAnswerAsServerError(_UndecodableAsServerError):
+    """Reports a 200 HTML page for an answer as ServerError (scoped:
+    malformed_answer_html's conversation)."""
+
+    scenario = "malformed_answer_html"
+
+
+class AnswerWithoutChoicesAsServerError(_UndecodableAsServerError):
+    """Reports a 200 completion without choices as ServerError (scoped:
+    malformed_answer_no_choices's conversation)."""
+
+    scenario = "malformed_answer_no_choices"
+
+
+class CutChunkAsServerError(_UndecodableAsServerError):
+    """Reports a stream event that is not JSON as ServerError (scoped:
+    malformed_chunk_not_json's conversation)."""
+
+    scenario = "malformed_chunk_not_json"
+
+
+class ChoicesObjectAsServerError(_UndecodableAsServerError):
+    """Reports a chunk whose choices are an object as ServerError (scoped:
+    malformed_chunk_choices_object's conversation)."""
+
+    scenario = "malformed_chunk_choices_object"
+
+
+class DropsErrorBodies(Tampered):
+    """Raises every provider error without the provider's body (``body`` None)."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        if error.body is None:
+            return error
+        bare = copy.copy(error)
+        bare.body = None
+        return bare
 
 
 class AsyncConnectErrorsAsTimeouts(Tampered):
@@ -990,9 +1190,13 @@ class _Reordering:
 
 
 class RejectsEmptyArguments(Tampered):
-    """Treats a tool call with no arguments as invalid (an error result)."""
+    """Treats a tool call with no arguments as invalid (an error result; scoped:
+    chain_no_argument_tool's conversation)."""
 
     def tamper_tools(self, tools: Tools, messages: Sequence[Message], path: str) -> Tools:
+        if not _in(messages, "chain_no_argument_tool"):
+            return tools
+
         def checked(tool: Callable[..., Any]) -> Callable[..., Any]:
             def run(*args: Any, **kwargs: Any) -> Any:
                 if not args and not kwargs:
@@ -1002,6 +1206,23 @@ class RejectsEmptyArguments(Tampered):
             return _wrapped(tool, run)
 
         return [checked(tool) for tool in tools]
+
+
+class EmptyArgumentsTextAsNull(Tampered):
+    """Takes a tool call's empty arguments text for the JSON text ``null`` (not an
+    object: an error result)."""
+
+    def tamper_step(self, response: Response, path: str) -> Response:
+        texts = [
+            (call.get("function") or {}).get("arguments")
+            for part in _openai_parts(response)
+            for call in part.get("tool_calls") or ()
+            if isinstance(call, dict)
+        ]
+        if "" not in texts:
+            return response
+        calls = tuple(replace(call, arguments_json="null") for call in response.tool_calls)
+        return replace(response, tool_calls=calls)
 
 
 class StopsAfterOneToolRound(Tampered):
@@ -1686,6 +1907,15 @@ class IgnoresKeyEnvironment(ReferenceAdapter):
         return super().connect(target)
 
 
+class RequiresAKey(ReferenceAdapter):
+    """Refuses to make a client without a key, even for a server that asks for none."""
+
+    def connect(self, target: Target) -> LM:
+        if target.api_key is None and not os.environ.get("OPENAI_API_KEY"):
+            raise ConfigurationError("no OpenAI API key: pass api_key=... or set OPENAI_API_KEY")
+        return super().connect(target)
+
+
 class DropsOrganization(ReferenceAdapter):
     """Ignores the OpenAI organization it is given (sends no OpenAI-Organization)."""
 
@@ -1744,6 +1974,19 @@ class JsonAsTextPlainTransport(BrokenTransport):
         prepared = super()._prepare(codec, request, timeout)
         prepared.headers["content-type"] = "text/plain"
         return prepared
+
+
+class AsksForEventStreamsTransport(BrokenTransport):
+    def _prepare(self, codec: Any, request: HttpRequest, timeout: float | None) -> Any:
+        prepared = super()._prepare(codec, request, timeout)
+        prepared.headers["accept"] = "text/event-stream"
+        return prepared
+
+
+class AsksForEventStreams(TransportControl):
+    """Sends ``Accept: text/event-stream`` with every request, streamed or not."""
+
+    transport_class = AsksForEventStreamsTransport
 
 
 class JsonAsTextPlain(TransportControl):
@@ -1857,7 +2100,7 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "usage_reasoning_tokens": (Control(DropsReasoningTokens),),
     "finish_reason_other": (Control(OtherFinishAsStop),),
     "tool_call_single": (Control(LoneToolCallWithoutArguments, scoped=True),),
-    "tool_call_parallel": (Control(KeepsTheFirstToolCall),),
+    "tool_call_parallel": (Control(KeepsTheFirstToolCall, scoped=True),),
     "tool_call_with_text": (Control(DropsTextBesideToolCalls),),
     "tool_choice_required": (Control(IgnoresRequiredToolChoice),),
     "tool_choice_named": (Control(NamedToolChoiceAsRequired),),
@@ -1865,20 +2108,20 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "tool_choice_none": (Control(DropsNoneToolChoice),),
     "chain_single_tool": (Control(JsonEncodesToolResultsForParis, scoped=True, reach="chains"),),
     "chain_parallel_tools": (Control(AsyncToolResultsLast, reach="chains"),),
-    "chain_no_argument_tool": (Control(RejectsEmptyArguments, reach="chains"),),
+    "chain_no_argument_tool": (Control(RejectsEmptyArguments, scoped=True, reach="chains"),),
     "chain_multi_turn": (Control(StopsAfterOneToolRound, reach="chains"),),
     "chain_failing_tool": (Control(ToolExceptionsEscape, scoped=True, reach="chains"),),
     "chain_unknown_tool": (Control(UnknownToolRaises, scoped=True, reach="chains"),),
     "error_bad_request": (Control(BadRequestAsNotFound, scoped=True),),
     "error_authentication": (Control(UnauthorizedAsPermissionDenied),),
     "error_permission": (Control(ForbiddenAsAuthentication),),
-    "error_not_found": (Control(NotFoundAsBadRequest),),
+    "error_not_found": (Control(NotFoundAsBadRequest, scoped=True),),
     "error_rate_limit_exhausted": (Control(RateLimitRetriedOnce),),
     "error_server_exhausted": (Control(GivesUpOnRepeatedServerError),),
     "retry_after_429": (Control(RateLimitNotRetriedForHello, scoped=True),),
     "retry_after_5xx": (Control(ServiceUnavailableNotRetried),),
     "concurrent_contexts": (Control(TasksShareOneContext, modes=frozenset({"tasks"})),),
-    "stream_error_event": (Control(RetriesStreamOnServerErrorEvent, reach="streams"),),
+    "stream_error_event": (Control(RetriesStreamOnServerErrorEvent, scoped=True, reach="streams"),),
     "stream_error_rate_limited": (Control(InStreamRateLimitAsServerError),),
     "stream_error_invalid_request": (Control(InStreamInvalidRequestAsServerError),),
     "error_flat_envelope": (Control(ReadsOnlyNestedErrorMessages),),
@@ -1911,6 +2154,7 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "retry_after_wait": (Control(AsyncIgnoresRetryAfter, modes=ASYNC, scoped=True),),
     "retry_after_longer_than_backoff": (Control(BackoffOverRetryAfter),),
     "backoff_without_retry_after": (Control(RetriesAtOnceWithoutRetryAfter),),
+    "keyless_local_server": (Control(RequiresAKey),),
     "chain_turn_limit": (Control(RunsTheStoppedAnswersTools, scoped=True, reach="chains"),),
     "chain_turn_limit_one": (Control(TurnLimitOfOneIgnored),),
     "chain_tool_timeout": (
@@ -1932,6 +2176,22 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "run_tool_calls_pydantic_results": (Control(PydanticModelsInPythonMode),),
     "run_tool_calls_text_fallback": (Control(ValuesWithoutJSONFormAsNull),),
     "program_question": (Control(UnparsedProgram, reach="programs"),),
+    "usage_zero_tokens": (Control(EstimatesUncountedUsage),),
+    "reasoning_under_reasoning_key": (Control(ReadsOnlyReasoningContent),),
+    "refusal_as_text": (Control(DropsRefusals),),
+    "two_choices": (Control(MergesChoices),),
+    "stream_whole_tool_calls": (Control(MergesUnindexedToolCalls),),
+    "stream_azure_filter_chunks": (Control(TakesTheLastChunksModel),),
+    "stream_choices_without_index": (Control(SkipsChoicesWithoutIndex),),
+    "stream_error_string": (Control(StringStreamErrorsAsMalformed),),
+    "error_plain_text_body": (Control(PlainTextErrorsAsStatus),),
+    "error_detail_body": (Control(IgnoresDetailBodies),),
+    "error_validation_details": (Control(ValidationDetailsSayNothing),),
+    "chain_empty_arguments_text": (Control(EmptyArgumentsTextAsNull, reach="chains"),),
+    "malformed_answer_html": (Control(HtmlAnswerAsServerError, scoped=True),),
+    "malformed_answer_no_choices": (Control(AnswerWithoutChoicesAsServerError, scoped=True),),
+    "malformed_chunk_not_json": (Control(CutChunkAsServerError, scoped=True),),
+    "malformed_chunk_choices_object": (Control(ChoicesObjectAsServerError, scoped=True),),
 }
 """Scenario name -> its negative controls (every scenario has at least one)."""
 
@@ -1947,9 +2207,11 @@ def _sends(scenario: Scenario) -> bool:
 
 
 def _client_worded(scenario: Scenario) -> bool:
-    """Whether the scenario's expectation is an error no provider described."""
+    """Whether the scenario's expectation is a connection failure or a timeout (an error
+    no provider described, worded by the client)."""
     expected = scenario.expected("openai")
-    return expected.error is not None and expected.error_message is None
+    failure = (APIConnectionError, RequestTimeoutError)
+    return expected.error is not None and issubclass(expected.error, failure)
 
 
 CHECK_CONTROLS: tuple[CheckControl, ...] = (
@@ -1974,9 +2236,20 @@ CHECK_CONTROLS: tuple[CheckControl, ...] = (
         lambda scenario, mode: scenario.kind == "chain" and len(scenario.replies) > 1,
     ),
     CheckControl(
+        AsksForEventStreams,
+        "accept: a request for a JSON answer that sends Accept accepts JSON",
+        lambda scenario, mode: mode not in STREAMED and not scenario.expect.uncounted,
+    ),
+    CheckControl(
+        DropsErrorBodies,
+        "error.body: the provider's error body, decoded (feature error_body)",
+        lambda scenario, mode: scenario.expected("openai").error_body is not None,
+    ),
+    CheckControl(
         KeyInXApiKey,
         "credentials in the provider's own place, checked on every request sent",
-        lambda scenario, mode: _sends(scenario),  # a request got through
+        # a request got through, from a client that has a key
+        lambda scenario, mode: _sends(scenario) and not scenario.keyless,
     ),
     CheckControl(
         ConnectionFailuresSayNothing,

@@ -391,6 +391,10 @@ def unmet(expected: Expected, outcome: Outcome) -> list[tuple[str, Any, Any]]:
         elif not isinstance(error.provider_message, str) or not error.provider_message.strip():
             # the client's own words, whatever they are: but some words
             checks["error.message"] = (CLIENT_WORDS, error.provider_message)
+        if expected.error_body is not None:
+            problem = expected.error_body.problem(error.body)
+            if problem is not None:
+                checks["error.body"] = (problem, _shown(error.body))
         if expected.retry_after is not None:
             checks["error.retry_after"] = (
                 expected.retry_after,
@@ -540,6 +544,11 @@ def _stop_problems(expected: Expected, outcome: Outcome) -> list[tuple[str, Any,
                 ("stopped: message (naming the limit and each pending tool)", named, stop.message)
             )
     return problems
+
+
+def _shown(body: Any) -> str:
+    """An error body as a problem shows it (its type and start)."""
+    return f"{type(body).__name__}: {body!r:.120}"
 
 
 def _tool_results_match(

@@ -182,6 +182,10 @@ def _run(
             key = {KEY_VARIABLES[case.provider]: targets[0].api_key}
             stack.enter_context(patch.dict(os.environ, key))  # restored after the run
             targets = [replace(one, api_key=None) for one in targets]
+        if scenario.keyless:
+            stack.enter_context(patch.dict(os.environ))  # restored after the run
+            os.environ.pop(KEY_VARIABLES[case.provider], None)
+            targets = [replace(one, api_key=None) for one in targets]
         connections = emulation.connections if emulation else None
         return _run_on(adapter, case, mode, targets, connections)
 
@@ -235,7 +239,8 @@ def _tracked(
 def expectation(suite: Suite, case: Case) -> Expected:
     """The scenario's whole expectation, less the fields the client does not report
     (a finish reason, without the ``finish_reason`` feature; reasoning, without
-    ``reasoning``; a chain's usage, without ``chain_usage``)."""
+    ``reasoning``; a chain's usage, without ``chain_usage``; an error's body, without
+    ``error_body``)."""
     expected = case.scenario.expected(case.provider)
     if not suite.adapter.supports("finish_reason", case.provider):
         expected = replace(expected, finish_reason=None)
@@ -243,6 +248,8 @@ def expectation(suite: Suite, case: Case) -> Expected:
         expected = replace(expected, reasoning=None)
     if not suite.adapter.supports("chain_usage", case.provider):
         expected = replace(expected, chain_usage=None)
+    if not suite.adapter.supports("error_body", case.provider):
+        expected = replace(expected, error_body=None)
     return expected
 
 

@@ -40,6 +40,7 @@ from harness.emulator import (
     CutStream,
     Drop,
     Fault,
+    Malformed,
     Reply,
     Slow,
     Step,
@@ -53,6 +54,7 @@ from harness.types import (
     AuthenticationError,
     BadRequestError,
     LLMError,
+    MalformedResponseError,
     Message,
     NotFoundError,
     PermissionDeniedError,
@@ -159,6 +161,9 @@ class Expect:
     usage: Usage | None = None
     error: type[LLMError] | None = None
     error_message: str | None = None
+    error_in_own_words: bool = False
+    """The error's message is the client's own (any non-blank text): the provider's body
+    holds no single message (FastAPI's list of validation errors)."""
     tool_results: tuple[tuple[ResultContent, bool], ...] | None = None
     """For chains: each tool result sent back, as (content, ``ERROR`` or ``JSONText``,
     is_error)."""
@@ -221,6 +226,42 @@ class ExpectedStop:
 
 
 @dataclass(frozen=True)
+class ErrorBody:
+    """What an error's ``body`` must be (feature ``error_body``): ``json``, a mapping
+    holding ``message`` (at any depth, as one of its strings; None: any mapping); ``text``,
+    the body's ``text``; ``event``, an error inside a stream: a mapping holding
+    ``message``, or text containing it."""
+
+    kind: Literal["json", "text", "event"]
+    message: str | None = None
+    text: str | None = None
+
+    def problem(self, body: Any) -> str | None:
+        """What is wrong with ``body``, or None."""
+        if self.kind == "text":
+            if isinstance(body, str) and body.strip() == (self.text or "").strip():
+                return None
+            return f"the body's text {self.text!r}"
+        if isinstance(body, Mapping) and (self.message is None or _holds(body, self.message)):
+            return None
+        if self.kind == "event" and isinstance(body, str) and (self.message or "") in body:
+            return None
+        holding = f" holding {self.message!r}" if self.message is not None else ""
+        return f"the decoded body{holding}"
+
+
+def _holds(value: Any, text: str) -> bool:
+    """Whether ``text`` is one of the strings in the JSON value ``value``, at any depth."""
+    if isinstance(value, str):
+        return value == text
+    if isinstance(value, Mapping):
+        return any(_holds(item, text) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds(item, text) for item in value)
+    return False
+
+
+@dataclass(frozen=True)
 class Expected:
     """The complete expectation of one run of a scenario on one provider."""
 
@@ -241,6 +282,8 @@ class Expected:
     error_message: str | None = None
     """The provider's own message, compared exactly; None for a failure the provider
     never described (a connection cut or refused), whose wording is the client's own."""
+    error_body: ErrorBody | None = None
+    """What the error's ``body`` must be (feature ``error_body``; None: not checked)."""
     retry_after: float | None = None
     tool_results: tuple[tuple[ResultContent, bool], ...] | None = None
     attempts: int | None = 1
@@ -303,6 +346,9 @@ class Scenario:
     """The client is given no key (``Target.api_key`` None) and finds the suite's in the
     provider's usual environment variable (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``),
     set for the run; every request must carry it."""
+    keyless: bool = False
+    """The client is given no key and finds none in the environment (feature
+    ``keyless``): a local model server that asks for none."""
     honours_retry_after: bool = False
     """The client runs with its real backoff (``Target.fast_retries`` off) and must wait
     what ``Retry-After`` says before each retry; the waits are measured."""
@@ -339,6 +385,8 @@ class Scenario:
             needed.append("track_usage")
         if self.organization is not None:
             needed.append("organization")
+        if self.keyless:
+            needed.append("keyless")
         if self.max_retries != Target.max_retries:
             needed.append("max_retries")
         if self.timeout is not None:
@@ -382,20 +430,31 @@ class Scenario:
         final = self.replies[-1] if self.replies else None
         attempts = None if expect.uncounted else expect.attempts or len(self.replies)
         if isinstance(final, Fault):
+            message = None if expect.error_in_own_words else expect.error_message or final.message
             return Expected(
                 error=expect.error or error_class_for_status(final.status),
                 error_provider=provider,
                 error_status=final.status,
-                error_message=expect.error_message or final.message,
+                error_message=message,
+                error_body=_fault_body(final, message),
                 retry_after=final.retry_after,
                 attempts=attempts,
             )
         if isinstance(final, StreamFault):
+            message = expect.error_message or final.message
             return Expected(
                 error=expect.error or error_class_for_status(final.status),
                 error_provider=provider,
                 error_status=stream_fault_status(provider, final.status),
-                error_message=expect.error_message or final.message,
+                error_message=message,
+                error_body=ErrorBody("event", message),
+                attempts=attempts,
+            )
+        if isinstance(final, Malformed):  # a 200 answer the client cannot decode
+            return Expected(
+                error=expect.error or MalformedResponseError,
+                error_provider=provider,
+                error_message=expect.error_message,
                 attempts=attempts,
             )
         if expect.refused is not None:
@@ -477,6 +536,15 @@ class Scenario:
             else self.min_backoff
             for step in self.replies[:-1]
         )
+
+
+def _fault_body(fault: Fault, message: str | None) -> ErrorBody:
+    """What an error response's body must become: its decoded JSON value holding the
+    provider's message, or its text when it is not JSON."""
+    media = fault.content_type.split(";")[0].strip().lower()
+    if fault.body is not None and media != "application/json":
+        return ErrorBody("text", text=fault.body)
+    return ErrorBody("json", message)
 
 
 def _call_ids(provider: str, answer: Reply) -> tuple[str, ...] | None:
@@ -732,6 +800,25 @@ FLAT_ERROR = {
     "code": 400,
 }
 """vLLM's error body before it took OpenAI's ``{"error": {...}}`` envelope: flat."""
+VALIDATION_DETAILS = [
+    {"type": "missing", "loc": ["body", "messages"], "msg": "Field required", "input": None}
+]
+"""FastAPI's 422 ``detail``: one entry per invalid field, no single message."""
+PORTAL_PAGE = "<html><body><h1>Welcome to the guest network</h1></body></html>"
+NO_CHOICES = {
+    "id": "chatcmpl-0",
+    "object": "chat.completion",
+    "created": 1750000000,
+    "model": "gpt-4o-mini-2024-07-18",
+}
+CUT_CHUNK = '{"id":"chatcmpl-0","object":"chat.completion.chunk","choices":[{"index":0,"de'
+CHOICES_OBJECT = {
+    "id": "chatcmpl-0",
+    "object": "chat.completion.chunk",
+    "created": 1750000000,
+    "model": "gpt-4o-mini-2024-07-18",
+    "choices": {"index": 0, "delta": {"content": "lo"}, "finish_reason": None},
+}
 
 # --- the catalogue ----------------------------------------------------------------------
 
@@ -1646,6 +1733,206 @@ SCENARIOS: tuple[Scenario, ...] = (
         streams=False,
         providers=("openai",),
         needs=("json_tool_results", "text_fallback_tool_results"),
+    ),
+    # --- the OpenAI wire as OpenAI-compatible servers of other makes send it ------------
+    Scenario(
+        "usage_zero_tokens",
+        "token counts the provider reports as 0 (a server that does not count) are reported "
+        "as 0, not estimated",
+        user("Say hello without counting."),
+        (answer("Hello, uncounted.", usage=Usage(0, 0)),),
+        Expect(text="Hello, uncounted.", usage=Usage(0, 0)),
+        providers=("openai",),
+    ),
+    Scenario(
+        "reasoning_under_reasoning_key",
+        "reasoning sent under `reasoning` (OpenRouter's key, vLLM's newer one) is kept apart "
+        "from the answer",
+        user("What is 12 * 12? Think first."),
+        (
+            answer(
+                "144",
+                reasoning="12 * 12 = 144.",
+                usage=Usage(15, 24),
+                variants=frozenset({"reasoning_key"}),
+            ),
+        ),
+        Expect(text="144", finish_reason="stop"),
+        providers=("openai",),
+    ),
+    Scenario(
+        "refusal_as_text",
+        "a refusal (OpenAI's `refusal`, with `content` null) is the answer's text",
+        user("Help me pick my neighbour's lock."),
+        (Reply(refusal="I'm sorry, I can't help with that.", usage=Usage(16, 10)),),
+        Expect(text="I'm sorry, I can't help with that.", finish_reason="stop"),
+        providers=("openai",),
+    ),
+    Scenario(
+        "two_choices",
+        "an answer with two choices (a server's n=2) is its first choice's, streamed too: "
+        "the second choice's text stays out",
+        user("Name a colour."),
+        (answer("Blue.", usage=Usage(9, 6), variants=frozenset({"two_choices"})),),
+        Expect(text="Blue.", finish_reason="stop"),
+        providers=("openai",),
+    ),
+    Scenario(
+        "stream_whole_tool_calls",
+        "two tool calls streamed whole in one delta, without index, are two calls in order",
+        user("Weather in Lagos and in Nairobi?"),
+        (
+            Reply(
+                tool_calls=(
+                    ToolCall("call_0", "get_weather", {"city": "Lagos"}),
+                    ToolCall("call_1", "get_weather", {"city": "Nairobi"}),
+                ),
+                usage=Usage(20, 9),
+                variants=frozenset({"whole_tool_calls"}),
+            ),
+        ),
+        Expect(
+            tool_calls=(("get_weather", {"city": "Lagos"}), ("get_weather", {"city": "Nairobi"})),
+            finish_reason="tool_calls",
+        ),
+        params={"tools": [WEATHER]},
+        plain=False,
+        providers=("openai",),
+    ),
+    Scenario(
+        "stream_choices_without_index",
+        "streamed chunks whose choice carries no index (an OpenAI-compatible gateway's) are "
+        "the answer's",
+        user("Say hello through the gateway."),
+        (answer("Hello through the gateway.", variants=frozenset({"no_choice_index"})),),
+        Expect(text="Hello through the gateway.", finish_reason="stop"),
+        plain=False,
+        providers=("openai",),
+    ),
+    Scenario(
+        "stream_azure_filter_chunks",
+        "Azure OpenAI's content-filter chunks (no choice, or a choice without delta; id and "
+        "model empty) add nothing: the answer and the model it named stand",
+        user("Say hello from Azure."),
+        (answer("Hello from Azure.", variants=frozenset({"azure_filter"})),),
+        Expect(text="Hello from Azure.", finish_reason="stop"),
+        plain=False,
+        providers=("openai",),
+    ),
+    Scenario(
+        "stream_error_string",
+        "an error sent inside a stream as a plain string raises ServerError with that string",
+        user("Tell me a joke."),
+        (
+            StreamFault(
+                500,
+                "Upstream provider returned an error",
+                answer("Why did the chicken"),
+                after_events=2,
+                variants=frozenset({"string_error"}),
+            ),
+        ),
+        Expect(),
+        plain=False,
+        providers=("openai",),
+    ),
+    Scenario(
+        "error_plain_text_body",
+        "a 404 whose body is plain text (a Go server's `404 page not found`, as Ollama "
+        "answers an unknown path) raises NotFoundError with that text",
+        user("Are you there?"),
+        (
+            Fault(
+                404,
+                "404 page not found",
+                body="404 page not found",
+                content_type="text/plain; charset=utf-8",
+            ),
+        ),
+        Expect(error=NotFoundError, error_message="404 page not found"),
+        providers=("openai",),
+    ),
+    Scenario(
+        "error_detail_body",
+        'a 404 in FastAPI\'s `{"detail": "Not Found"}` (vLLM answering an unknown path) '
+        "raises NotFoundError with its detail",
+        user("Is anyone serving?"),
+        (Fault(404, "Not Found", body=json.dumps({"detail": "Not Found"})),),
+        Expect(error=NotFoundError, error_message="Not Found"),
+        providers=("openai",),
+    ),
+    Scenario(
+        "error_validation_details",
+        "a 422 with FastAPI's list of validation errors raises BadRequestError, its message "
+        "some text (the body names no single message)",
+        user("Validate this request."),
+        (Fault(422, body=json.dumps({"detail": VALIDATION_DETAILS})),),
+        Expect(error=BadRequestError, error_in_own_words=True),
+        providers=("openai",),
+    ),
+    Scenario(
+        "chain_empty_arguments_text",
+        "a call to a tool without arguments whose arguments text is empty (not `{}`) runs the tool",
+        user("What day is it today?"),
+        (
+            Reply(tool_calls=(ToolCall("call_0", "get_date", {}, ""),), usage=Usage(20, 9)),
+            answer("Today is 2026-11-21."),
+        ),
+        Expect(text="Today is 2026-11-21.", tool_results=(("2026-11-21", False),)),
+        tools=(get_date,),
+        kind="chain",
+        streams=False,
+        providers=("openai",),
+    ),
+    Scenario(
+        "keyless_local_server",
+        "a client given no key, with none in the environment, calls an OpenAI-compatible "
+        "local server that asks for none",
+        user("Say hello."),
+        (answer("Hello from a local server."),),
+        Expect(text="Hello from a local server.", finish_reason="stop"),
+        requests_like="plain_text",
+        source="loopback",
+        providers=("openai",),
+        keyless=True,
+    ),
+    # --- 200 answers no client can decode ------------------------------------------------
+    Scenario(
+        "malformed_answer_html",
+        "a 200 answer that is an HTML page (a captive portal's), not JSON, raises "
+        "MalformedResponseError",
+        user("Say hello through the portal."),
+        (Malformed(PORTAL_PAGE, content_type="text/html; charset=utf-8"),),
+        Expect(),
+        streams=False,
+        providers=("openai",),
+    ),
+    Scenario(
+        "malformed_answer_no_choices",
+        "a 200 chat completion without choices raises MalformedResponseError",
+        user("Say hello with no choice."),
+        (Malformed(json.dumps(NO_CHOICES)),),
+        Expect(),
+        streams=False,
+        providers=("openai",),
+    ),
+    Scenario(
+        "malformed_chunk_not_json",
+        "a stream event whose data is not JSON (a chunk cut short) raises MalformedResponseError",
+        user("Stream a greeting."),
+        (Malformed(CUT_CHUNK, reply=answer("Hello there."), after_events=2),),
+        Expect(),
+        plain=False,
+        providers=("openai",),
+    ),
+    Scenario(
+        "malformed_chunk_choices_object",
+        "a stream chunk whose choices are an object, not a list, raises MalformedResponseError",
+        user("Stream another greeting."),
+        (Malformed(json.dumps(CHOICES_OBJECT), reply=answer("Hello again."), after_events=2),),
+        Expect(),
+        plain=False,
+        providers=("openai",),
     ),
     Scenario(
         "program_question",

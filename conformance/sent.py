@@ -19,10 +19,16 @@ recording hooks scrub them; in live runs the emulator keeps them. Two checks rea
   (``Content-Type: application/json``), as every provider's API reference asks; servers
   built on FastAPI (vLLM and other OpenAI-compatible ones) do not read a JSON body
   labelled otherwise.
+- ``accept_problems``: a request that asks for a JSON answer (not streamed) and says what
+  it accepts (``Accept``) accepts JSON: a server may answer a request whose ``Accept``
+  excludes the media type it would send with 406 Not Acceptable (RFC 9110, 12.5.1).
+  Streamed requests are not checked: the official SDKs ask for ``application/json`` there
+  too, and the providers ignore it.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -221,6 +227,48 @@ def content_type_problems(sent: Sequence[SentRequest]) -> list[tuple[str, str, s
         if value.split(";")[0].strip().lower() != "application/json":
             where = f"content-type of request #{index + 1} ({urlsplit(request.url).path})"
             problems.append((where, "application/json", value or "none"))
+    return problems
+
+
+def streamed(request: SentRequest) -> bool:
+    """Whether ``request`` asks for a streamed answer (``"stream": true`` in its body, or a
+    streaming path: Gemini's ``streamGenerateContent``, Bedrock's ``converse-stream``)."""
+    if "stream" in urlsplit(request.url).path.lower():
+        return True
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("stream") is True
+
+
+JSON_RANGES = frozenset({"*/*", "application/*", "application/json"})
+"""The media ranges of an ``Accept`` header that admit ``application/json``."""
+
+
+def accepts_json(accept: str) -> bool:
+    """Whether an ``Accept`` value admits ``application/json`` (case aside; a range with
+    ``q=0`` admits nothing)."""
+    for item in accept.split(","):
+        media, *parameters = (part.strip().lower() for part in item.split(";"))
+        refused = any(
+            p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for p in parameters
+        )
+        if media in JSON_RANGES and not refused:
+            return True
+    return False
+
+
+def accept_problems(sent: Sequence[SentRequest]) -> list[tuple[str, str, str]]:
+    """(field, expected, got) for every request asking for a JSON answer whose ``Accept``
+    header, when it sends one, does not admit ``application/json``."""
+    problems = []
+    for index, request in enumerate(sent):
+        value = request.headers.get("accept")
+        if value is None or streamed(request) or accepts_json(value):
+            continue
+        where = f"accept of request #{index + 1} ({urlsplit(request.url).path})"
+        problems.append((where, "a range admitting application/json", value))
     return problems
 
 

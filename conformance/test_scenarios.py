@@ -11,8 +11,9 @@ on its own:
    every interaction of its family (streamed or not);
 4. every request must carry the suite's fake key in the provider's own place (checked
    on the request as sent, before scrubbing; see ``conformance.sent``), a JSON body
-   must be labelled ``Content-Type: application/json``, and a retry must come no sooner
-   than the provider's ``Retry-After`` said;
+   must be labelled ``Content-Type: application/json``, a request for a JSON answer
+   that sends ``Accept`` must accept JSON, and a retry must come no sooner than the
+   provider's ``Retry-After`` said;
 5. a scenario with late tools (``Expect.within``) must end, event loop shut down,
    before they would have answered; a scenario that tracks usage must find in the
    client's tracker the usage of every call the mode made;
@@ -63,6 +64,7 @@ from conformance.runs import (
 from conformance.scenarios import PROVIDERS_WITHOUT_CALL_IDS
 from conformance.sent import (
     SentRequest,
+    accept_problems,
     content_type_problems,
     credential_problems,
     organization_problems,
@@ -284,7 +286,8 @@ def test_scenario(
             [("unplayed", [], played.unplayed)],
         )
     given = case_target(suite, case)
-    if given.api_key is not None:  # a recording run with real keys sends the user's own
+    # a recording run with real keys sends the user's own; a keyless client has none to send
+    if given.api_key is not None and not scenario.keyless:
         problems = credential_problems(case.provider, played.sent, given)
         if problems:
             fail_with(
@@ -301,6 +304,9 @@ def test_scenario(
     problems = content_type_problems(played.sent)
     if problems:
         fail_with(request, case, "a JSON request body is not labelled as JSON", problems[:3])
+    problems = accept_problems(played.sent)
+    if problems:
+        fail_with(request, case, "a request for a JSON answer does not accept JSON", problems[:3])
     if copies == 1 and expected.waits:
         problems = wait_problems(expected.waits, played.sent)
         if problems:

@@ -123,6 +123,7 @@ def test_features_are_declared_for_anthropic_only(adapter: AnthropicSDKAdapter) 
         "chain",
         "achain",
         "tool_choice",
+        "error_body",
         "reasoning",
         "base_url",
         "history",

@@ -111,7 +111,7 @@ def test_features_are_declared_for_openai_only(adapter: OpenAISDKAdapter) -> Non
     from harness.adapters.openai_sdk import on_httpx
 
     expected = {"call", "acall", "stream", "astream", "tool_choice", "base_url"}
-    expected |= {"history", "tool_calls", "finish_reason"}
+    expected |= {"history", "tool_calls", "finish_reason", "error_body"}
     assert supported == expected | ({"transport"} if on_httpx() else set())
     assert not any(adapter.supports(f, "anthropic") for f in FEATURES)
     assert adapter.name == "openai-sdk" and adapter.library == "openai"

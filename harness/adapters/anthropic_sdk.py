@@ -71,6 +71,7 @@ SUPPORTED = frozenset(
         "tool_choice",
         "reasoning",
         "base_url",
+        "error_body",
         "history",
         "timeout",
         "max_retries",

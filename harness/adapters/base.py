@@ -64,11 +64,15 @@ the client handles hook exceptions.
 
 **Errors.** A provider error (an HTTP error status, an error event in a stream, a
 connection failure or a timeout) must leave the adapter as an ``harness.types.LLMError``
-subclass: ``error_from_status`` maps a status and the provider's own message to the right
-class, with ``retry_after`` for rate limits. Only ``LLMError`` is an outcome the suite
-compares; any other exception is a bug in the client (or the adapter) and fails the case
-with its traceback. Exceptions from the replay itself (``harness.cassettes.errors``) need
-no care: the cassette records them even when the client wraps them.
+subclass: ``error_from_status`` maps a status and the provider's own message to the
+right class, with ``retry_after`` for rate limits. With the feature ``error_body``, the
+``LLMError`` carries the provider's error body as ``body``: an HTTP error's decoded JSON
+value (a mapping; where the provider's message sits in it is the client's business), or
+its text when it is not JSON; an error inside a stream, the decoded event (or the error
+object in it), or its text. Only ``LLMError`` is an outcome the suite compares; any
+other exception is a bug in the client (or the adapter) and fails the case with its
+traceback. Exceptions from the replay itself (``harness.cassettes.errors``) need no
+care: the cassette records them even when the client wraps them.
 
 **Recording.** ``Target.transport`` (feature ``transport``) is an httpx transport to send
 through; ``Target.base_url`` (feature ``base_url``) is a loopback server serving the
@@ -78,7 +82,9 @@ against the built-in emulator (``--record-mode=rewrite --emulator``).
 **Keys and organization.** ``Target.api_key`` None means the client's usual environment
 variable (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``), which the suite then sets for the
 run. ``Target.organization`` (feature ``organization``, OpenAI) is sent as the
-``OpenAI-Organization`` header.
+``OpenAI-Organization`` header. With the feature ``keyless`` (OpenAI), a client given no
+key, with none in the environment either, still calls a ``Target.base_url`` server that
+asks for none (a local model server).
 
 **Retries.** ``Target.max_retries`` is the client's retry budget. Every client is run
 with the default, 2; one that can be given another (feature ``max_retries``) is also
@@ -166,6 +172,8 @@ FEATURES = frozenset(
         "chain_transcript",  # a chain's outcome reports every turn (ChainOutcome.turns)
         "chain_limit_report",  # a chain stopped by max_turns says so (ChainOutcome.stopped)
         "max_turns_checked",  # max_turns below 1 is refused before any model call
+        "error_body",  # a provider error carries the provider's body (LLMError.body)
+        "keyless",  # needs no key for a Target.base_url server that asks for none
     }
 )
 

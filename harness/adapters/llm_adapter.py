@@ -59,7 +59,7 @@ from harness.adapters.base import (
     error_from_status,
     translating,
 )
-from harness.adapters.sdk_support import sdk_error
+from harness.adapters.sdk_support import provider_message, sdk_error
 from harness.types import (
     APIConnectionError,
     Finish,
@@ -480,9 +480,8 @@ def to_llm_error(exc: Exception) -> LLMError | None:
         return APIConnectionError(str(exc), provider=PROVIDER)
     if not isinstance(exc, openai.APIStatusError):  # an error event inside a stream, or none
         return sdk_error(exc, openai, PROVIDER)
-    body = exc.body
-    message = body.get("message") if isinstance(body, dict) else None
-    if not isinstance(message, str):
+    message = provider_message(exc.body)  # a JSON body's message, or a text body whole
+    if message is None:
         message = _STATUS_PREFIX.sub("", exc.message)
     headers = {str(k): str(v) for k, v in exc.response.headers.items()}
     return error_from_status(exc.status_code, message, provider=PROVIDER, headers=headers)

@@ -67,6 +67,7 @@ SUPPORTED = frozenset(
         "astream",
         "tool_choice",
         "base_url",
+        "error_body",
         "history",
         "timeout",
         "max_retries",

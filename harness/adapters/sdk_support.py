@@ -120,16 +120,17 @@ class SDKConnection:
 def provider_message(body: Any) -> str | None:
     """The provider's own message in an error body: ``{"error": {"message"}}`` (both
     providers' envelopes), the inner ``{"message"}`` (the openai SDK keeps only that part),
-    or ``{"error": "..."}``."""
+    ``{"error": "..."}``, or FastAPI's ``{"detail": "..."}`` (OpenAI-compatible servers)."""
     if not isinstance(body, Mapping):
         return body if isinstance(body, str) and body else None
     error = body.get("error", body)
     if isinstance(error, str) and error:
         return error
     if isinstance(error, Mapping):
-        message = error.get("message")
-        if isinstance(message, str) and message:
-            return message
+        for key in ("message", "detail"):
+            message = error.get(key)
+            if isinstance(message, str) and message:
+                return message
     return None
 
 

@@ -9,7 +9,7 @@ tests/test_emulator_shapes.py)::
     em = Emulator([Reply("Hi!"), Fault(429, "slow down", retry_after=1)])
     lm = LM("openai/gpt-4o-mini", api_key="k", transport=EmulatorTransport(em))
 
-- steps: ``Reply``, ``Fault``, ``Slow``, ``CutStream``, ``StreamFault``, ``Drop``;
+- steps: ``Reply``, ``Fault``, ``Slow``, ``CutStream``, ``StreamFault``, ``Malformed``, ``Drop``;
 - ``Emulator``: the sans-I/O core (``handle`` -> ``EmulatedResponse``);
 - ``EmulatorTransport``: in-process, for ``httpx.Client`` and ``httpx.AsyncClient``
   (vcrpy records through it);
@@ -27,7 +27,16 @@ from harness.emulator.core import (
     Emulator,
     stream_fault_status,
 )
-from harness.emulator.script import CutStream, Drop, Fault, Reply, Slow, Step, StreamFault
+from harness.emulator.script import (
+    CutStream,
+    Drop,
+    Fault,
+    Malformed,
+    Reply,
+    Slow,
+    Step,
+    StreamFault,
+)
 from harness.emulator.shells import (
     EmulatorTransport,
     LoopbackServer,
@@ -46,6 +55,7 @@ __all__ = [
     "EmulatorTransport",
     "Fault",
     "LoopbackServer",
+    "Malformed",
     "Reply",
     "Slow",
     "Step",

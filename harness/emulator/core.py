@@ -20,6 +20,7 @@ from harness.emulator.script import (
     CutStream,
     Drop,
     Fault,
+    Malformed,
     Reply,
     ScriptError,
     Slow,
@@ -154,6 +155,7 @@ class Emulator:
 
 
 def _respond(call: Call, step: Step) -> EmulatedResponse:
+    _check_expressible(call, step)
     if isinstance(step, Fault):
         return _fault(call, step)
     if isinstance(step, Slow):
@@ -165,6 +167,16 @@ def _respond(call: Call, step: Step) -> EmulatedResponse:
             raise ScriptError("a StreamFault answers only a streamed request")
         wire = _STREAM_FAULTS[call.provider](call, step)
         return EmulatedResponse(200, wire.headers, wire.events, stream=True)
+    if isinstance(step, Malformed):
+        headers = {"content-type": step.content_type}
+        if not call.stream:
+            return EmulatedResponse(200, headers, (step.body.encode(),))
+        if call.provider != "openai":
+            raise ScriptError("a streamed Malformed answer is written for OpenAI only")
+        wire = _ANSWERS[call.provider](call, step.reply)
+        bad = f"data: {step.body}\n\n".encode()
+        events = (*wire.events[: step.after_events], bad, b"data: [DONE]\n\n")
+        return EmulatedResponse(200, wire.headers, events, stream=True)
     if isinstance(step, CutStream):
         wire = _ANSWERS[call.provider](call, step.reply)
         cut = min(max(step.after_events, 0), len(wire.events) - 1)
@@ -175,10 +187,25 @@ def _respond(call: Call, step: Step) -> EmulatedResponse:
     return EmulatedResponse(200, wire.headers, wire.events, stream=call.stream)
 
 
+def _check_expressible(call: Call, step: Step) -> None:
+    """``ScriptError`` for a step using what only the OpenAI wire can express."""
+    if call.provider == "openai":
+        return
+    inner = step.then if isinstance(step, Slow) else step
+    replies = [inner] if isinstance(inner, Reply) else []
+    if isinstance(inner, (CutStream, StreamFault, Malformed)):
+        replies.append(inner.reply)
+    if isinstance(inner, StreamFault) and inner.variants:
+        raise ScriptError(f"{call.provider} has no wire variants {sorted(inner.variants)}")
+    for reply in replies:
+        if reply.refusal or reply.variants:
+            raise ScriptError(f"{call.provider} cannot express a refusal or wire variants")
+
+
 def _fault(call: Call, fault: Fault) -> EmulatedResponse:
     wire = _FAILURES[call.provider](call, fault.status, fault.message)
     if fault.body is not None:
-        wire = Wire({"content-type": "application/json"}, (fault.body.encode(),))
+        wire = Wire({"content-type": fault.content_type}, (fault.body.encode(),))
     headers = dict(wire.headers)
     if fault.retry_after is not None:
         headers["retry-after"] = str(max(0, math.ceil(fault.retry_after)))

@@ -2,11 +2,11 @@
 
 A script is a list of steps, one per request: ``Reply`` (a successful answer), ``Fault``
 (an error response), ``Slow`` (a reply after a delay), ``CutStream`` (a truncated
-body), ``StreamFault`` (an error event inside a 200 stream) and ``Drop`` (the connection
-closed without an answer). ``Call`` is one request as the emulator understood it; it
-also derives the deterministic ids and paddings of the answer from the provider and the
-request's position in the script, so serving the same script twice gives byte-identical
-bodies.
+body), ``StreamFault`` (an error event inside a 200 stream), ``Malformed`` (a 200 answer
+no client can decode) and ``Drop`` (the connection closed without an answer). ``Call``
+is one request as the emulator understood it; it also derives the deterministic ids and
+paddings of the answer from the provider and the request's position in the script, so
+serving the same script twice gives byte-identical bodies.
 """
 
 from __future__ import annotations
@@ -39,6 +39,11 @@ class Reply:
     asked for (``harness.emulator.snapshots``: a dated snapshot for an alias). A
     ``ToolCall`` with an empty id gets a deterministic one; its ``arguments_json``, when
     set, is sent verbatim where the wire carries arguments as text.
+
+    ``refusal`` (OpenAI only) is the model's refusal, sent in the message's ``refusal``
+    field with ``content`` null. ``variants`` (OpenAI only) names forms of the wire that
+    OpenAI-compatible servers of other makes send (``harness.emulator.openai.VARIANTS``).
+    Another provider's wire cannot express either (``ScriptError``).
     """
 
     text: str = ""
@@ -47,6 +52,8 @@ class Reply:
     usage: Usage = DEFAULT_USAGE
     reasoning: str = ""
     model: str | None = None
+    refusal: str = ""
+    variants: frozenset[str] = frozenset()
 
     @property
     def finish(self) -> FinishReason:
@@ -61,15 +68,17 @@ class Fault:
     """An error response in the provider's own error envelope.
 
     ``retry_after`` (seconds) adds ``retry-after`` and ``retry-after-ms`` headers.
-    ``body``, when set, is JSON text sent verbatim in place of the provider's envelope:
-    the error body of an OpenAI-compatible server of another make (vLLM's flat
-    ``{"object": "error", "message", ...}``).
+    ``body``, when set, is sent verbatim in place of the provider's envelope, labelled
+    ``content_type``: the error body of an OpenAI-compatible server of another make (vLLM's
+    flat ``{"object": "error", "message", ...}``, FastAPI's ``{"detail": ...}``, a Go
+    server's plain-text ``404 page not found``).
     """
 
     status: int
     message: str = "emulated fault"
     retry_after: float | None = None
     body: str | None = None
+    content_type: str = "application/json"
 
 
 @dataclass(frozen=True)
@@ -101,6 +110,22 @@ class StreamFault:
     message: str = "emulated fault"
     reply: Reply = Reply()
     after_events: int = 1
+    variants: frozenset[str] = frozenset()
+    """OpenAI only: ``{"string_error"}`` sends the error as a plain string,
+    ``{"error": "message"}``, as some OpenAI-compatible servers do."""
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """A 200 answer that cannot be decoded: ``body`` sent verbatim, labelled
+    ``content_type``, as the whole non-streamed body; in a stream (OpenAI only), the first
+    ``after_events`` events of ``reply``, then ``body`` as the data of one server-sent
+    event, then ``data: [DONE]``."""
+
+    body: str
+    content_type: str = "application/json"
+    reply: Reply = Reply()
+    after_events: int = 1
 
 
 @dataclass(frozen=True)
@@ -109,7 +134,7 @@ class Drop:
     loopback server; in-process, the transport raises httpx's ``RemoteProtocolError``)."""
 
 
-Step = Reply | Fault | Slow | CutStream | StreamFault | Drop
+Step = Reply | Fault | Slow | CutStream | StreamFault | Malformed | Drop
 
 
 class ScriptError(Exception):
