@@ -2238,7 +2238,7 @@ CHECK_CONTROLS: tuple[CheckControl, ...] = (
     CheckControl(
         AsksForEventStreams,
         "accept: a request for a JSON answer that sends Accept accepts JSON",
-        lambda scenario, mode: mode not in STREAMED and not scenario.expect.uncounted,
+        lambda scenario, mode: mode not in STREAMED and _sends(scenario),
     ),
     CheckControl(
         DropsErrorBodies,
