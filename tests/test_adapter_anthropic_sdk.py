@@ -130,6 +130,8 @@ def test_features_are_declared_for_anthropic_only(adapter: AnthropicSDKAdapter) 
         "tool_calls",
         "finish_reason",
         "max_turns",
+        "timeout",
+        "max_retries",
     }
     assert not any(adapter.supports(f, "openai") for f in FEATURES)
     assert adapter.name == "anthropic-sdk" and adapter.library == "anthropic"

@@ -112,6 +112,7 @@ def test_features_are_declared_for_openai_only(adapter: OpenAISDKAdapter) -> Non
 
     expected = {"call", "acall", "stream", "astream", "tool_choice", "base_url"}
     expected |= {"history", "tool_calls", "finish_reason", "error_body"}
+    expected |= {"timeout", "max_retries", "organization"}
     assert supported == expected | ({"transport"} if on_httpx() else set())
     assert not any(adapter.supports(f, "anthropic") for f in FEATURES)
     assert adapter.name == "openai-sdk" and adapter.library == "openai"
