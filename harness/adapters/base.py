@@ -86,9 +86,10 @@ options; results in input order.
 
 **Unordered exits** (feature ``unordered_exits``): two ``context`` blocks entered one
 after the other and exited in the order they were entered (the outer one first, as
-blocks held by generators or callbacks can be) leave no override behind: afterwards the
-caller's context selects what it selected before both. Either exit may raise the
-client's own error.
+blocks held by generators or callbacks can be) leave no override behind: after both
+exits the caller's context selects what it selected before both (what it selects between
+the two exits is the client's own business). Either exit may raise the client's own
+error.
 
 **Settings checked** (feature ``checked_settings``): ``settings_block(settings)`` is the
 client's own scoped block of call settings, in ``harness.Settings``' names
