@@ -47,7 +47,7 @@ from harness.adapters.reference import (
     split_chain_params,
     stopped_outcome,
 )
-from harness.context import Parallel, Settings, _overrides, _trackers, record_usage
+from harness.context import Settings, _overrides, _trackers, record_usage
 from harness.lm import LM
 from harness.providers.base import HttpRequest
 from harness.tools import (
@@ -1392,9 +1392,33 @@ class BatchPassesKeywordInputsWhole(ReferenceAdapter):
     """``batch`` passes a dict of keyword arguments as the program's one positional
     argument."""
 
-    def batch(self, program: Callable[..., Any], inputs: Sequence[Inputs]) -> list[Any]:
-        pairs = [(program, one if isinstance(one, tuple) else (one,)) for one in inputs]
-        return list(Parallel(on_error="return")(pairs))
+    def batch(
+        self,
+        program: Callable[..., Any],
+        inputs: Sequence[Inputs],
+        *,
+        num_threads: int | None = None,
+        progress: bool = False,
+    ) -> ParallelRun:
+        def whole(*args: Any, **kwargs: Any) -> Any:
+            return program(kwargs) if kwargs else program(*args)
+
+        return super().batch(whole, inputs, num_threads=num_threads, progress=progress)
+
+
+class BatchIgnoresItsOptions(ReferenceAdapter):
+    """``batch`` runs with the library's defaults whatever ``num_threads`` and ``progress``
+    say: every input at once, no display."""
+
+    def batch(
+        self,
+        program: Callable[..., Any],
+        inputs: Sequence[Inputs],
+        *,
+        num_threads: int | None = None,
+        progress: bool = False,
+    ) -> ParallelRun:
+        return super().batch(program, inputs)
 
 
 class SubmitDropsKeywordArguments(ReferenceAdapter):
@@ -1774,6 +1798,9 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "batch_inputs": (
         Control(BatchPassesKeywordInputsWhole, modes=PARALLEL, reach="parallel"),
         Control(SubmitDropsKeywordArguments, modes=frozenset({"thread_pool"}), reach="submit"),
+    ),
+    "batch_one_thread_progress": (
+        Control(BatchIgnoresItsOptions, modes=PARALLEL, reach="parallel"),
     ),
     "settings_rejected": (Control(SettingsUnchecked),),
     "context_exits_out_of_order": (Control(ContextResetsItsToken),),

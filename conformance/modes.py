@@ -266,7 +266,14 @@ class Runner:
     def _run_inputs(self, mode: str) -> list[Outcome]:
         ask, inputs = self._asker(), self.scenario.inputs
         if mode == "parallel":
-            return [_parallel_outcome(value) for value in self.adapter.batch(ask, inputs)]
+            spread = self.scenario.spread
+            run = self.adapter.batch(
+                ask,
+                inputs,
+                num_threads=spread.num_threads if spread else None,
+                progress=bool(spread and spread.progress),
+            )
+            return [replace(_parallel_outcome(v), progress=run.progress) for v in run.results]
         submit = self.adapter.submit_with if mode == "thread_pool" else _call
         outcomes = []
         for one in inputs:  # in turn

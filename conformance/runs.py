@@ -421,7 +421,7 @@ def play_live(suite: Suite, case: Case, mode: str, endpoints: LiveEndpoints) -> 
     """Run ``mode`` of a live scenario against a fresh emulator serving its steps (once
     per parallel copy) on the session's loopback server, or against the refusing port."""
     scenario = case.scenario
-    steps = tuple(scenario.replies) * programs(scenario, mode)
+    steps = tuple(scenario.replies) * (1 if scenario.inputs else programs(scenario, mode))
     if mode == "parallel" and scenario.spread is not None and scenario.spread.steps:
         steps = scenario.spread.steps
     emulator = Emulator(steps)

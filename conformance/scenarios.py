@@ -188,7 +188,9 @@ class Expected:
 @dataclass(frozen=True)
 class Spread:
     """How the ``parallel`` mode runs a scenario: ``programs`` copies of its program through
-    the adapter's ``parallel_with`` (``harness.adapters.base``), with these options.
+    the adapter's ``parallel_with`` (``harness.adapters.base``), with these options (a
+    ``batch`` scenario: its inputs, through ``batch``, with ``num_threads`` and
+    ``progress``).
 
     Live only: the emulator serves ``steps`` (None: the scenario's replies once per
     program) to the requests in the order they arrive, and counts them, and how many
@@ -199,8 +201,10 @@ class Spread:
     """At most this many programs at once: the emulator never has more requests waiting
     (feature ``parallel_threads``)."""
     fail_fast: bool = False
-    """The first failure stops the run, which raises it: programs still waiting for a
-    thread never start, so fewer requests than programs arrive (feature ``fail_fast``)."""
+    """The first failure stops the run, which raises it: the programs still waiting for a
+    thread are dropped, so fewer requests than programs arrive (feature ``fail_fast``; a
+    thread may have taken the next program before the run stops: the scenario runs four
+    times as many programs as threads)."""
     progress: bool = False
     """The display must end at ``programs`` of ``programs``, never count back nor past the
     total, and show a count in between while the programs run (feature ``progress``)."""
@@ -1449,5 +1453,25 @@ SCENARIOS: tuple[Scenario, ...] = (
         source="loopback",
         modes=frozenset({"sync"}),
         unordered_exits=True,
+    ),
+    Scenario(
+        "batch_one_thread_progress",
+        "batch with num_threads=1 and progress asks its 4 inputs one at a time, in order, "
+        "and its progress display counts them to 4 of 4",
+        user(weather_question("Paris")),
+        (
+            Slow(0.15, answer("Sunny in Paris, 21 C.")),
+            Slow(0.15, answer("Rainy in Rome, 60 F.")),
+            Slow(0.15, answer("Cold in Oslo, 270 K.")),
+            Slow(0.15, answer("Windy in Lima, 18 C.")),
+        ),
+        Expect(attempts=1),
+        streams=False,
+        requests_like="batch_inputs",
+        source="loopback",
+        modes=frozenset({"sync", "parallel"}),
+        inputs=(("Paris",), ("Rome", "F"), ("Oslo", "K"), ("Lima",)),
+        question=weather_question,
+        spread=Spread(programs=4, num_threads=1, progress=True),
     ),
 )

@@ -73,16 +73,17 @@ returns the sum and how many calls it summed (one per model answer received).
 
 **Parallel runs with options** (``parallel_with``, optional features): ``num_threads``
 (feature ``parallel_threads``): never more than that many programs running at once;
-``fail_fast`` (feature ``fail_fast``): the first failure stops the run, programs not
-started yet never start, and the run raises the failure of the lowest index (a provider
-error as an ``LLMError``); ``progress`` (feature ``progress``): the library shows its
-progress display, and ``ParallelRun.progress`` is every ``(done, total)`` it showed, in
-order; the usage of each program's calls in its own slot (feature ``parallel_usage``).
+``fail_fast`` (feature ``fail_fast``): the first failure stops the run, the programs
+still waiting for a thread are dropped (a thread may have taken the next one already),
+and the run raises the failure of the lowest index (a provider error as an ``LLMError``);
+``progress`` (feature ``progress``): the library shows its progress display, and
+``ParallelRun.progress`` is every ``(done, total)`` it showed, in order; the usage of
+each program's calls in its own slot (feature ``parallel_usage``).
 An invalid ``num_threads`` (0, a bool, a str) is rejected with
 ``harness.types.ConfigurationError`` before any program runs. ``batch`` (feature
 ``batch``) maps one program over a list of inputs, each a tuple of positional arguments
 or a dict of keyword arguments, with the library's own batch primitive and its default
-options; results in input order.
+options (but ``num_threads`` and ``progress``, as above); results in input order.
 
 **Unordered exits** (feature ``unordered_exits``): two ``context`` blocks entered one
 after the other and exited in the order they were entered (the outer one first, as
@@ -495,10 +496,19 @@ class ClientAdapter(abc.ABC):
         ``progress``, ``parallel_usage``); ``num_threads`` None: the library's default."""
         raise NotImplementedError
 
-    def batch(self, program: Callable[..., Any], inputs: Sequence[Inputs]) -> list[Any]:
+    def batch(
+        self,
+        program: Callable[..., Any],
+        inputs: Sequence[Inputs],
+        *,
+        num_threads: int | None = None,
+        progress: bool = False,
+    ) -> ParallelRun:
         """``program(*args)`` or ``program(**kwargs)`` for every input, on worker threads
         with the caller's context, through the library's batch primitive (feature
-        ``batch``) with its default options; results in input order."""
+        ``batch``) with its default options but ``num_threads`` (feature
+        ``parallel_threads``) and ``progress`` (feature ``progress``), as for
+        ``parallel_with``; results in input order."""
         raise NotImplementedError
 
     def settings_block(self, settings: Mapping[str, Any]) -> AbstractContextManager[Any]:

@@ -282,8 +282,24 @@ class ReferenceAdapter(ClientAdapter):
             results = run(pairs)
         return ParallelRun(list(results), results.usages, displayed(shown.getvalue()))
 
-    def batch(self, program: Callable[..., Any], inputs: Sequence[Inputs]) -> list[Any]:
-        return list(batch(program, inputs))
+    def batch(
+        self,
+        program: Callable[..., Any],
+        inputs: Sequence[Inputs],
+        *,
+        num_threads: int | None = None,
+        progress: bool = False,
+    ) -> ParallelRun:
+        options: dict[str, Any] = {}  # else the library's defaults
+        if num_threads is not None:
+            options["num_threads"] = num_threads
+        if not progress:
+            results = batch(program, inputs, **options)
+            return ParallelRun(list(results), results.usages)
+        shown = io.StringIO()
+        with redirect_stderr(shown):
+            results = batch(program, inputs, progress=True, **options)
+        return ParallelRun(list(results), results.usages, displayed(shown.getvalue()))
 
     def settings_block(self, settings: Mapping[str, Any]) -> AbstractContextManager[Any]:
         return context(**settings)
