@@ -32,16 +32,20 @@ import json
 import os
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeoutError
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 
 from conformance.models import SCENARIO, model_for
 from conformance.scenarios import SCENARIOS, Scenario
 from harness.adapters.base import (
     ChainOutcome,
+    Inputs,
+    ParallelRun,
     StreamResult,
     Target,
     Tools,
@@ -49,11 +53,12 @@ from harness.adapters.base import (
 from harness.adapters.reference import (
     ReferenceAdapter,
     chain_turns,
+    run_in_thread,
     split_chain_params,
     stopped_outcome,
     translated_chain_error,
 )
-from harness.context import _trackers, record_usage
+from harness.context import Settings, _overrides, _trackers, record_usage
 from harness.lm import LM
 from harness.providers.base import HttpRequest
 from harness.tools import (
@@ -1842,6 +1847,189 @@ class SubmitTimesOut(ReferenceAdapter):
             raise
 
 
+class FailFastRunsEveryProgram(ReferenceAdapter):
+    """``fail_fast`` only raises the first failure once every program has run: the
+    programs waiting for a thread still start after a failure."""
+
+    def parallel_with(
+        self,
+        fns: Sequence[Callable[[], Any]],
+        *,
+        num_threads: int | None = None,
+        fail_fast: bool = False,
+        progress: bool = False,
+    ) -> ParallelRun:
+        run = super().parallel_with(fns, num_threads=num_threads, progress=progress)
+        for result in run.results if fail_fast else ():
+            if isinstance(result, Exception):
+                raise result
+        return run
+
+
+class OneThreadTooMany(ReferenceAdapter):
+    """``num_threads`` counts the threads besides a first one: a valid ``num_threads`` runs
+    one program more than that at once."""
+
+    def parallel_with(
+        self,
+        fns: Sequence[Callable[[], Any]],
+        *,
+        num_threads: int | None = None,
+        fail_fast: bool = False,
+        progress: bool = False,
+    ) -> ParallelRun:
+        threads = num_threads
+        if isinstance(num_threads, int) and not isinstance(num_threads, bool) and num_threads > 0:
+            threads = num_threads + 1
+        return super().parallel_with(
+            fns, num_threads=threads, fail_fast=fail_fast, progress=progress
+        )
+
+
+class TotalUsageInEverySlot(ReferenceAdapter):
+    """Each slot reports the usage of the whole run, not of its own program."""
+
+    def parallel_with(
+        self,
+        fns: Sequence[Callable[[], Any]],
+        *,
+        num_threads: int | None = None,
+        fail_fast: bool = False,
+        progress: bool = False,
+    ) -> ParallelRun:
+        run = super().parallel_with(
+            fns, num_threads=num_threads, fail_fast=fail_fast, progress=progress
+        )
+        if run.usages is None:
+            return run
+        total = sum(run.usages, Usage())
+        return replace(run, usages=[total] * len(run.usages))
+
+
+class ProgressOnlyAtTheEnd(ReferenceAdapter):
+    """The progress display is drawn once the programs have all finished: it jumps from
+    nothing to the total."""
+
+    def parallel_with(
+        self,
+        fns: Sequence[Callable[[], Any]],
+        *,
+        num_threads: int | None = None,
+        fail_fast: bool = False,
+        progress: bool = False,
+    ) -> ParallelRun:
+        run = super().parallel_with(fns, num_threads=num_threads, fail_fast=fail_fast)
+        if not progress:
+            return run
+        return replace(run, progress=((0, len(fns)), (len(fns), len(fns))))
+
+
+class BatchPassesKeywordInputsWhole(ReferenceAdapter):
+    """``batch`` passes a dict of keyword arguments as the program's one positional
+    argument."""
+
+    def batch(
+        self,
+        program: Callable[..., Any],
+        inputs: Sequence[Inputs],
+        *,
+        num_threads: int | None = None,
+        progress: bool = False,
+    ) -> ParallelRun:
+        def whole(*args: Any, **kwargs: Any) -> Any:
+            return program(kwargs) if kwargs else program(*args)
+
+        return super().batch(whole, inputs, num_threads=num_threads, progress=progress)
+
+
+class BatchIgnoresItsOptions(ReferenceAdapter):
+    """``batch`` runs with the library's defaults whatever ``num_threads`` and ``progress``
+    say: every input at once, no display."""
+
+    def batch(
+        self,
+        program: Callable[..., Any],
+        inputs: Sequence[Inputs],
+        *,
+        num_threads: int | None = None,
+        progress: bool = False,
+    ) -> ParallelRun:
+        return super().batch(program, inputs)
+
+
+class SubmitDropsKeywordArguments(ReferenceAdapter):
+    """``submit_with`` passes the positional arguments on, but not the keyword ones."""
+
+    def submit_with(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        return super().submit_with(fn, *args)
+
+
+class TrackerCountsNoCalls(ReferenceAdapter):
+    """The usage tracker sums every call's usage, but its count of calls never moves."""
+
+    def track_usage_calls(self) -> AbstractContextManager[Callable[[], tuple[Usage, int]]]:
+        return _uncounted(self.track_usage())
+
+
+@contextmanager
+def _uncounted(
+    tracking: AbstractContextManager[Callable[[], Usage]],
+) -> Iterator[Callable[[], tuple[Usage, int]]]:
+    with tracking as total:
+        yield lambda: (total(), 0)
+
+
+class ContextResetsItsToken(ReferenceAdapter):
+    """``context`` sets the override and resets its own token on exit (no record of the
+    blocks open): exited outer first, the inner block's exit brings the outer override
+    back."""
+
+    def context(self, client: LM) -> AbstractContextManager[Any]:
+        return _unchecked({"lm": client})
+
+
+class PlainThread(ReferenceAdapter):
+    """``in_thread`` starts a plain ``threading.Thread``, which starts from an empty context."""
+
+    def in_thread(self, fn: Callable[[], Any]) -> Any:
+        return run_in_thread(threading.Thread, fn)
+
+
+class SettingsUnchecked(ReferenceAdapter):
+    """``settings_block`` takes any value: it drops unknown names and keeps values of the
+    wrong type, so the calls go out."""
+
+    def settings_block(self, settings: Mapping[str, Any]) -> AbstractContextManager[Any]:
+        known = {k: v for k, v in settings.items() if k in Settings.__dataclass_fields__}
+        return _unchecked(known)
+
+
+@contextmanager
+def _unchecked(values: dict[str, Any]) -> Iterator[None]:
+    token = _overrides.set(MappingProxyType({**_overrides.get(), **values}))
+    try:
+        yield
+    finally:
+        _overrides.reset(token)
+
+
+class NumThreadsClamped(ReferenceAdapter):
+    """``parallel_with`` makes any ``num_threads`` a usable one (at least one thread)."""
+
+    def parallel_with(
+        self,
+        fns: Sequence[Callable[[], Any]],
+        *,
+        num_threads: int | None = None,
+        fail_fast: bool = False,
+        progress: bool = False,
+    ) -> ParallelRun:
+        threads = None if num_threads is None else max(1, int(num_threads))
+        return super().parallel_with(
+            fns, num_threads=threads, fail_fast=fail_fast, progress=progress
+        )
+
+
 # --- programs (a framework's own program) ----------------------------------------------
 
 PROGRAM_SYSTEM = "Answer the `question` field with an `answer` field."
@@ -2005,8 +2193,9 @@ class KeyInXApiKey(TransportControl):
 
 STREAMED = frozenset({"stream", "astream"})
 ASYNC = frozenset({"async", "astream"})
+PARALLEL = frozenset({"parallel"})
 
-Reach = Literal["all", "chains", "streams", "parallel", "submit", "programs"]
+Reach = Literal["all", "chains", "streams", "parallel", "submit", "thread", "programs"]
 """Where a stand-in's broken code can run at all, by what it overrides (checked by
 tests/test_controls.py): ``chains`` only chain hooks (run for chain scenarios only),
 ``streams`` only how a stream is read (the stream modes), ``parallel`` and ``submit``
@@ -2015,8 +2204,9 @@ only those primitives (their modes); ``all`` anything."""
 REACH_MEMBERS: dict[str, frozenset[str]] = {
     "chains": frozenset({"tamper_tools", "tamper_step", "chain_options", "chain", "achain"}),
     "streams": frozenset({"consume", "aconsume"}),
-    "parallel": frozenset({"parallel"}),
-    "submit": frozenset({"submit"}),
+    "parallel": frozenset({"parallel", "parallel_with", "batch"}),
+    "submit": frozenset({"submit", "submit_with"}),
+    "thread": frozenset({"in_thread"}),
     "programs": frozenset({"name", "request_matching", "supports", "program", "aprogram", "parse"}),
 }
 """The adapter methods a stand-in of each reach may override (helpers named ``_...``
@@ -2033,6 +2223,8 @@ def reaches(reach: Reach, scenario: Scenario, mode: str) -> bool:
         return mode == "parallel"
     if reach == "submit":
         return mode == "thread_pool"
+    if reach == "thread":
+        return mode == "thread"
     if reach == "programs":
         return scenario.kind == "program"
     return True
@@ -2144,6 +2336,7 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "slow_reply": (
         Control(ParallelPollsMissingProgressBar, modes=frozenset({"parallel"}), reach="parallel"),
         Control(SubmitTimesOut, modes=frozenset({"thread_pool"}), reach="submit"),
+        Control(PlainThread, modes=frozenset({"thread"}), reach="thread"),
     ),
     "usage_tracked": (Control(StreamsRecordNoUsage, modes=STREAMED, reach="streams"),),
     "usage_tracked_chain": (Control(ChainTracksOnlyItsLastCall, reach="chains"),),
@@ -2192,6 +2385,20 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "malformed_answer_no_choices": (Control(AnswerWithoutChoicesAsServerError, scoped=True),),
     "malformed_chunk_not_json": (Control(CutChunkAsServerError, scoped=True),),
     "malformed_chunk_choices_object": (Control(ChoicesObjectAsServerError, scoped=True),),
+    "parallel_fail_fast": (Control(FailFastRunsEveryProgram, modes=PARALLEL, reach="parallel"),),
+    "parallel_one_thread": (Control(OneThreadTooMany, modes=PARALLEL, reach="parallel"),),
+    "parallel_task_usage": (Control(TotalUsageInEverySlot, modes=PARALLEL, reach="parallel"),),
+    "parallel_progress": (Control(ProgressOnlyAtTheEnd, modes=PARALLEL, reach="parallel"),),
+    "batch_inputs": (
+        Control(BatchPassesKeywordInputsWhole, modes=PARALLEL, reach="parallel"),
+        Control(SubmitDropsKeywordArguments, modes=frozenset({"thread_pool"}), reach="submit"),
+    ),
+    "batch_one_thread_progress": (
+        Control(BatchIgnoresItsOptions, modes=PARALLEL, reach="parallel"),
+    ),
+    "settings_rejected": (Control(SettingsUnchecked),),
+    "context_exits_out_of_order": (Control(ContextResetsItsToken),),
+    "num_threads_rejected": (Control(NumThreadsClamped, modes=PARALLEL, reach="parallel"),),
 }
 """Scenario name -> its negative controls (every scenario has at least one)."""
 
@@ -2202,8 +2409,11 @@ def _answers(scenario: Scenario) -> bool:
 
 
 def _sends(scenario: Scenario) -> bool:
-    """Whether a request of the scenario gets through (it is not refused before any)."""
-    return not scenario.expect.uncounted and scenario.expect.refused is None
+    """Whether a request of the scenario gets through: nothing listens for an uncounted
+    one, and the client refuses a chain setting (``refused``) or a settings scenario's
+    settings before any."""
+    expect = scenario.expect
+    return not expect.uncounted and expect.refused is None and scenario.kind != "settings"
 
 
 def _client_worded(scenario: Scenario) -> bool:
@@ -2215,6 +2425,11 @@ def _client_worded(scenario: Scenario) -> bool:
 
 
 CHECK_CONTROLS: tuple[CheckControl, ...] = (
+    CheckControl(
+        TrackerCountsNoCalls,
+        "the usage tracker counts the calls it summed (feature usage_calls)",
+        lambda scenario, mode: scenario.tracks_usage,
+    ),
     CheckControl(
         StreamReportsRequestedModel,
         "response.model: the model the answer named, streamed too",

@@ -12,6 +12,7 @@ import inspect
 import re
 import weakref
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, fields, replace
 from typing import Any, Final
 
@@ -28,6 +29,7 @@ from harness.adapters.base import (
     ToolCallFailed,
 )
 from harness.types import (
+    ConfigurationError,
     LLMError,
     Message,
     Response,
@@ -38,7 +40,9 @@ from harness.types import (
 )
 
 CALL_MODES = ("sync", "async", "stream", "astream", "thread_pool", "asyncify", "parallel")
-MODES = (*CALL_MODES, "tasks", "two_loops")
+MODES = (*CALL_MODES, "thread", "tasks", "two_loops")
+OPT_IN_MODES = frozenset({"thread", "two_loops"})
+"""Modes a scenario runs in only when its ``modes`` name them."""
 STREAM_MODES = frozenset({"stream", "astream"})
 FEATURE = {
     "sync": "call",
@@ -48,6 +52,7 @@ FEATURE = {
     "thread_pool": "thread_pool",
     "asyncify": "asyncify",
     "parallel": "parallel",
+    "thread": "thread",
     "tasks": "context",
     "two_loops": "acall",
 }
@@ -56,10 +61,6 @@ LOOP_COPIES = 2
 """``two_loops``: the same client makes the call in this many event loops, one after the
 other (each ``asyncio.run``-like, closed before the next starts)."""
 
-
-def copies_of(mode: str) -> int:
-    """How many times a run in ``mode`` makes the scenario's call (one outcome each)."""
-    return {"parallel": PARALLEL_COPIES, "two_loops": LOOP_COPIES}.get(mode, 1)
 
 
 PROGRAM_MODES = ("sync", "async", "thread_pool", "asyncify", "parallel")
@@ -70,9 +71,9 @@ def applies(scenario: Scenario, mode: str) -> bool:
     """Whether ``mode`` makes sense for ``scenario``."""
     if scenario.kind == "program":
         return mode in PROGRAM_MODES
-    if mode == "two_loops":  # only where a scenario asks for it
-        return scenario.modes is not None and mode in scenario.modes
     if scenario.modes is not None and mode not in scenario.modes:
+        return False
+    if mode in OPT_IN_MODES and (scenario.modes is None or scenario.kind != "call"):
         return False
     if scenario.kind == "tasks":
         return mode in ("sync", "tasks")
@@ -87,12 +88,38 @@ def applies(scenario: Scenario, mode: str) -> bool:
     return True
 
 
+def programs(scenario: Scenario, mode: str) -> int:
+    """How many times one run of ``mode`` runs the scenario's program (a ``batch``
+    scenario's: once per input, in every mode)."""
+    if scenario.inputs:
+        return len(scenario.inputs)
+    if scenario.kind == "settings":
+        return len(scenario.rejects)
+    if mode == "two_loops":
+        return LOOP_COPIES
+    if mode != "parallel":
+        return 1
+    return scenario.spread.programs if scenario.spread is not None else PARALLEL_COPIES
+
+
+def fails_fast(scenario: Scenario, mode: str) -> bool:
+    """Whether the run is one ``fail_fast`` parallel run: one outcome, the error it raised."""
+    return mode == "parallel" and scenario.spread is not None and scenario.spread.fail_fast
+
+
+def results(scenario: Scenario, mode: str) -> int:
+    """How many outcomes one run of ``mode`` must give."""
+    return 1 if fails_fast(scenario, mode) else programs(scenario, mode)
+
+
 def baseline_of(mode: str) -> str:
     """The mode whose result ``mode`` must equal (its own family's sync form)."""
     return "stream" if mode in STREAM_MODES else "sync"
 
 
-CONTEXT_MODES = frozenset({"thread_pool", "asyncify", "parallel", "tasks"})
+CONTEXT_MODES = frozenset({"thread_pool", "asyncify", "parallel", "thread", "tasks"})
+INPUT_FEATURES = {"parallel": "batch", "thread_pool": "submit_arguments"}
+"""The feature through which a mode runs a ``batch`` scenario's program on its inputs."""
 
 
 def features_needed(scenario: Scenario, mode: str) -> list[str]:
@@ -102,7 +129,9 @@ def features_needed(scenario: Scenario, mode: str) -> list[str]:
     needed = [FEATURE[mode], *scenario.features]
     if scenario.kind == "program":  # the framework's program in place of a plain call
         needed = {"sync": ["program"], "async": ["aprogram"]}.get(mode, [FEATURE[mode], "program"])
-    if mode in CONTEXT_MODES or scenario.kind == "tasks":
+    if scenario.inputs and mode in INPUT_FEATURES:  # how the mode passes the inputs on
+        needed.append(INPUT_FEATURES[mode])
+    if mode in CONTEXT_MODES or scenario.kind == "tasks" or scenario.unordered_exits:
         needed.append("context")
     if mode == "tasks":
         needed.append("acall")
@@ -148,6 +177,8 @@ class Outcome:
     events: tuple[StreamEvent, ...] | None = None
     tool_results: tuple[Message, ...] | None = None
     tracked_usage: Usage | None = None
+    tracked_calls: int | None = None
+    """How many calls the client's usage tracker counted (feature ``usage_calls``)."""
     """What the client's usage tracker held after the whole run (every copy), for
     scenarios that track usage."""
     sent: tuple[SentRequest, ...] = ()
@@ -164,6 +195,14 @@ class Outcome:
     """The failing tool call a chain or run ended on (``on_error="raise"``)."""
     refused: SettingRefused | None = None
     """The client refused a chain setting before any model call."""
+
+
+    task_usage: Usage | None = None
+    """A ``parallel_with`` slot: the usage the client reported for that program alone."""
+    progress: tuple[tuple[int, int], ...] | None = None
+    """A ``parallel_with`` run asked for progress: every (done, total) its display showed."""
+    rejected: ConfigurationError | None = None
+    """A ``settings`` scenario: the client's rejection of a bad setting."""
 
 
 def _outcome(value: Any) -> Outcome:
@@ -185,6 +224,8 @@ def _ended(error: ToolCallFailed | SettingRefused) -> Outcome:
     if isinstance(error, ToolCallFailed):
         return Outcome(tool_failure=error)
     return Outcome(refused=error)
+def _call(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    return fn(*args, **kwargs)
 
 
 def _parallel_outcome(value: Any) -> Outcome:
@@ -214,11 +255,14 @@ class Runner:
         scenario: Scenario,
         client: Callable[[], Any],
         connections: Callable[[], frozenset[Any]] | None = None,
+        other: Any = None,
     ) -> None:
         self.adapter = adapter
         self.scenario = scenario
         self.client = client
         self.connections = connections
+        self.other = other
+        """Another client than the scenario's (the process default's)."""
 
     # the one program every mode runs, on the client the caller's context selects
     def _program(self, mode: str) -> Callable[[], Any]:
@@ -250,14 +294,121 @@ class Runner:
             return await adapter.astream(self.client(), scenario.messages, params)
         return await adapter.acall(self.client(), scenario.messages, params)
 
+    def _asker(self) -> Callable[..., Response]:
+        """A ``batch`` scenario's program: its question, from the inputs, asked on the
+        client the caller's context selects."""
+        adapter, scenario, client = self.adapter, self.scenario, self.client
+        question = scenario.question
+        assert question is not None
+
+        def ask(*args: Any, **kwargs: Any) -> Response:
+            messages = (Message.user(question(*args, **kwargs)),)
+            return adapter.call(client(), messages, dict(scenario.params))
+
+        return ask
+
+    def _run_inputs(self, mode: str) -> list[Outcome]:
+        ask, inputs = self._asker(), self.scenario.inputs
+        if mode == "parallel":
+            spread = self.scenario.spread
+            run = self.adapter.batch(
+                ask,
+                inputs,
+                num_threads=spread.num_threads if spread else None,
+                progress=bool(spread and spread.progress),
+            )
+            return [replace(_parallel_outcome(v), progress=run.progress) for v in run.results]
+        submit = self.adapter.submit_with if mode == "thread_pool" else _call
+        outcomes = []
+        for one in inputs:  # in turn
+            try:
+                response = submit(ask, **one) if isinstance(one, dict) else submit(ask, *one)
+            except LLMError as error:
+                outcomes.append(Outcome(error=error))
+            else:
+                outcomes.append(Outcome(response))
+        return outcomes
+
+    def _run_spread(self) -> list[Outcome]:
+        spread = self.scenario.spread
+        assert spread is not None
+        copies = [self._program("sync")] * spread.programs
+        try:
+            run = self.adapter.parallel_with(
+                copies,
+                num_threads=spread.num_threads,
+                fail_fast=spread.fail_fast,
+                progress=spread.progress,
+            )
+        except LLMError as error:
+            if not spread.fail_fast:
+                raise
+            return [Outcome(error=error)]
+        usages: list[Usage | None] = [None] * len(run.results)
+        if spread.usages and run.usages is not None:
+            usages = list(run.usages)
+        return [
+            replace(_parallel_outcome(value), task_usage=usage, progress=run.progress)
+            for value, usage in zip(run.results, usages, strict=False)
+        ]
+
+    def _run_rejects(self, mode: str) -> list[Outcome]:
+        """Each bad setting of a ``settings`` scenario, in its own run."""
+        adapter, scenario, client = self.adapter, self.scenario, self.client
+        messages, params = scenario.messages, dict(scenario.params)
+
+        def one(bad: Any) -> Any:
+            if mode == "parallel":
+                call = self._program("sync")
+                return adapter.parallel_with([call, call], **bad).results
+            if mode == "async":
+
+                async def main() -> Response:
+                    with adapter.settings_block(bad):
+                        return await adapter.acall(client(), messages, params)
+
+                return loops.run(main())
+            with adapter.settings_block(bad):
+                return adapter.call(client(), messages, params)
+
+        outcomes = []
+        for bad in scenario.rejects:
+            try:
+                value = one(bad)
+            except ConfigurationError as rejected:
+                outcomes.append(Outcome(rejected=rejected))
+            except LLMError as error:
+                outcomes.append(Outcome(error=error))
+            else:
+                outcomes.append(Outcome(value if isinstance(value, Response) else None))
+        return outcomes
+
+    def _exit_out_of_order(self) -> None:
+        """Two blocks selecting ``other``, exited outer first (an exit may raise)."""
+        outer, inner = self.adapter.context(self.other), self.adapter.context(self.other)
+        outer.__enter__()
+        inner.__enter__()
+        for block in (outer, inner):
+            with suppress(Exception):  # the client's own way of refusing an exit
+                block.__exit__(None, None, None)
+
     def run(self, mode: str) -> list[Outcome]:
         """Run in ``mode``; one outcome (``parallel``: one per copy, each slot its own,
-        so ``parallel`` itself raising a provider error is a failure, not an outcome)."""
+        so ``parallel`` itself raising a provider error is a failure, not an outcome,
+        unless it runs ``fail_fast``; a ``batch`` scenario: one per input)."""
+        if self.scenario.inputs:
+            return self._run_inputs(mode)
+        if self.scenario.kind == "settings":
+            return self._run_rejects(mode)
+        if mode == "parallel" and self.scenario.spread is not None:
+            return self._run_spread()
         if mode == "parallel":
             copies = [self._program("sync")] * PARALLEL_COPIES
             return [_parallel_outcome(value) for value in self.adapter.parallel(copies)]
         if mode == "two_loops":
             return self._in_successive_loops()
+        if self.scenario.unordered_exits and mode == "sync":
+            self._exit_out_of_order()
         try:
             if mode in ("sync", "stream"):
                 return [_outcome(self._program(mode)())]
@@ -265,6 +416,8 @@ class Runner:
                 return [_outcome(loops.run(self._aprogram(mode)))]
             if mode == "thread_pool":
                 return [_outcome(self.adapter.submit(self._program("sync")))]
+            if mode == "thread":
+                return [_outcome(self.adapter.in_thread(self._program("sync")))]
             if mode == "asyncify":
                 program = self._program("sync")
 

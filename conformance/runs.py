@@ -35,7 +35,7 @@ from unittest.mock import patch
 import pytest
 
 from conformance.models import LOST, SCENARIO, model_for
-from conformance.modes import Case, Outcome, Runner, copies_of, unmet
+from conformance.modes import Case, Outcome, Runner, programs, unmet
 from conformance.scenarios import Expected, Scenario
 from conformance.sent import SentRequest, from_emulated, observing
 from harness.adapters.base import ClientAdapter, Target
@@ -163,7 +163,11 @@ def run(suite: Suite, case: Case, mode: str, emulation: Emulation | None = None)
     with observing() as sent:
         outcomes, tracked = _run(suite, case, mode, emulation)
     seconds = time.perf_counter() - started
-    return [replace(o, sent=tuple(sent), tracked_usage=tracked, seconds=seconds) for o in outcomes]
+    usage, calls = tracked if isinstance(tracked, tuple) else (tracked, None)
+    return [
+        replace(o, sent=tuple(sent), tracked_usage=usage, tracked_calls=calls, seconds=seconds)
+        for o in outcomes
+    ]
 
 
 def _run(
@@ -213,35 +217,37 @@ def _run_on(
         if not adapter.supports("context", case.provider):
             return _tracked(
                 adapter,
-                scenario,
+                case,
                 lambda: Runner(adapter, scenario, lambda: client, connections).run(mode),
             )
         adapter.configure(default)
         with adapter.context(client):
-            return _tracked(
-                adapter,
-                scenario,
-                lambda: Runner(adapter, scenario, adapter.current, connections).run(mode),
-            )
+            runner = Runner(adapter, scenario, adapter.current, connections, other=default)
+            return _tracked(adapter, case, lambda: runner.run(mode))
 
 
 def _tracked(
-    adapter: ClientAdapter, scenario: Scenario, go: Callable[[], list[Outcome]]
+    adapter: ClientAdapter, case: Case, go: Callable[[], list[Outcome]]
 ) -> tuple[list[Outcome], Any]:
-    """``go()``, inside the adapter's usage tracker when the scenario tracks usage."""
-    if not scenario.tracks_usage:
+    """``go()``, inside the adapter's usage tracker when the scenario tracks usage (one
+    that counts calls too, with the feature ``usage_calls``: then a (usage, calls) pair)."""
+    if not case.scenario.tracks_usage:
         return go(), None
+    if adapter.supports("usage_calls", case.provider):
+        with adapter.track_usage_calls() as counted:
+            outcomes = go()
+        return outcomes, counted()
     with adapter.track_usage() as total:
         outcomes = go()
     return outcomes, total()
 
 
-def expectation(suite: Suite, case: Case) -> Expected:
-    """The scenario's whole expectation, less the fields the client does not report
-    (a finish reason, without the ``finish_reason`` feature; reasoning, without
-    ``reasoning``; a chain's usage, without ``chain_usage``; an error's body, without
-    ``error_body``)."""
-    expected = case.scenario.expected(case.provider)
+def expectation(suite: Suite, case: Case, index: int | None = None) -> Expected:
+    """The scenario's whole expectation (a ``batch`` scenario's: for input ``index``), less
+    the fields the client does not report (a finish reason, without the ``finish_reason``
+    feature; reasoning, without ``reasoning``; a chain's usage, without ``chain_usage``;
+    an error's body, without ``error_body``)."""
+    expected = case.scenario.expected(case.provider, index)
     if not suite.adapter.supports("finish_reason", case.provider):
         expected = replace(expected, finish_reason=None)
     if not suite.adapter.supports("reasoning", case.provider):
@@ -250,6 +256,8 @@ def expectation(suite: Suite, case: Case) -> Expected:
         expected = replace(expected, chain_usage=None)
     if not suite.adapter.supports("error_body", case.provider):
         expected = replace(expected, error_body=None)
+    if not suite.adapter.supports("usage_calls", case.provider):
+        expected = replace(expected, calls_total=None)
     return expected
 
 
@@ -341,6 +349,8 @@ class Lived:
     """The model each recognized request named."""
     unmatched: list[UnmatchedRequestError]
     """The requests that match none recorded for the same conversation."""
+    most_waiting: int = 0
+    """The most requests the emulator had waiting for their answer at once."""
 
 
 class NotTLSServer:
@@ -454,8 +464,10 @@ def play_live(suite: Suite, case: Case, mode: str, endpoints: LiveEndpoints) -> 
     """Run ``mode`` of a live scenario against a fresh emulator serving its steps (once
     per parallel copy) on the session's loopback server, or against the refusing port."""
     scenario = case.scenario
-    copies = copies_of(mode)
-    emulator = Emulator(tuple(scenario.replies) * copies)
+    steps = tuple(scenario.replies) * (1 if scenario.inputs else programs(scenario, mode))
+    if mode == "parallel" and scenario.spread is not None and scenario.spread.steps:
+        steps = scenario.spread.steps
+    emulator = Emulator(steps)
     if scenario.source == "closed_port":
         base_url = endpoints.closed_port()
     elif scenario.source == "tls_mismatch":
@@ -474,6 +486,7 @@ def play_live(suite: Suite, case: Case, mode: str, endpoints: LiveEndpoints) -> 
         sent,
         [call.model for call in emulator.calls],
         unmatched_live(suite, case, sent, base_url),
+        emulator.most_waiting,
     )
 
 
@@ -589,7 +602,8 @@ def _check_recording(suite: Suite, case: Case, mode: str, outcomes: list[Outcome
         if isinstance(outcome.error, (APIConnectionError, RequestTimeoutError)):
             raise RecordingFailed(f"mode {mode}: {type(outcome.error).__name__}: {outcome.error}")
         if suite.emulator and case.scenario.kind != "tasks":
-            problems = unmet(expectation(suite, case), outcome)
+            index = outcomes.index(outcome) if case.scenario.inputs else None
+            problems = unmet(expectation(suite, case, index), outcome)
             if problems:
                 shown = "; ".join(f"{f}: expected {a!r}, got {b!r}" for f, a, b in problems)
                 raise RecordingFailed(

@@ -66,9 +66,10 @@ from harness.types import (
     Usage,
 )
 
-Kind = Literal["call", "chain", "tool_run", "tasks", "program"]
+Kind = Literal["call", "chain", "tool_run", "tasks", "program", "settings"]
 """What a scenario runs: a call, a chain, a call whose tool calls the client then runs
-(``run_tools``, no second model call), concurrent tasks, or a framework's program."""
+(``run_tools``, no second model call), concurrent tasks, a framework's program, or calls
+under settings the client must reject (``Scenario.rejects``)."""
 Source = Literal["cassette", "loopback", "closed_port", "tls_mismatch", "tls_reset"]
 """Where a scenario's answers come from: its cassette (replayed), or live: the emulator
 serving the scenario's steps on a loopback server, a port nothing listens on, or an
@@ -291,6 +292,9 @@ class Expected:
     usage_total: Usage | None = None
     """For scenarios that track usage: what the client's usage tracker must hold after
     one call (the usage of every answer it received, chains' steps summed)."""
+    calls_total: int | None = None
+    """For scenarios that track usage, with the feature ``usage_calls``: how many calls
+    the tracker must count after one run of the program (one per answer received)."""
     waits: tuple[float, ...] = ()
     """Per retry, the least time (seconds) between the failed attempt and the next one:
     what the provider's ``Retry-After`` asked for."""
@@ -307,6 +311,44 @@ class Expected:
     """The failing call the chain (or run) ends on (``Expect.tool_failure``)."""
     refused: str | None = None
     """The setting the client refuses before any model call (``Expect.refused``)."""
+
+
+@dataclass(frozen=True)
+class Spread:
+    """How the ``parallel`` mode runs a scenario: ``programs`` copies of its program through
+    the adapter's ``parallel_with`` (``harness.adapters.base``), with these options (a
+    ``batch`` scenario: its inputs, through ``batch``, with ``num_threads`` and
+    ``progress``).
+
+    Live only: the emulator serves ``steps`` (None: the scenario's replies once per
+    program) to the requests in the order they arrive, and counts them, and how many
+    wait for their answer at once."""
+
+    programs: int = 3
+    num_threads: int | None = None
+    """At most this many programs at once: the emulator never has more requests waiting
+    (feature ``parallel_threads``)."""
+    fail_fast: bool = False
+    """The first failure stops the run, which raises it: the programs still waiting for a
+    thread are dropped, so fewer requests than programs arrive (feature ``fail_fast``; a
+    thread may have taken the next program before the run stops: the scenario runs four
+    times as many programs as threads)."""
+    progress: bool = False
+    """The display must end at ``programs`` of ``programs``, never count back nor past the
+    total, and show a count in between while the programs run (feature ``progress``)."""
+    usages: bool = False
+    """Each slot's usage must be the usage of the answer its program received, and the
+    slots must sum to every answer's (feature ``parallel_usage``)."""
+    steps: tuple[Step, ...] | None = None
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        needed = ["parallel_threads"] if self.num_threads is not None else []
+        needed += [name for name in ("fail_fast", "progress") if getattr(self, name)]
+        return (*needed, *(["parallel_usage"] if self.usages else []))
+
+
+Inputs = tuple[Any, ...] | dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -361,6 +403,25 @@ class Scenario:
     timeout: float | None = None
     """The client's request timeout in seconds (``Target.timeout``, feature ``timeout``);
     None: the client's default."""
+    spread: Spread | None = None
+    """How the ``parallel`` mode runs (``parallel_with`` and its options), or None: the
+    plain ``parallel``."""
+    inputs: tuple[Inputs, ...] = ()
+    """A ``batch`` scenario's inputs: its program is ``question(*args)`` or
+    ``question(**kwargs)`` asked as the one user message; one reply per input, in order.
+    ``sync`` asks them in turn; ``thread_pool`` in turn through ``submit_with`` (feature
+    ``submit_arguments``); ``parallel`` through the adapter's ``batch`` (feature ``batch``),
+    whose results must be in input order, each the answer to its own input."""
+    question: Callable[..., str] | None = None
+    unordered_exits: bool = False
+    """Before its call, the ``sync`` mode enters two ``context`` blocks selecting the
+    process default's client and exits them outer first (feature ``unordered_exits``): the
+    call must still go to the scenario's client."""
+    rejects: tuple[Mapping[str, Any], ...] = ()
+    """A ``settings`` scenario's bad settings, one name each: in ``sync`` and ``async``, a
+    ``settings_block`` around the call (feature ``checked_settings``); in ``parallel``, the
+    options of a ``parallel_with`` run of the call. Each must raise
+    ``harness.types.ConfigurationError`` naming that setting before any request."""
 
     @property
     def live(self) -> bool:
@@ -393,6 +454,10 @@ class Scenario:
             needed.append("timeout")
         if self.live:
             needed.append("base_url")
+        if self.spread is not None:
+            needed += self.spread.features
+        if self.unordered_exits:
+            needed.append("unordered_exits")
         return tuple(needed)
 
     @property
@@ -424,10 +489,13 @@ class Scenario:
             call.name for call, (content, _) in zip(calls, results, strict=False) if test(content)
         )
 
-    def expected(self, provider: str) -> Expected:
-        """The whole expectation on ``provider``: the final scripted step, then ``expect``."""
+    def expected(self, provider: str, index: int | None = None) -> Expected:
+        """The whole expectation on ``provider``: the final scripted step, then ``expect``
+        (of a ``batch`` scenario: its input ``index``'s reply)."""
         expect = self.expect
         final = self.replies[-1] if self.replies else None
+        if index is not None:
+            final = self.replies[index]
         attempts = None if expect.uncounted else expect.attempts or len(self.replies)
         if isinstance(final, Fault):
             message = None if expect.error_in_own_words else expect.error_message or final.message
@@ -488,6 +556,7 @@ class Scenario:
             tool_results=expect.tool_results,
             attempts=attempts,
             usage_total=self.usage_total if self.tracks_usage else None,
+            calls_total=self.answers if self.tracks_usage else None,
             waits=self.waits if self.honours_retry_after else (),
             within=expect.within,
             chain_usage=self.usage_total if self.kind == "chain" else None,
@@ -525,6 +594,11 @@ class Scenario:
             if answer is not None:
                 total = total + answer.usage
         return total
+
+    @property
+    def answers(self) -> int:
+        """How many answers the script gives (model calls that return one)."""
+        return sum(_answer_of(step) is not None for step in self.replies)
 
     @property
     def waits(self) -> tuple[float, ...]:
@@ -772,6 +846,11 @@ def locate_gauge(river: str) -> dict[str, Any]:
         river: The river's name.
     """
     return {"river": river, "gauge": GaugeId("FR-69-7"), "km": 12}
+
+
+def weather_question(city: str, unit: str = "C") -> str:
+    """The ``batch`` scenario's program: a question from positional or keyword inputs."""
+    return f"Weather in {city}, in degrees {unit}?"
 
 
 PROGRAM_REPLY = "[[ ## answer ## ]]\n{answer}\n\n[[ ## completed ## ]]"
@@ -1291,7 +1370,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         Expect(text="Done, slowly."),
         requests_like="plain_text",
         source="loopback",
-        modes=frozenset({"sync", "thread_pool", "asyncify", "parallel"}),
+        modes=frozenset({"sync", "thread_pool", "asyncify", "parallel", "thread"}),
     ),
     # --- one client, successive event loops -------------------------------------------
     Scenario(
@@ -1943,5 +2022,138 @@ SCENARIOS: tuple[Scenario, ...] = (
         Expect(text="Jupiter.", finish_reason="stop"),
         kind="program",
         streams=False,
+    ),
+    # --- parallel runs with options, and batch ------------------------------------------
+    Scenario(
+        "parallel_fail_fast",
+        "with fail_fast, the first failure stops a parallel run of 8 programs on 2 threads: "
+        "the programs still waiting never start, and the run raises the provider's error",
+        user("Say hello."),
+        (Fault(400, "this account is out of credit"),),
+        Expect(error=BadRequestError, error_message="this account is out of credit"),
+        requests_like="plain_text",
+        source="loopback",
+        modes=frozenset({"sync", "parallel"}),
+        spread=Spread(programs=8, num_threads=2, fail_fast=True),
+    ),
+    Scenario(
+        "parallel_one_thread",
+        "with num_threads=1, a parallel run of 4 programs sends one request at a time",
+        user("Say hello."),
+        (Slow(0.1, answer("Hello, in turn.")),),
+        Expect(text="Hello, in turn."),
+        requests_like="plain_text",
+        source="loopback",
+        modes=frozenset({"sync", "parallel"}),
+        spread=Spread(programs=4, num_threads=1),
+    ),
+    Scenario(
+        "parallel_task_usage",
+        "a parallel run reports each program's usage in its own slot",
+        user("Say hello."),
+        (answer("Hello, counted.", usage=Usage(9, 4)),),
+        Expect(text="Hello, counted."),
+        requests_like="plain_text",
+        source="loopback",
+        modes=frozenset({"sync", "parallel"}),
+        spread=Spread(programs=3, usages=True),
+    ),
+    Scenario(
+        "parallel_progress",
+        "a parallel run asked for progress shows it while the programs run and ends at 3 of 3",
+        user("Say hello."),
+        (answer("Hello, progressively."),),
+        Expect(text="Hello, progressively."),
+        requests_like="plain_text",
+        source="loopback",
+        modes=frozenset({"sync", "parallel"}),
+        spread=Spread(
+            programs=3,
+            progress=True,
+            steps=(
+                answer("Hello, progressively."),
+                Slow(0.6, answer("Hello, progressively.")),
+                Slow(0.6, answer("Hello, progressively.")),
+            ),
+        ),
+    ),
+    Scenario(
+        "batch_inputs",
+        "batch (and submit, one input at a time) passes positional and keyword inputs on "
+        "to one program: results in input order, each the answer to its own input",
+        user(weather_question("Paris")),
+        (
+            answer("Sunny in Paris, 21 C."),
+            answer("Rainy in Rome, 60 F."),
+            answer("Cold in Oslo, 270 K."),
+            answer("Windy in Lima, 18 C."),
+        ),
+        Expect(attempts=1),
+        streams=False,
+        modes=frozenset({"sync", "thread_pool", "parallel"}),
+        inputs=(("Paris",), {"city": "Rome", "unit": "F"}, ("Oslo", "K"), {"city": "Lima"}),
+        question=weather_question,
+    ),
+    Scenario(
+        "settings_rejected",
+        "an unknown setting, a str temperature and a bool max_tokens are rejected with a "
+        "ConfigurationError naming them, before any request, sync and async",
+        user("Say hello."),
+        (),
+        Expect(),
+        kind="settings",
+        streams=False,
+        requests_like="plain_text",
+        source="loopback",
+        modes=frozenset({"sync", "async"}),
+        rejects=({"temprature": 0.2}, {"temperature": "warm"}, {"max_tokens": True}),
+        needs=("checked_settings",),
+    ),
+    Scenario(
+        "num_threads_rejected",
+        "a parallel run with num_threads 0, True or '2' is rejected with a "
+        "ConfigurationError naming num_threads, before any request",
+        user("Say hello."),
+        (),
+        Expect(),
+        kind="settings",
+        streams=False,
+        requests_like="plain_text",
+        source="loopback",
+        modes=frozenset({"parallel"}),
+        rejects=({"num_threads": 0}, {"num_threads": True}, {"num_threads": "2"}),
+        needs=("parallel_threads",),
+    ),
+    Scenario(
+        "context_exits_out_of_order",
+        "two context blocks exited outer first leave no override behind: the next call "
+        "goes to the client selected before both",
+        user("Say hello."),
+        (answer("Hello from the right model."),),
+        Expect(text="Hello from the right model."),
+        requests_like="plain_text",
+        source="loopback",
+        modes=frozenset({"sync"}),
+        unordered_exits=True,
+    ),
+    Scenario(
+        "batch_one_thread_progress",
+        "batch with num_threads=1 and progress asks its 4 inputs one at a time, in order, "
+        "and its progress display counts them to 4 of 4",
+        user(weather_question("Paris")),
+        (
+            Slow(0.15, answer("Sunny in Paris, 21 C.")),
+            Slow(0.15, answer("Rainy in Rome, 60 F.")),
+            Slow(0.15, answer("Cold in Oslo, 270 K.")),
+            Slow(0.15, answer("Windy in Lima, 18 C.")),
+        ),
+        Expect(attempts=1),
+        streams=False,
+        requests_like="batch_inputs",
+        source="loopback",
+        modes=frozenset({"sync", "parallel"}),
+        inputs=(("Paris",), ("Rome", "F"), ("Oslo", "K"), ("Lima",)),
+        question=weather_question,
+        spread=Spread(programs=4, num_threads=1, progress=True),
     ),
 )

@@ -47,9 +47,11 @@ from conformance.modes import (
     Outcome,
     applies,
     baseline_of,
-    copies_of,
     differences,
+    fails_fast,
     features_needed,
+    programs,
+    results,
     unmet,
 )
 from conformance.runs import (
@@ -61,7 +63,7 @@ from conformance.runs import (
     replay,
     streamed_indices,
 )
-from conformance.scenarios import PROVIDERS_WITHOUT_CALL_IDS
+from conformance.scenarios import PROVIDERS_WITHOUT_CALL_IDS, Spread
 from conformance.sent import (
     SentRequest,
     accept_problems,
@@ -73,7 +75,7 @@ from conformance.sent import (
 from harness.cassettes.errors import UnmatchedRequestError
 from harness.emulator import returned_model
 from harness.pytest_plugin import Suite, selected_providers
-from harness.types import Usage
+from harness.types import ConfigurationError, Usage
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -128,6 +130,8 @@ class Played:
     unplayed: list[int] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
     """Live runs: the model each request named."""
+    most_waiting: int | None = None
+    """Live runs: the most requests the emulator had waiting for their answer at once."""
 
 
 def play(suite: Suite, case: Case, mode: str, endpoints: LiveEndpoints) -> Played:
@@ -157,6 +161,7 @@ def _play(suite: Suite, case: Case, mode: str, endpoints: LiveEndpoints) -> Play
             tuple(lived.sent),
             lived.unmatched,
             models=lived.models,
+            most_waiting=lived.most_waiting,
         )
     played = replay(suite, case, mode)
     stream = mode in STREAM_MODES
@@ -193,6 +198,44 @@ def baseline(suite: Suite, case: Case, endpoints: LiveEndpoints) -> list[Outcome
             suite.cache[key] = played.outcomes if good else None
     outcomes: list[Outcome] | None = suite.cache[key]
     return outcomes
+
+
+def spread_problems(spread: Spread, played: Played) -> list[tuple[str, Any, Any]]:
+    """What a ``parallel_with`` run misses of its options (``Spread``)."""
+    problems: list[tuple[str, Any, Any]] = []
+    bound = spread.num_threads
+    if bound is not None and (played.most_waiting or 0) > bound:
+        problems.append(("requests in flight at once", f"at most {bound}", played.most_waiting))
+    if spread.usages:
+        for index, outcome in enumerate(played.outcomes):
+            answered = outcome.response.usage if outcome.response else None
+            if outcome.task_usage != answered:
+                problems.append((f"usage of program #{index + 1}", answered, outcome.task_usage))
+    if spread.progress:
+        shown = played.outcomes[0].progress if played.outcomes else None
+        problems += progress_problems(spread.programs, shown)
+    return problems
+
+
+def progress_problems(
+    total: int, shown: tuple[tuple[int, int], ...] | None
+) -> list[tuple[str, Any, Any]]:
+    """What a progress display of ``total`` programs missed: it must end at ``total`` of
+    ``total``, never count back nor past the total, and show a count in between."""
+    if not shown:
+        return [("progress shown", f"ending at {total}/{total}", shown)]
+    problems: list[tuple[str, Any, Any]] = []
+    if shown[-1] != (total, total):
+        problems.append(("progress at the end", (total, total), shown[-1]))
+    counts = [done for done, _ in shown]
+    if any(of != total for _, of in shown) or any(d > total for d in counts):
+        problems.append(("progress totals", f"every count of {total}, at most {total}", shown))
+    if counts != sorted(counts):
+        problems.append(("progress counted back", "never", shown))
+    if not any(0 < done < total for done in counts):
+        between = f"a count from 1 to {total - 1}"
+        problems.append(("progress while the programs ran", between, shown))
+    return problems
 
 
 def _times(usage: Usage, copies: int) -> Usage:
@@ -239,10 +282,11 @@ def test_scenario(
             [("requested model", model_for(case.provider, SCENARIO), ", ".join(strays))],
         )
     expected = expectation(suite, case)
-    copies = copies_of(case.mode)
-    if scenario.kind != "tasks" and len(played.outcomes) != copies:
+    copies = programs(scenario, case.mode)
+    count = results(scenario, case.mode)
+    if scenario.kind != "tasks" and len(played.outcomes) != count:
         fail_with(
-            request, case, "wrong number of results", [("results", copies, len(played.outcomes))]
+            request, case, "wrong number of results", [("results", count, len(played.outcomes))]
         )
     for index, outcome in enumerate(played.outcomes):
         label = f"result #{index + 1}" if len(played.outcomes) > 1 else "result"
@@ -266,12 +310,34 @@ def test_scenario(
                     [("response.model", named, outcome.response.model)],
                 )
             continue
-        problems = unmet(expected, outcome)
+        if scenario.kind == "settings":
+            (name,) = scenario.rejects[index]
+            rejected = outcome.rejected
+            if not isinstance(rejected, ConfigurationError) or name not in str(rejected):
+                instead = rejected or outcome.error or outcome.response
+                fail_with(
+                    request,
+                    case,
+                    f"bad setting #{index + 1} was not rejected, naming it, before any request",
+                    [(name, f"ConfigurationError naming {name!r}", repr(instead))],
+                )
+            continue
+        wanted_here = expectation(suite, case, index) if scenario.inputs else expected
+        problems = unmet(wanted_here, outcome)
         if problems:
             fail_with(request, case, f"{label} misses the scenario's expectation", problems)
 
     made = played.requests
-    if expected.attempts is not None and made != expected.attempts * copies:
+    if fails_fast(scenario, case.mode):
+        if not 1 <= made < copies:
+            fail_with(
+                request,
+                case,
+                "the first failure did not stop the run: every program waiting for a thread "
+                "still started",
+                [("requests", f"at least 1, fewer than the {copies} programs", made)],
+            )
+    elif expected.attempts is not None and made != expected.attempts * copies:
         fail_with(
             request,
             case,
@@ -332,13 +398,29 @@ def test_scenario(
                     [("tracked usage", total, outcome.tracked_usage)],
                 )
 
+    if case.mode == "parallel" and scenario.spread is not None:
+        problems = spread_problems(scenario.spread, played)
+        if problems:
+            fail_with(request, case, "the parallel run misses its options' expectation", problems)
+
+    if expected.calls_total is not None:
+        calls = expected.calls_total * copies
+        for outcome in played.outcomes[:1]:
+            if outcome.tracked_calls != calls:
+                fail_with(
+                    request,
+                    case,
+                    f"the usage tracker does not count the {calls} call(s) it summed",
+                    [("tracked calls", calls, outcome.tracked_calls)],
+                )
+
     reference = baseline(suite, case, live_endpoints)
-    if reference is None:
+    if reference is None or scenario.kind == "settings":
         return
     family = baseline_of(case.mode)
     for index, outcome in enumerate(played.outcomes):
         problems = differences(
-            reference[index if scenario.kind == "tasks" else 0],
+            reference[index if scenario.kind == "tasks" or scenario.inputs else 0],
             outcome,
             call_ids=case.provider not in PROVIDERS_WITHOUT_CALL_IDS,
         )

@@ -97,6 +97,35 @@ fails with a ``RequestTimeoutError``.
 **Usage.** ``track_usage()`` (feature ``track_usage``) is a block that sums the usage of
 every call made inside it, on the caller's thread or task and on the threads and tasks
 the library's primitives start from it; it yields a function returning the sum so far.
+With the feature ``usage_calls``, ``track_usage_calls()`` is the same block, whose function
+returns the sum and how many calls it summed (one per model answer received).
+
+**Parallel runs with options** (``parallel_with``, optional features): ``num_threads``
+(feature ``parallel_threads``): never more than that many programs running at once;
+``fail_fast`` (feature ``fail_fast``): the first failure stops the run, the programs
+still waiting for a thread are dropped (a thread may have taken the next one already),
+and the run raises the failure of the lowest index (a provider error as an ``LLMError``);
+``progress`` (feature ``progress``): the library shows its progress display, and
+``ParallelRun.progress`` is every ``(done, total)`` it showed, in order; the usage of
+each program's calls in its own slot (feature ``parallel_usage``).
+An invalid ``num_threads`` (0, a bool, a str) is rejected with
+``harness.types.ConfigurationError`` before any program runs. ``batch`` (feature
+``batch``) maps one program over a list of inputs, each a tuple of positional arguments
+or a dict of keyword arguments, with the library's own batch primitive and its default
+options (but ``num_threads`` and ``progress``, as above); results in input order.
+
+**Unordered exits** (feature ``unordered_exits``): two ``context`` blocks entered one
+after the other and exited in the order they were entered (the outer one first, as
+blocks held by generators or callbacks can be) leave no override behind: after both
+exits the caller's context selects what it selected before both (what it selects between
+the two exits is the client's own business). Either exit may raise the client's own
+error.
+
+**Settings checked** (feature ``checked_settings``): ``settings_block(settings)`` is the
+client's own scoped block of call settings, in ``harness.Settings``' names
+(``temperature``, ``top_p``, ``max_tokens``, ``max_retries``, ``timeout``); an unknown
+name or a value of the wrong type (a str, or a bool where a number is wanted) raises
+``harness.types.ConfigurationError``, naming the setting, before the block starts.
 
 **Threads.** ``submit`` and ``parallel`` run programs the way the library's users do: the
 library's own primitive where it has one (DSPy's ``ParallelExecutor``, ``harness.Parallel``),
@@ -174,6 +203,16 @@ FEATURES = frozenset(
         "max_turns_checked",  # max_turns below 1 is refused before any model call
         "error_body",  # a provider error carries the provider's body (LLMError.body)
         "keyless",  # needs no key for a Target.base_url server that asks for none
+        "parallel_threads",  # parallel_with(num_threads=k): at most k programs at once
+        "fail_fast",  # parallel_with(fail_fast=True): the first failure stops the run
+        "progress",  # parallel_with(progress=True): the display, as (done, total) shown
+        "parallel_usage",  # parallel_with: each program's usage in its own slot
+        "batch",  # batch(program, inputs): one program over positional/keyword inputs
+        "checked_settings",  # settings_block(settings): bad settings rejected before the block
+        "submit_arguments",  # submit_with(fn, *args, **kwargs): the executor passes them on
+        "usage_calls",  # track_usage_calls(): the tracker also counts the calls it summed
+        "unordered_exits",  # context blocks exited outer first leave no override behind
+        "thread",  # in_thread(fn): a thread of the library's own that carries the context
     }
 )
 
@@ -302,6 +341,23 @@ class SettingRefused(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+@dataclass(frozen=True)
+class ParallelRun:
+    """What ``parallel_with`` returns: the results in order (a program's exception in its
+    own slot, unless ``fail_fast``), and what the features asked for report."""
+
+    results: list[Any]
+    usages: list[Usage] | None = None
+    """``usages[i]``: the usage of program ``i``'s calls (feature ``parallel_usage``)."""
+    progress: tuple[tuple[int, int], ...] | None = None
+    """Every ``(done, total)`` the progress display showed, in order, total 0 where it
+    showed none (feature ``progress``, with ``progress=True``)."""
+
+
+Inputs = tuple[Any, ...] | dict[str, Any]
+"""One input of ``batch``: positional arguments, or keyword arguments."""
 
 
 Tools = Sequence[Callable[..., Any]]
@@ -518,6 +574,17 @@ class ClientAdapter(abc.ABC):
         """Run ``fn`` on a worker thread with the caller's context; return its result."""
         raise NotImplementedError
 
+    def submit_with(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """``submit``, the library's executor passing ``args`` and ``kwargs`` on to ``fn``
+        (feature ``submit_arguments``); return its result."""
+        raise NotImplementedError
+
+    def in_thread(self, fn: Callable[[], Any]) -> Any:
+        """Run ``fn`` on a new thread of the library's own kind (``harness.ContextThread``),
+        started from the caller's context, and wait for it; return its result or raise
+        its exception (feature ``thread``)."""
+        raise NotImplementedError
+
     def asyncify(self, fn: Callable[[], Any]) -> Awaitable[Any]:
         """Run the sync ``fn`` from async code with the caller's context."""
         raise NotImplementedError
@@ -527,7 +594,43 @@ class ClientAdapter(abc.ABC):
         in order, a program's exception in its own slot (one failure stops no other)."""
         raise NotImplementedError
 
+    def parallel_with(
+        self,
+        fns: Sequence[Callable[[], Any]],
+        *,
+        num_threads: int | None = None,
+        fail_fast: bool = False,
+        progress: bool = False,
+    ) -> ParallelRun:
+        """``parallel`` with options (features ``parallel_threads``, ``fail_fast``,
+        ``progress``, ``parallel_usage``); ``num_threads`` None: the library's default."""
+        raise NotImplementedError
+
+    def batch(
+        self,
+        program: Callable[..., Any],
+        inputs: Sequence[Inputs],
+        *,
+        num_threads: int | None = None,
+        progress: bool = False,
+    ) -> ParallelRun:
+        """``program(*args)`` or ``program(**kwargs)`` for every input, on worker threads
+        with the caller's context, through the library's batch primitive (feature
+        ``batch``) with its default options but ``num_threads`` (feature
+        ``parallel_threads``) and ``progress`` (feature ``progress``), as for
+        ``parallel_with``; results in input order."""
+        raise NotImplementedError
+
+    def settings_block(self, settings: Mapping[str, Any]) -> AbstractContextManager[Any]:
+        """The client's scoped block of call ``settings`` (feature ``checked_settings``)."""
+        raise NotImplementedError
+
     def track_usage(self) -> AbstractContextManager[Callable[[], Usage]]:
         """A block summing the usage of every call made inside it (and in the threads
         and tasks the library starts from it); yields a function returning the sum."""
+        raise NotImplementedError
+
+    def track_usage_calls(self) -> AbstractContextManager[Callable[[], tuple[Usage, int]]]:
+        """``track_usage``, whose function returns the sum and how many calls it summed
+        (feature ``usage_calls``)."""
         raise NotImplementedError

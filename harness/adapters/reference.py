@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import re
 import threading
 import weakref
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, redirect_stderr
 from typing import Any, ClassVar
 
 from harness.adapters.base import (
@@ -17,6 +19,8 @@ from harness.adapters.base import (
     ChainStop,
     ChainTurn,
     ClientAdapter,
+    Inputs,
+    ParallelRun,
     SettingRefused,
     StreamResult,
     Target,
@@ -26,9 +30,11 @@ from harness.adapters.base import (
     run_hook_first,
 )
 from harness.context import (
+    ContextThread,
     ContextThreadPoolExecutor,
     Parallel,
     asyncify,
+    batch,
     configure,
     context,
     settings,
@@ -233,13 +239,19 @@ class ReferenceAdapter(ClientAdapter):
         return settings().lm  # type: ignore[no-any-return]
 
     def submit(self, fn: Callable[[], Any]) -> Any:
+        return self._submit(fn)
+
+    def submit_with(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        return self._submit(fn, *args, **kwargs)
+
+    def _submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         pool, pool_id = self._shared_pool()
         if getattr(_worker, "pool", None) is pool_id:
             # called from one of the pool's own workers: waiting there for the shared pool
             # could deadlock it, so the nested work gets a pool of its own
             with self.pool_class(max_workers=1, thread_name_prefix="reference-nested") as nested:
-                return nested.submit(fn).result()
-        return pool.submit(fn).result()
+                return nested.submit(fn, *args, **kwargs).result()
+        return pool.submit(fn, *args, **kwargs).result()
 
     def _shared_pool(self) -> tuple[ThreadPoolExecutor, object]:
         with _pool_lock:
@@ -268,6 +280,9 @@ class ReferenceAdapter(ClientAdapter):
         if pool is not None:
             pool.shutdown(wait=True)
 
+    def in_thread(self, fn: Callable[[], Any]) -> Any:
+        return run_in_thread(ContextThread, fn)
+
     def asyncify(self, fn: Callable[[], Any]) -> Awaitable[Any]:
         return asyncify(fn)()
 
@@ -275,14 +290,104 @@ class ReferenceAdapter(ClientAdapter):
         run = Parallel(num_threads=PARALLEL_THREADS, on_error="return", progress=False)
         return list(run([(fn, ()) for fn in fns]))
 
+    def parallel_with(
+        self,
+        fns: Sequence[Callable[[], Any]],
+        *,
+        num_threads: int | None = None,
+        fail_fast: bool = False,
+        progress: bool = False,
+    ) -> ParallelRun:
+        options: dict[str, Any] = {"progress": progress}  # else the library's defaults
+        if num_threads is not None:
+            options["num_threads"] = num_threads
+        if not fail_fast:
+            options["on_error"] = "return"
+        run = Parallel(**options)
+        pairs = [(fn, ()) for fn in fns]
+        if not progress:
+            results = run(pairs)
+            return ParallelRun(list(results), results.usages)
+        shown = io.StringIO()  # tqdm writes to sys.stderr as it is when the bar is made
+        with redirect_stderr(shown):
+            results = run(pairs)
+        return ParallelRun(list(results), results.usages, displayed(shown.getvalue()))
+
+    def batch(
+        self,
+        program: Callable[..., Any],
+        inputs: Sequence[Inputs],
+        *,
+        num_threads: int | None = None,
+        progress: bool = False,
+    ) -> ParallelRun:
+        options: dict[str, Any] = {}  # else the library's defaults
+        if num_threads is not None:
+            options["num_threads"] = num_threads
+        if not progress:
+            results = batch(program, inputs, **options)
+            return ParallelRun(list(results), results.usages)
+        shown = io.StringIO()
+        with redirect_stderr(shown):
+            results = batch(program, inputs, progress=True, **options)
+        return ParallelRun(list(results), results.usages, displayed(shown.getvalue()))
+
+    def settings_block(self, settings: Mapping[str, Any]) -> AbstractContextManager[Any]:
+        return context(**settings)
+
     def track_usage(self) -> AbstractContextManager[Callable[[], Usage]]:
         return _tracking()
+
+    def track_usage_calls(self) -> AbstractContextManager[Callable[[], tuple[Usage, int]]]:
+        return _tracking_calls()
+
+
+def run_in_thread(thread_class: type[threading.Thread], fn: Callable[[], Any]) -> Any:
+    """``fn()`` on a new ``thread_class`` thread, waited for: its result, or its exception."""
+    outcome: list[Any] = []
+
+    def target() -> None:
+        try:
+            outcome.append((True, fn()))
+        except BaseException as exc:  # handed to the caller
+            outcome.append((False, exc))
+
+    thread = thread_class(target=target, name="reference-thread")
+    thread.start()
+    thread.join()
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
+
+
+_OF_TOTAL = re.compile(r"(\d+)/(\d+)")
+_NO_TOTAL = re.compile(r"\s*(\d+)it\b")
+
+
+def displayed(output: str) -> tuple[tuple[int, int], ...]:
+    """Every ``(done, total)`` a tqdm bar wrote to ``output``, in order: one per refresh
+    (tqdm redraws after a carriage return); total 0 where the bar showed none (``3it``,
+    which tqdm writes for a bar without a total, or one counted past it)."""
+    shown = []
+    for line in re.split(r"[\r\n]", output):
+        if found := _OF_TOTAL.search(line):
+            shown.append((int(found[1]), int(found[2])))
+        elif found := _NO_TOTAL.match(line):
+            shown.append((int(found[1]), 0))
+    return tuple(shown)
 
 
 @contextmanager
 def _tracking() -> Iterator[Callable[[], Usage]]:
     with track_usage() as tracker:
         yield lambda: tracker.total
+
+
+@contextmanager
+def _tracking_calls() -> Iterator[Callable[[], tuple[Usage, int]]]:
+    with track_usage() as tracker:
+        yield lambda: (tracker.total, tracker.calls)
 
 
 def _outcome(result: Any) -> ChainOutcome:

@@ -113,6 +113,11 @@ class Emulator:
     """Every recognized request, as understood (provider, model, stream...), in order."""
     served: int = field(default=0, init=False)
     """Steps taken so far."""
+    waiting: int = field(default=0, init=False)
+    """Requests received whose answer has not started yet (loopback server only)."""
+    most_waiting: int = field(default=0, init=False)
+    """The most requests ever waiting for their answer at once (loopback server only):
+    how many a client had in flight."""
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -130,6 +135,8 @@ class Emulator:
         request = EmulatedRequest(method, url, {k.lower(): v for k, v in headers.items()}, body)
         with self._lock:
             self.requests.append(request)
+            self.waiting += 1
+            self.most_waiting = max(self.most_waiting, self.waiting)
         recognized = _recognize(request)
         if recognized is None:
             message = f"the emulator serves no endpoint at {method} {urlsplit(url).path}"
@@ -152,6 +159,11 @@ class Emulator:
             return _respond(call, self.steps[index])
         except ScriptError as exc:
             return _fault(call, Fault(500, f"emulator script error: {exc}"))
+
+    def answering(self) -> None:
+        """One request's answer starts now (after its delay): it no longer waits."""
+        with self._lock:
+            self.waiting -= 1
 
 
 def _respond(call: Call, step: Step) -> EmulatedResponse:

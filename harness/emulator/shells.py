@@ -128,14 +128,16 @@ class _Handler(BaseHTTPRequestHandler):
         assert isinstance(self.server, _Server)
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
         host = self.headers.get("host") or "127.0.0.1"
-        answer = self.server.emulator.handle(
+        emulator = self.server.emulator
+        answer = emulator.handle(
             self.command, f"http://{host}{self.path}", dict(self.headers.items()), body
         )
+        if answer.delay > 0:
+            time.sleep(answer.delay)
+        emulator.answering()  # before a byte of it: the client cannot send its next yet
         if answer.dropped:
             self.close_connection = True  # the request was read: close without a word
             return
-        if answer.delay > 0:
-            time.sleep(answer.delay)
         self.send_response(answer.status)
         for name, value in answer.headers.items():
             self.send_header(name, value)
