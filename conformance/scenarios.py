@@ -1371,6 +1371,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         requests_like="plain_text",
         source="loopback",
         modes=frozenset({"sync", "thread_pool", "asyncify", "parallel", "thread"}),
+        providers=("openai",),  # a concurrency primitive's behaviour: one provider shows it
     ),
     # --- one client, successive event loops -------------------------------------------
     Scenario(
@@ -2034,6 +2035,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         requests_like="plain_text",
         source="loopback",
         modes=frozenset({"sync", "parallel"}),
+        providers=("openai",),  # a concurrency primitive's behaviour: one provider shows it
         spread=Spread(programs=8, num_threads=2, fail_fast=True),
     ),
     Scenario(
@@ -2045,6 +2047,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         requests_like="plain_text",
         source="loopback",
         modes=frozenset({"sync", "parallel"}),
+        providers=("openai",),  # a concurrency primitive's behaviour: one provider shows it
         spread=Spread(programs=4, num_threads=1),
     ),
     Scenario(
@@ -2056,6 +2059,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         requests_like="plain_text",
         source="loopback",
         modes=frozenset({"sync", "parallel"}),
+        providers=("openai",),  # a concurrency primitive's behaviour: one provider shows it
         spread=Spread(programs=3, usages=True),
     ),
     Scenario(
@@ -2067,6 +2071,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         requests_like="plain_text",
         source="loopback",
         modes=frozenset({"sync", "parallel"}),
+        providers=("openai",),  # a concurrency primitive's behaviour: one provider shows it
         spread=Spread(
             programs=3,
             progress=True,
@@ -2152,6 +2157,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         requests_like="batch_inputs",
         source="loopback",
         modes=frozenset({"sync", "parallel"}),
+        providers=("openai",),  # a concurrency primitive's behaviour: one provider shows it
         inputs=(("Paris",), ("Rome", "F"), ("Oslo", "K"), ("Lima",)),
         question=weather_question,
         spread=Spread(programs=4, num_threads=1, progress=True),
