@@ -62,7 +62,6 @@ LOOP_COPIES = 2
 other (each ``asyncio.run``-like, closed before the next starts)."""
 
 
-
 PROGRAM_MODES = ("sync", "async", "thread_pool", "asyncify", "parallel")
 """The modes a ``program`` scenario runs in (a framework's program has no stream form here)."""
 
