@@ -195,7 +195,6 @@ class Outcome:
     refused: SettingRefused | None = None
     """The client refused a chain setting before any model call."""
 
-
     task_usage: Usage | None = None
     """A ``parallel_with`` slot: the usage the client reported for that program alone."""
     progress: tuple[tuple[int, int], ...] | None = None
@@ -223,6 +222,8 @@ def _ended(error: ToolCallFailed | SettingRefused) -> Outcome:
     if isinstance(error, ToolCallFailed):
         return Outcome(tool_failure=error)
     return Outcome(refused=error)
+
+
 def _call(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     return fn(*args, **kwargs)
 
