@@ -1119,6 +1119,29 @@ class ConnectionFailuresSayNothing(Tampered):
         return error
 
 
+_LOOPBACK_ADDRESS = re.compile(r"127\.0\.0\.1:\d+")
+
+
+class FailuresNameNoAddress(Tampered):
+    """Words a connection failure or a timeout without the address it tried."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        if isinstance(error, (APIConnectionError, RequestTimeoutError)):
+            return _reworded(error, _LOOPBACK_ADDRESS.sub("the server", str(error)))
+        return error
+
+
+class FailuresSayOnlyWhere(Tampered):
+    """Words a connection failure or a timeout as "request to ADDRESS failed", without
+    what happened."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        if isinstance(error, (APIConnectionError, RequestTimeoutError)):
+            where = _LOOPBACK_ADDRESS.search(str(error))
+            return _reworded(error, f"request to {where[0] if where else 'the server'} failed")
+        return error
+
+
 # --- tool chains -------------------------------------------------------------------------
 
 
@@ -2425,6 +2448,10 @@ def _client_worded(scenario: Scenario) -> bool:
     return worded and scenario.kind != "settings"  # a settings scenario makes no call
 
 
+def _says(scenario: Scenario) -> tuple[str, ...]:
+    return scenario.expected("openai").says
+
+
 CHECK_CONTROLS: tuple[CheckControl, ...] = (
     CheckControl(
         TrackerCountsNoCalls,
@@ -2466,6 +2493,16 @@ CHECK_CONTROLS: tuple[CheckControl, ...] = (
         "credentials in the provider's own place, checked on every request sent",
         # a request got through, from a client that has a key
         lambda scenario, mode: _sends(scenario) and not scenario.keyless,
+    ),
+    CheckControl(
+        FailuresNameNoAddress,
+        "a connection failure or a timeout names the host:port it tried (Expect.says)",
+        lambda scenario, mode: any("{address}" in item for item in _says(scenario)),
+    ),
+    CheckControl(
+        FailuresSayOnlyWhere,
+        "a connection failure or a timeout says what happened (Expect.says)",
+        lambda scenario, mode: any("{address}" not in item for item in _says(scenario)),
     ),
     CheckControl(
         ConnectionFailuresSayNothing,

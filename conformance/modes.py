@@ -517,8 +517,11 @@ CLIENT_WORDS: Final = _ClientWords()
 must carry as its message: any non-blank text."""
 
 
-def unmet(expected: Expected, outcome: Outcome) -> list[tuple[str, Any, Any]]:
-    """(field, expected, got) for every part of the expectation the outcome misses."""
+def unmet(
+    expected: Expected, outcome: Outcome, address: str | None = None
+) -> list[tuple[str, Any, Any]]:
+    """(field, expected, got) for every part of the expectation the outcome misses
+    (``address``: the ``host:port`` a live run sent its requests to)."""
     if expected.refused is not None:
         refused = outcome.refused
         if refused is None:
@@ -553,7 +556,8 @@ def unmet(expected: Expected, outcome: Outcome) -> list[tuple[str, Any, Any]]:
                 expected.retry_after,
                 getattr(error, "retry_after", None),
             )
-        return [(name, a, b) for name, (a, b) in checks.items() if a != b]
+        problems = [(name, a, b) for name, (a, b) in checks.items() if a != b]
+        return problems + _unsaid(expected.says, str(error.provider_message), address)
     if outcome.error is not None or outcome.response is None:
         return [("error", None, repr(outcome.error))]
     response = outcome.response
@@ -587,6 +591,18 @@ def unmet(expected: Expected, outcome: Outcome) -> list[tuple[str, Any, Any]]:
         problems += _transcript_problems(expected.transcript, outcome)
     if expected.stopped is not None:
         problems += _stop_problems(expected, outcome)
+    return problems
+
+
+def _unsaid(says: tuple[str, ...], message: str, address: str | None) -> list[Any]:
+    """A problem for each item of ``Expect.says`` the client's message leaves out."""
+    problems = []
+    for item in says:
+        if "{address}" in item and address is None:
+            raise ValueError(f"{item!r}: only a live scenario knows the address it used")
+        words = item.replace("{address}", address or "").split("|")
+        if not any(word.lower() in message.lower() for word in words):
+            problems.append(("error.message says", " or ".join(map(repr, words)), message))
     return problems
 
 

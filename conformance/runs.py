@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -351,6 +352,9 @@ class Lived:
     """The requests that match none recorded for the same conversation."""
     most_waiting: int = 0
     """The most requests the emulator had waiting for their answer at once."""
+    address: str = ""
+    """The ``host:port`` the requests were sent to (the port the scheme implies where
+    the URL gives none)."""
 
 
 class NotTLSServer:
@@ -487,7 +491,14 @@ def play_live(suite: Suite, case: Case, mode: str, endpoints: LiveEndpoints) -> 
         [call.model for call in emulator.calls],
         unmatched_live(suite, case, sent, base_url),
         emulator.most_waiting,
+        address_of(base_url),
     )
+
+
+def address_of(url: str) -> str:
+    """``host:port`` of ``url``, with the scheme's default port (RFC 9110) where it has none."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or {'http': 80, 'https': 443}[parts.scheme]}"
 
 
 def unmatched_live(

@@ -165,6 +165,11 @@ class Expect:
     error_in_own_words: bool = False
     """The error's message is the client's own (any non-blank text): the provider's body
     holds no single message (FastAPI's list of validation errors)."""
+    says: tuple[str, ...] = ()
+    """For a failure the client words itself (a connection failure, a timeout): what its
+    message must say, whatever else it says. Each item must appear, ignoring case;
+    ``"a|b"`` accepts either; ``{address}`` stands for the ``host:port`` the request was
+    sent to (live scenarios only)."""
     tool_results: tuple[tuple[ResultContent, bool], ...] | None = None
     """For chains: each tool result sent back, as (content, ``ERROR`` or ``JSONText``,
     is_error)."""
@@ -283,6 +288,8 @@ class Expected:
     error_message: str | None = None
     """The provider's own message, compared exactly; None for a failure the provider
     never described (a connection cut or refused), whose wording is the client's own."""
+    says: tuple[str, ...] = ()
+    """What the client's own wording must say (``Expect.says``)."""
     error_body: ErrorBody | None = None
     """What the error's ``body`` must be (feature ``error_body``; None: not checked)."""
     retry_after: float | None = None
@@ -534,6 +541,7 @@ class Scenario:
                 error=expect.error or RequestTimeoutError,
                 error_provider=provider,
                 error_message=expect.error_message,
+                says=expect.says,
                 attempts=attempts,
             )
         if answer is None:  # cut, dropped or refused: the client names the failure
@@ -541,6 +549,7 @@ class Scenario:
                 error=expect.error or APIConnectionError,
                 error_provider=provider,
                 error_message=expect.error_message,
+                says=expect.says,
                 attempts=attempts,
             )
         requested = model_for(provider, SCENARIO)
@@ -697,6 +706,11 @@ def silent_failure(query: str) -> str:
     """
     raise LookupError
 
+
+CUT = "cut|incomplete|not complete|ended"
+"""How a client may say that a body ended before it was whole (``Expect.says``): as the
+reference client, httpx ("incomplete chunked read", "without sending complete message
+body") or aiohttp ("not completed")."""
 
 STALL = 1.0
 """Seconds a stalled tool takes: twenty times ``TOOL_TIMEOUT``, short enough that the
@@ -1284,7 +1298,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "a stream cut after some events raises APIConnectionError, never retried",
         user("Say hello."),
         (CutStream(answer("abcdefghijklmnopqrstuvwxyz"), 4),),
-        Expect(error=APIConnectionError),
+        Expect(error=APIConnectionError, says=("{address}", CUT)),
         plain=False,
         requests_like="plain_text",
         source="loopback",
@@ -1304,7 +1318,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "a refused connection raises APIConnectionError after the retries",
         user("Say hello."),
         (),
-        Expect(error=APIConnectionError, uncounted=True),
+        Expect(error=APIConnectionError, uncounted=True, says=("{address}", "refused")),
         requests_like="plain_text",
         source="closed_port",
     ),
@@ -1314,7 +1328,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "after the retries, worded the same in every mode",
         user("Say hello once more."),
         (Drop(),) * 3,
-        Expect(error=APIConnectionError),
+        Expect(error=APIConnectionError, says=("{address}", "closed|disconnected")),
         requests_like="retry_after_wait",
         source="loopback",
     ),
@@ -1324,7 +1338,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "the retries, worded the same in every mode",
         user("Summarize the news."),
         (CutStream(answer("Nothing happened."), 0),) * 3,
-        Expect(error=APIConnectionError),
+        Expect(error=APIConnectionError, says=("{address}", CUT)),
         streams=False,
         requests_like="usage_tracked",
         source="loopback",
@@ -1335,7 +1349,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "(no retries), worded the same in every mode",
         user("Recite the alphabet 20 times."),
         (Slow(0.6, answer("Too late.")),),
-        Expect(error=RequestTimeoutError),
+        Expect(error=RequestTimeoutError, says=("{address}", "timed out|timeout", "read|respon")),
         requests_like="long_text",
         source="loopback",
         max_retries=0,  # one wait, long enough to time out in the same phase under load
@@ -1348,7 +1362,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "APIConnectionError after the retries, worded the same in every mode",
         user("Say hello."),
         (),
-        Expect(error=APIConnectionError, uncounted=True),
+        Expect(error=APIConnectionError, uncounted=True, says=("{address}", "TLS|SSL")),
         requests_like="plain_text",
         source="tls_mismatch",
     ),
@@ -1358,7 +1372,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "APIConnectionError after the retries, worded the same in every mode",
         user("Say hello."),
         (),
-        Expect(error=APIConnectionError, uncounted=True),
+        Expect(error=APIConnectionError, uncounted=True, says=("{address}", "TLS|SSL", "reset")),
         requests_like="plain_text",
         source="tls_reset",
     ),

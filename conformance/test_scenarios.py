@@ -132,6 +132,8 @@ class Played:
     """Live runs: the model each request named."""
     most_waiting: int | None = None
     """Live runs: the most requests the emulator had waiting for their answer at once."""
+    address: str | None = None
+    """Live runs: the ``host:port`` the requests were sent to."""
 
 
 def play(suite: Suite, case: Case, mode: str, endpoints: LiveEndpoints) -> Played:
@@ -162,6 +164,7 @@ def _play(suite: Suite, case: Case, mode: str, endpoints: LiveEndpoints) -> Play
             lived.unmatched,
             models=lived.models,
             most_waiting=lived.most_waiting,
+            address=lived.address,
         )
     played = replay(suite, case, mode)
     stream = mode in STREAM_MODES
@@ -194,7 +197,9 @@ def baseline(suite: Suite, case: Case, endpoints: LiveEndpoints) -> list[Outcome
             suite.cache[key] = None
         else:
             expected = expectation(suite, case)
-            good = not played.unmatched and all(not unmet(expected, o) for o in played.outcomes)
+            good = not played.unmatched and not any(
+                unmet(expected, o, played.address) for o in played.outcomes
+            )
             suite.cache[key] = played.outcomes if good else None
     outcomes: list[Outcome] | None = suite.cache[key]
     return outcomes
@@ -323,7 +328,7 @@ def test_scenario(
                 )
             continue
         wanted_here = expectation(suite, case, index) if scenario.inputs else expected
-        problems = unmet(wanted_here, outcome)
+        problems = unmet(wanted_here, outcome, played.address)
         if problems:
             fail_with(request, case, f"{label} misses the scenario's expectation", problems)
 
