@@ -1142,6 +1142,45 @@ class FailuresSayOnlyWhere(Tampered):
         return error
 
 
+class CertificateFailureWithoutWhy(Tampered):
+    """Words a failed certificate check as "certificate verify failed", without why (the
+    certificate is self-signed)."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        text = str(error)
+        if "self-signed" in text:
+            return _reworded(
+                error, text.replace("self-signed certificate", "CERTIFICATE_VERIFY_FAILED")
+            )
+        return error
+
+
+class _OmitsPort(Tampered):
+    """Names the host a refused connection went to, without the port ``PORT``."""
+
+    PORT: ClassVar[int]
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        text = str(error)
+        if f"127.0.0.1:{self.PORT}:" in text:
+            return _reworded(error, text.replace(f"127.0.0.1:{self.PORT}", "127.0.0.1"))
+        return error
+
+
+class OmitsPort80(_OmitsPort):
+    """Names the host a refused connection to an http URL without a port went to, not
+    the port (80)."""
+
+    PORT = 80
+
+
+class OmitsPort443(_OmitsPort):
+    """Names the host a refused connection to an https URL without a port went to, not
+    the port (443)."""
+
+    PORT = 443
+
+
 # --- tool chains -------------------------------------------------------------------------
 
 
@@ -2356,6 +2395,9 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "error_server_no_retries": (Control(IgnoresMaxRetries),),
     "tls_handshake_failed": (Control(AsyncTLSFailureInAiohttpWords, modes=ASYNC),),
     "connection_refused": (Control(AsyncConnectErrorsAsTimeouts, modes=ASYNC),),
+    "connection_refused_http_default_port": (Control(OmitsPort80),),
+    "connection_refused_https_default_port": (Control(OmitsPort443),),
+    "tls_untrusted_certificate": (Control(CertificateFailureWithoutWhy),),
     "slow_reply": (
         Control(ParallelPollsMissingProgressBar, modes=frozenset({"parallel"}), reach="parallel"),
         Control(SubmitTimesOut, modes=frozenset({"thread_pool"}), reach="submit"),

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -410,6 +411,47 @@ class ResettingServer(NotTLSServer):
             connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
+class UntrustedTLSServer(NotTLSServer):
+    """A loopback TLS server whose certificate (``conformance/self_signed.pem``, for
+    127.0.0.1) is self-signed: an ``https://`` URL to it fails the certificate check of
+    any client that trusts only the public CAs."""
+
+    CERTIFICATE = Path(__file__).with_name("self_signed.pem")
+
+    def __init__(self) -> None:
+        self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._tls.load_cert_chain(self.CERTIFICATE)
+        super().__init__()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with connection, suppress(OSError):  # the client's alert ends the handshake
+            connection.settimeout(5.0)
+            with self._tls.wrap_socket(connection, server_side=True) as tls:
+                tls.recv(65536)
+
+
+DEFAULT_PORT_URLS: dict[str, str] = {
+    "default_http_port": "http://127.0.0.1",
+    "default_https_port": "https://127.0.0.1",
+}
+"""The URLs without a port of the ``default_*_port`` sources: nothing must listen on the
+port their scheme implies (80, 443)."""
+
+
+def default_port_url(source: str) -> str:
+    """The URL of a ``default_*_port`` source; skips the test where something listens on
+    that port on this machine (the scenario needs it refused)."""
+    url = DEFAULT_PORT_URLS[source]
+    host, port = address_of(url).split(":")
+    with socket.socket() as probe:
+        probe.settimeout(1.0)
+        if probe.connect_ex((host, int(port))) == 0:
+            pytest.skip(
+                f"{host}:{port} accepts connections on this machine: {source} needs it closed"
+            )
+    return url
+
+
 class LiveEndpoints:
     """Where live scenarios send their requests, for a whole session: one loopback server
     (whose emulator each run replaces, so the address, and every message naming it, stays
@@ -422,6 +464,7 @@ class LiveEndpoints:
         self._closed: socket.socket | None = None
         self._not_tls: NotTLSServer | None = None
         self._resetting: ResettingServer | None = None
+        self._untrusted: UntrustedTLSServer | None = None
 
     def server(self, emulator: Emulator) -> str:
         if self._server is None:
@@ -449,7 +492,15 @@ class LiveEndpoints:
             self._resetting = ResettingServer()
         return self._resetting.url
 
+    def untrusted(self) -> str:
+        if self._untrusted is None:
+            self._untrusted = UntrustedTLSServer()
+        return self._untrusted.url
+
     def close(self) -> None:
+        if self._untrusted is not None:
+            self._untrusted.close()
+            self._untrusted = None
         if self._not_tls is not None:
             self._not_tls.close()
             self._not_tls = None
@@ -478,6 +529,10 @@ def play_live(suite: Suite, case: Case, mode: str, endpoints: LiveEndpoints) -> 
         base_url = endpoints.not_tls()
     elif scenario.source == "tls_reset":
         base_url = endpoints.resetting()
+    elif scenario.source == "tls_untrusted":
+        base_url = endpoints.untrusted()
+    elif scenario.source in DEFAULT_PORT_URLS:
+        base_url = default_port_url(scenario.source)
     else:
         base_url = endpoints.server(emulator)
     connections = endpoints.connections if scenario.source == "loopback" else None

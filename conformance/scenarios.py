@@ -70,10 +70,21 @@ Kind = Literal["call", "chain", "tool_run", "tasks", "program", "settings"]
 """What a scenario runs: a call, a chain, a call whose tool calls the client then runs
 (``run_tools``, no second model call), concurrent tasks, a framework's program, or calls
 under settings the client must reject (``Scenario.rejects``)."""
-Source = Literal["cassette", "loopback", "closed_port", "tls_mismatch", "tls_reset"]
+Source = Literal[
+    "cassette",
+    "loopback",
+    "closed_port",
+    "default_http_port",
+    "default_https_port",
+    "tls_mismatch",
+    "tls_reset",
+    "tls_untrusted",
+]
 """Where a scenario's answers come from: its cassette (replayed), or live: the emulator
-serving the scenario's steps on a loopback server, a port nothing listens on, or an
-``https://`` URL to a port that answers in plain HTTP (the TLS handshake fails)."""
+serving the scenario's steps on a loopback server, a port nothing listens on (given,
+or the one the scheme implies: ``http://127.0.0.1``, ``https://127.0.0.1``), or an
+``https://`` URL to a port that answers in plain HTTP, resets the TLS handshake, or
+shows a self-signed certificate."""
 PROVIDERS = ("openai", "anthropic", "gemini", "bedrock")
 PROVIDERS_WITHOUT_CALL_IDS = frozenset({"gemini"})
 """Providers whose wire format carries no tool-call ids: a client makes its own, and modes
@@ -1375,6 +1386,42 @@ SCENARIOS: tuple[Scenario, ...] = (
         Expect(error=APIConnectionError, uncounted=True, says=("{address}", "TLS|SSL", "reset")),
         requests_like="plain_text",
         source="tls_reset",
+    ),
+    Scenario(
+        "tls_untrusted_certificate",
+        "an https URL whose server shows a self-signed certificate fails the certificate "
+        "check: APIConnectionError saying why, worded the same in every mode",
+        user("Say hello."),
+        (),
+        Expect(
+            error=APIConnectionError,
+            uncounted=True,
+            says=("{address}", "certificate", "self-signed|self signed"),
+        ),
+        requests_like="plain_text",
+        source="tls_untrusted",
+    ),
+    Scenario(
+        "connection_refused_http_default_port",
+        "a refused connection to an http URL without a port names port 80 (the scheme's)",
+        user("Say hello."),
+        (),
+        Expect(error=APIConnectionError, uncounted=True, says=("{address}", "refused")),
+        requests_like="plain_text",
+        source="default_http_port",
+        modes=frozenset({"sync", "async"}),
+        providers=("openai",),  # the URL, not the provider's wire
+    ),
+    Scenario(
+        "connection_refused_https_default_port",
+        "a refused connection to an https URL without a port names port 443 (the scheme's)",
+        user("Say hello."),
+        (),
+        Expect(error=APIConnectionError, uncounted=True, says=("{address}", "refused")),
+        requests_like="plain_text",
+        source="default_https_port",
+        modes=frozenset({"sync", "async"}),
+        providers=("openai",),  # the URL, not the provider's wire
     ),
     Scenario(
         "slow_reply",
