@@ -737,6 +737,16 @@ class AnswerWithoutChoicesAsServerError(_UndecodableAsServerError):
     scenario = "malformed_answer_no_choices"
 
 
+class UndecodableEncodingAsConnectionError(Tampered):
+    """Reports a body its HTTP library cannot decode (labelled gzip, not gzip) as
+    APIConnectionError."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        if isinstance(error, MalformedResponseError) and "decompressing" in str(error):
+            return _remapped(error, APIConnectionError)
+        return error
+
+
 class CutChunkAsServerError(_UndecodableAsServerError):
     """Reports a stream event that is not JSON as ServerError (scoped:
     malformed_chunk_not_json's conversation)."""
@@ -1139,6 +1149,16 @@ class FailuresSayOnlyWhere(Tampered):
         if isinstance(error, (APIConnectionError, RequestTimeoutError)):
             where = _LOOPBACK_ADDRESS.search(str(error))
             return _reworded(error, f"request to {where[0] if where else 'the server'} failed")
+        return error
+
+
+class ResetWordedAsClosed(Tampered):
+    """Words a connection reset by the server as closed, not as reset."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        where = _LOOPBACK_ADDRESS.search(str(error))
+        if "reset by peer" in str(error) and where is not None:
+            return _reworded(error, f"{where[0]} closed the connection")
         return error
 
 
@@ -2398,6 +2418,7 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "connection_refused_http_default_port": (Control(OmitsPort80),),
     "connection_refused_https_default_port": (Control(OmitsPort443),),
     "tls_untrusted_certificate": (Control(CertificateFailureWithoutWhy),),
+    "connection_reset_exhausted": (Control(ResetWordedAsClosed),),
     "slow_reply": (
         Control(ParallelPollsMissingProgressBar, modes=frozenset({"parallel"}), reach="parallel"),
         Control(SubmitTimesOut, modes=frozenset({"thread_pool"}), reach="submit"),
@@ -2448,6 +2469,7 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "chain_empty_arguments_text": (Control(EmptyArgumentsTextAsNull, reach="chains"),),
     "malformed_answer_html": (Control(HtmlAnswerAsServerError, scoped=True),),
     "malformed_answer_no_choices": (Control(AnswerWithoutChoicesAsServerError, scoped=True),),
+    "malformed_answer_encoding": (Control(UndecodableEncodingAsConnectionError),),
     "malformed_chunk_not_json": (Control(CutChunkAsServerError, scoped=True),),
     "malformed_chunk_choices_object": (Control(ChoicesObjectAsServerError, scoped=True),),
     "parallel_fail_fast": (Control(FailFastRunsEveryProgram, modes=PARALLEL, reach="parallel"),),

@@ -1344,6 +1344,16 @@ SCENARIOS: tuple[Scenario, ...] = (
         source="loopback",
     ),
     Scenario(
+        "connection_reset_exhausted",
+        "a connection reset (TCP RST) without an answer on every attempt raises "
+        "APIConnectionError after the retries, saying it was reset, in every mode",
+        user("Say hello once more."),
+        (Drop(reset=True),) * 3,
+        Expect(error=APIConnectionError, says=("{address}", "reset")),
+        requests_like="retry_after_wait",
+        source="loopback",
+    ),
+    Scenario(
         "cut_mid_body_exhausted",
         "a non-streamed body cut mid-JSON on every attempt raises APIConnectionError after "
         "the retries, worded the same in every mode",
@@ -2046,6 +2056,18 @@ SCENARIOS: tuple[Scenario, ...] = (
         (Malformed(PORTAL_PAGE, content_type="text/html; charset=utf-8"),),
         Expect(),
         streams=False,
+        providers=("openai",),
+    ),
+    Scenario(
+        "malformed_answer_encoding",
+        "a 200 answer labelled gzip-encoded that is not gzip raises MalformedResponseError, "
+        "never retried, worded the same in every mode",
+        user("Say hello."),
+        (Malformed(json.dumps(NO_CHOICES), content_encoding="gzip"),),
+        Expect(),
+        streams=False,
+        requests_like="plain_text",
+        source="loopback",  # live: the client's own HTTP stack decodes the body
         providers=("openai",),
     ),
     Scenario(

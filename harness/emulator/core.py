@@ -91,6 +91,8 @@ class EmulatedResponse:
     stream: bool = False
     cut: bool = False
     dropped: bool = False
+    reset: bool = False
+    """With ``dropped``: the connection is reset rather than closed."""
 
     @property
     def body(self) -> bytes:
@@ -173,7 +175,7 @@ def _respond(call: Call, step: Step) -> EmulatedResponse:
     if isinstance(step, Slow):
         return replace(_respond(call, step.then), delay=step.seconds)
     if isinstance(step, Drop):
-        return EmulatedResponse(0, {}, (), dropped=True)
+        return EmulatedResponse(0, {}, (), dropped=True, reset=step.reset)
     if isinstance(step, StreamFault):
         if not call.stream:
             raise ScriptError("a StreamFault answers only a streamed request")
@@ -181,6 +183,8 @@ def _respond(call: Call, step: Step) -> EmulatedResponse:
         return EmulatedResponse(200, wire.headers, wire.events, stream=True)
     if isinstance(step, Malformed):
         headers = {"content-type": step.content_type}
+        if step.content_encoding is not None:
+            headers["content-encoding"] = step.content_encoding
         if not call.stream:
             return EmulatedResponse(200, headers, (step.body.encode(),))
         if call.provider != "openai":

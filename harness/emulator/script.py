@@ -126,12 +126,19 @@ class Malformed:
     content_type: str = "application/json"
     reply: Reply = Reply()
     after_events: int = 1
+    content_encoding: str | None = None
+    """A ``content-encoding`` the body is labelled with but not encoded in (a non-streamed
+    body only): the client's HTTP library cannot decode it."""
 
 
 @dataclass(frozen=True)
 class Drop:
     """No answer: the connection is closed once the request has been read (over the
-    loopback server; in-process, the transport raises httpx's ``RemoteProtocolError``)."""
+    loopback server; in-process, the transport raises httpx's ``RemoteProtocolError``).
+    With ``reset``, it is reset (TCP RST) instead (in-process: httpx's ``ReadError``,
+    caused by ``ConnectionResetError``)."""
+
+    reset: bool = False
 
 
 Step = Reply | Fault | Slow | CutStream | StreamFault | Malformed | Drop

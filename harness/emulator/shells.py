@@ -4,7 +4,10 @@ HTTP server."""
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import socket
+import struct
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -71,6 +74,9 @@ class EmulatorTransport(httpx.MockTransport):
         answer = self.emulator.handle(
             request.method, str(request.url), dict(request.headers), request.content
         )
+        if answer.dropped and answer.reset:
+            reset = ConnectionResetError(errno.ECONNRESET, os.strerror(errno.ECONNRESET))
+            raise httpx.ReadError(str(reset), request=request) from reset
         if answer.dropped:
             raise httpx.RemoteProtocolError(
                 "Server disconnected without sending a response.", request=request
@@ -136,6 +142,10 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(answer.delay)
         emulator.answering()  # before a byte of it: the client cannot send its next yet
         if answer.dropped:
+            if answer.reset:  # closed at once with linger 0, no FIN before: the kernel sends RST
+                linger = struct.pack("ii", 1, 0)
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                os.close(self.connection.detach())
             self.close_connection = True  # the request was read: close without a word
             return
         self.send_response(answer.status)
