@@ -747,6 +747,26 @@ class UndecodableEncodingAsConnectionError(Tampered):
         return error
 
 
+class StreamPageWithoutContentType(Tampered):
+    """Says a stream answered by an HTML page had no content type (it had one)."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        text = str(error.provider_message)
+        if isinstance(error, MalformedResponseError) and "text/html" in text:
+            return _reworded(error, re.sub(r"text/html[^ )]*", "no content type", text))
+        return error
+
+
+class UnlabelledStreamBodyUnshown(Tampered):
+    """Says a stream answered by a body without a content type held no events, without
+    showing what it held."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        if isinstance(error, MalformedResponseError) and "no content type" in str(error):
+            return _reworded(error, "the stream held no events (no content type)")
+        return error
+
+
 class CutChunkAsServerError(_UndecodableAsServerError):
     """Reports a stream event that is not JSON as ServerError (scoped:
     malformed_chunk_not_json's conversation)."""
@@ -2470,6 +2490,8 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "malformed_answer_html": (Control(HtmlAnswerAsServerError, scoped=True),),
     "malformed_answer_no_choices": (Control(AnswerWithoutChoicesAsServerError, scoped=True),),
     "malformed_answer_encoding": (Control(UndecodableEncodingAsConnectionError),),
+    "stream_answer_html": (Control(StreamPageWithoutContentType),),
+    "stream_answer_unlabelled": (Control(UnlabelledStreamBodyUnshown),),
     "malformed_chunk_not_json": (Control(CutChunkAsServerError, scoped=True),),
     "malformed_chunk_choices_object": (Control(ChoicesObjectAsServerError, scoped=True),),
     "parallel_fail_fast": (Control(FailFastRunsEveryProgram, modes=PARALLEL, reach="parallel"),),
@@ -2566,7 +2588,9 @@ CHECK_CONTROLS: tuple[CheckControl, ...] = (
     CheckControl(
         FailuresSayOnlyWhere,
         "a connection failure or a timeout says what happened (Expect.says)",
-        lambda scenario, mode: any("{address}" not in item for item in _says(scenario)),
+        lambda scenario, mode: (
+            _client_worded(scenario) and any("{address}" not in item for item in _says(scenario))
+        ),
     ),
     CheckControl(
         ConnectionFailuresSayNothing,

@@ -177,10 +177,10 @@ class Expect:
     """The error's message is the client's own (any non-blank text): the provider's body
     holds no single message (FastAPI's list of validation errors)."""
     says: tuple[str, ...] = ()
-    """For a failure the client words itself (a connection failure, a timeout): what its
-    message must say, whatever else it says. Each item must appear, ignoring case;
-    ``"a|b"`` accepts either; ``{address}`` stands for the ``host:port`` the request was
-    sent to (live scenarios only)."""
+    """For a failure the client words itself (a connection failure, a timeout, an answer
+    it cannot decode): what its message must say, whatever else it says. Each item must
+    appear, ignoring case; ``"a|b"`` accepts either; ``{address}`` stands for the
+    ``host:port`` the request was sent to (live scenarios only)."""
     tool_results: tuple[tuple[ResultContent, bool], ...] | None = None
     """For chains: each tool result sent back, as (content, ``ERROR`` or ``JSONText``,
     is_error)."""
@@ -541,6 +541,7 @@ class Scenario:
                 error=expect.error or MalformedResponseError,
                 error_provider=provider,
                 error_message=expect.error_message,
+                says=expect.says,
                 attempts=attempts,
             )
         if expect.refused is not None:
@@ -2069,6 +2070,28 @@ SCENARIOS: tuple[Scenario, ...] = (
         requests_like="plain_text",
         source="loopback",  # live: the client's own HTTP stack decodes the body
         providers=("openai",),
+    ),
+    Scenario(
+        "stream_answer_html",
+        "a stream answered 200 with an HTML page (a captive portal's) raises "
+        "MalformedResponseError saying what arrived: its content type and first bytes",
+        user("Say hello."),
+        (Malformed(PORTAL_PAGE, content_type="text/html; charset=utf-8", whole=True),),
+        Expect(says=("text/html", "<html>")),
+        plain=False,
+        requests_like="plain_text",
+        source="loopback",
+    ),
+    Scenario(
+        "stream_answer_unlabelled",
+        "a stream answered 200 with an HTML page without a content type raises "
+        "MalformedResponseError saying what arrived (its first bytes)",
+        user("Say hello."),
+        (Malformed(PORTAL_PAGE, content_type="", whole=True),),
+        Expect(says=("<html>",)),
+        plain=False,
+        requests_like="plain_text",
+        source="loopback",
     ),
     Scenario(
         "malformed_answer_no_choices",

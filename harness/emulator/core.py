@@ -182,11 +182,13 @@ def _respond(call: Call, step: Step) -> EmulatedResponse:
         wire = _STREAM_FAULTS[call.provider](call, step)
         return EmulatedResponse(200, wire.headers, wire.events, stream=True)
     if isinstance(step, Malformed):
-        headers = {"content-type": step.content_type}
+        headers = {"content-type": step.content_type} if step.content_type else {}
         if step.content_encoding is not None:
             headers["content-encoding"] = step.content_encoding
         if not call.stream:
             return EmulatedResponse(200, headers, (step.body.encode(),))
+        if step.whole:
+            return EmulatedResponse(200, headers, (step.body.encode(),), stream=True)
         if call.provider != "openai":
             raise ScriptError("a streamed Malformed answer is written for OpenAI only")
         wire = _ANSWERS[call.provider](call, step.reply)

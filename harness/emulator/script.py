@@ -118,14 +118,17 @@ class StreamFault:
 @dataclass(frozen=True)
 class Malformed:
     """A 200 answer that cannot be decoded: ``body`` sent verbatim, labelled
-    ``content_type``, as the whole non-streamed body; in a stream (OpenAI only), the first
-    ``after_events`` events of ``reply``, then ``body`` as the data of one server-sent
-    event, then ``data: [DONE]``."""
+    ``content_type`` (no label where it is ""), as the whole non-streamed body; in a
+    stream (OpenAI only), the first ``after_events`` events of ``reply``, then ``body`` as
+    the data of one server-sent event, then ``data: [DONE]``, unless ``whole``."""
 
     body: str
     content_type: str = "application/json"
     reply: Reply = Reply()
     after_events: int = 1
+    whole: bool = False
+    """A streamed request gets ``body`` as its whole body too, not as an event (what a
+    proxy's page looks like to a client waiting for a stream), from any provider."""
     content_encoding: str | None = None
     """A ``content-encoding`` the body is labelled with but not encoded in (a non-streamed
     body only): the client's HTTP library cannot decode it."""
