@@ -248,7 +248,8 @@ def expectation(suite: Suite, case: Case, index: int | None = None) -> Expected:
     """The scenario's whole expectation (a ``batch`` scenario's: for input ``index``), less
     the fields the client does not report (a finish reason, without the ``finish_reason``
     feature; reasoning, without ``reasoning``; a chain's usage, without ``chain_usage``;
-    an error's body, without ``error_body``)."""
+    an error's body, without ``error_body``; what a failure the client words itself says,
+    without ``describes_failures``)."""
     expected = case.scenario.expected(case.provider, index)
     if not suite.adapter.supports("finish_reason", case.provider):
         expected = replace(expected, finish_reason=None)
@@ -258,6 +259,8 @@ def expectation(suite: Suite, case: Case, index: int | None = None) -> Expected:
         expected = replace(expected, chain_usage=None)
     if not suite.adapter.supports("error_body", case.provider):
         expected = replace(expected, error_body=None)
+    if not suite.adapter.supports("describes_failures", case.provider):
+        expected = replace(expected, says=())
     if not suite.adapter.supports("usage_calls", case.provider):
         expected = replace(expected, calls_total=None)
     return expected

@@ -124,6 +124,7 @@ def test_features_are_declared_for_anthropic_only(adapter: AnthropicSDKAdapter) 
         "achain",
         "tool_choice",
         "error_body",
+        "describes_failures",
         "reasoning",
         "base_url",
         "history",

@@ -72,6 +72,7 @@ SUPPORTED = frozenset(
         "reasoning",
         "base_url",
         "error_body",
+        "describes_failures",
         "history",
         "timeout",
         "max_retries",

@@ -202,6 +202,7 @@ FEATURES = frozenset(
         "chain_limit_report",  # a chain stopped by max_turns says so (ChainOutcome.stopped)
         "max_turns_checked",  # max_turns below 1 is refused before any model call
         "error_body",  # a provider error carries the provider's body (LLMError.body)
+        "describes_failures",  # a failure no provider described says what and where
         "keyless",  # needs no key for a Target.base_url server that asks for none
         "parallel_threads",  # parallel_with(num_threads=k): at most k programs at once
         "fail_fast",  # parallel_with(fail_fast=True): the first failure stops the run
