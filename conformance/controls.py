@@ -1182,6 +1182,16 @@ class ResetWordedAsClosed(Tampered):
         return error
 
 
+class UnresolvableHostWithoutWhy(Tampered):
+    """Says a host name could not be resolved, without the resolver's reason."""
+
+    def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
+        text = str(error.provider_message)
+        if "cannot resolve" in text:
+            return _reworded(error, re.sub(r" \([^)]*\)", "", text))
+        return error
+
+
 class CertificateFailureWithoutWhy(Tampered):
     """Words a failed certificate check as "certificate verify failed", without why (the
     certificate is self-signed)."""
@@ -2438,6 +2448,7 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "connection_refused_http_default_port": (Control(OmitsPort80),),
     "connection_refused_https_default_port": (Control(OmitsPort443),),
     "tls_untrusted_certificate": (Control(CertificateFailureWithoutWhy),),
+    "host_unresolvable": (Control(UnresolvableHostWithoutWhy),),
     "connection_reset_exhausted": (Control(ResetWordedAsClosed),),
     "slow_reply": (
         Control(ParallelPollsMissingProgressBar, modes=frozenset({"parallel"}), reach="parallel"),

@@ -38,7 +38,7 @@ import pytest
 
 from conformance.models import LOST, SCENARIO, model_for
 from conformance.modes import Case, Outcome, Runner, programs, unmet
-from conformance.scenarios import Expected, Scenario
+from conformance.scenarios import UNRESOLVABLE_HOST, Expected, Scenario
 from conformance.sent import SentRequest, from_emulated, observing
 from harness.adapters.base import ClientAdapter, Target
 from harness.cassettes import load_cassette
@@ -534,6 +534,8 @@ def play_live(suite: Suite, case: Case, mode: str, endpoints: LiveEndpoints) -> 
         base_url = endpoints.resetting()
     elif scenario.source == "tls_untrusted":
         base_url = endpoints.untrusted()
+    elif scenario.source == "unresolvable":
+        base_url = f"http://{UNRESOLVABLE_HOST}"
     elif scenario.source in DEFAULT_PORT_URLS:
         base_url = default_port_url(scenario.source)
     else:

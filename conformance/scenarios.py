@@ -76,13 +76,15 @@ Source = Literal[
     "closed_port",
     "default_http_port",
     "default_https_port",
+    "unresolvable",
     "tls_mismatch",
     "tls_reset",
     "tls_untrusted",
 ]
 """Where a scenario's answers come from: its cassette (replayed), or live: the emulator
 serving the scenario's steps on a loopback server, a port nothing listens on (given,
-or the one the scheme implies: ``http://127.0.0.1``, ``https://127.0.0.1``), or an
+or the one the scheme implies: ``http://127.0.0.1``, ``https://127.0.0.1``), a host name
+that cannot be resolved (``UNRESOLVABLE_HOST``), or an
 ``https://`` URL to a port that answers in plain HTTP, resets the TLS handshake, or
 shows a self-signed certificate."""
 PROVIDERS = ("openai", "anthropic", "gemini", "bedrock")
@@ -718,6 +720,11 @@ def silent_failure(query: str) -> str:
     """
     raise LookupError
 
+
+UNRESOLVABLE_HOST = ".".join(["no-such-host-" + "x" * 50] * 4) + ".invalid"
+"""A host name no resolver can resolve, without asking any DNS server: longer than the
+255 bytes a DNS name may have (glibc's resolver refuses it before sending a query), in
+the ``.invalid`` domain (RFC 6761), which never resolves either."""
 
 CUT = "cut|incomplete|not complete|ended"
 """How a client may say that a body ended before it was whole (``Expect.says``): as the
@@ -1397,6 +1404,21 @@ SCENARIOS: tuple[Scenario, ...] = (
         Expect(error=APIConnectionError, uncounted=True, says=("{address}", "TLS|SSL", "reset")),
         requests_like="plain_text",
         source="tls_reset",
+    ),
+    Scenario(
+        "host_unresolvable",
+        "a host name that cannot be resolved raises APIConnectionError naming the host and "
+        "saying why (the resolver's words), worded the same in every mode",
+        user("Say hello."),
+        (),
+        Expect(
+            error=APIConnectionError,
+            uncounted=True,
+            says=(UNRESOLVABLE_HOST, "resolv", "not known"),
+        ),
+        requests_like="plain_text",
+        source="unresolvable",
+        providers=("openai",),  # the URL, not the provider's wire
     ),
     Scenario(
         "tls_untrusted_certificate",
