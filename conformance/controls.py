@@ -284,6 +284,29 @@ def _in(messages: Sequence[Message], scenario: str) -> bool:
     return tuple(messages) == _conversation(scenario)
 
 
+_in_scope = contextvars.ContextVar("controls_in_scope", default=False)
+"""Whether the call runs the conversation a ``ScopedTransportControl`` is scoped to."""
+
+
+class ScopedTransportControl(Tampered):
+    """The reference adapter whose clients send through ``transport_class``, a transport
+    broken only where ``_in_scope`` is set: for ``scenario``'s conversation."""
+
+    transport_class: ClassVar[type[Transport]] = BrokenTransport
+    scenario: ClassVar[str] = ""
+
+    def connect(self, target: Target) -> LM:
+        client = super().connect(target)
+        client._transport = self.transport_class(transport=target.transport)
+        return client
+
+    def tamper_request(
+        self, messages: Sequence[Message], params: dict[str, Any], path: str
+    ) -> tuple[Sequence[Message], dict[str, Any]]:
+        _in_scope.set(_in(messages, self.scenario))
+        return messages, params
+
+
 # --- requests ----------------------------------------------------------------------------
 
 
@@ -929,56 +952,34 @@ class ServiceUnavailableNotRetried(TransportControl):
     transport_class = Only500To504RetriedTransport
 
 
-_no_rate_limit_retry = contextvars.ContextVar("controls_no_rate_limit_retry", default=False)
-
-
 class NoRateLimitRetryTransport(BrokenTransport):
     def _delay(self, policy: RetryPolicy | None, retries_done: int, error: LLMError) -> Any:
-        if isinstance(error, RateLimitError) and _no_rate_limit_retry.get():
+        if isinstance(error, RateLimitError) and _in_scope.get():
             return None
         return super()._delay(policy, retries_done, error)
 
 
-class RateLimitNotRetriedForHello(Tampered):
+class RateLimitNotRetriedForHello(ScopedTransportControl):
     """Does not retry a 429 (scoped: retry_after_429's conversation)."""
 
-    def connect(self, target: Target) -> LM:
-        client = super().connect(target)
-        client._transport = NoRateLimitRetryTransport(transport=target.transport)
-        return client
-
-    def tamper_request(
-        self, messages: Sequence[Message], params: dict[str, Any], path: str
-    ) -> tuple[Sequence[Message], dict[str, Any]]:
-        _no_rate_limit_retry.set(_in(messages, "retry_after_429"))
-        return messages, params
-
-
-_ignore_retry_after = contextvars.ContextVar("controls_ignore_retry_after", default=False)
+    transport_class = NoRateLimitRetryTransport
+    scenario = "retry_after_429"
 
 
 class AsyncIgnoresRetryAfterTransport(BrokenTransport):
     def _delay(self, policy: RetryPolicy | None, retries_done: int, error: LLMError) -> Any:
         delay = super()._delay(policy, retries_done, error)
         if delay is not None and isinstance(error, RateLimitError) and _is_async():
-            return 0.0 if _ignore_retry_after.get() else delay
+            return 0.0 if _in_scope.get() else delay
         return delay
 
 
-class AsyncIgnoresRetryAfter(Tampered):
+class AsyncIgnoresRetryAfter(ScopedTransportControl):
     """The async path retries a 429 at once, whatever Retry-After says (scoped:
     retry_after_wait's conversation)."""
 
-    def connect(self, target: Target) -> LM:
-        client = super().connect(target)
-        client._transport = AsyncIgnoresRetryAfterTransport(transport=target.transport)
-        return client
-
-    def tamper_request(
-        self, messages: Sequence[Message], params: dict[str, Any], path: str
-    ) -> tuple[Sequence[Message], dict[str, Any]]:
-        _ignore_retry_after.set(_in(messages, "retry_after_wait"))
-        return messages, params
+    transport_class = AsyncIgnoresRetryAfterTransport
+    scenario = "retry_after_wait"
 
 
 class BackoffOverRetryAfterTransport(BrokenTransport):
@@ -1013,32 +1014,16 @@ def _cut_body(error: LLMError) -> bool:
     return isinstance(error, APIConnectionError) and "before the body ended" in str(error)
 
 
-_in_hello = contextvars.ContextVar("controls_in_say_hello", default=False)
-"""Whether the call runs the live fault scenarios' own conversation ("Say hello.")."""
+class HelloScoped(ScopedTransportControl):
+    """Scoped to the conversation of ``cut_mid_body`` and ``connection_dropped`` (the
+    other connection faults have their own)."""
 
-
-class HelloScoped(Tampered):
-    """The reference adapter whose clients send through ``transport_class``, knowing
-    (``_in_hello``) whether the call is the conversation of ``cut_mid_body`` and
-    ``connection_dropped`` (the other connection faults have their own)."""
-
-    transport_class: ClassVar[type[Transport]] = BrokenTransport
-
-    def connect(self, target: Target) -> LM:
-        client = super().connect(target)
-        client._transport = self.transport_class(transport=target.transport)
-        return client
-
-    def tamper_request(
-        self, messages: Sequence[Message], params: dict[str, Any], path: str
-    ) -> tuple[Sequence[Message], dict[str, Any]]:
-        _in_hello.set(_in(messages, "connection_dropped"))
-        return messages, params
+    scenario = "connection_dropped"
 
 
 class AsyncBodyCutNotRetriedTransport(BrokenTransport):
     def _delay(self, policy: RetryPolicy | None, retries_done: int, error: LLMError) -> Any:
-        if _cut_body(error) and _is_async() and _in_hello.get():
+        if _cut_body(error) and _is_async() and _in_scope.get():
             return None
         return super()._delay(policy, retries_done, error)
 
@@ -1056,7 +1041,7 @@ def _dropped(error: LLMError) -> bool:
 
 class DroppedConnectionNotRetriedTransport(BrokenTransport):
     def _delay(self, policy: RetryPolicy | None, retries_done: int, error: LLMError) -> Any:
-        if _dropped(error) and _in_hello.get():
+        if _dropped(error) and _in_scope.get():
             return None
         return super()._delay(policy, retries_done, error)
 
