@@ -176,10 +176,10 @@ class Outcome:
     events: tuple[StreamEvent, ...] | None = None
     tool_results: tuple[Message, ...] | None = None
     tracked_usage: Usage | None = None
-    tracked_calls: int | None = None
-    """How many calls the client's usage tracker counted (feature ``usage_calls``)."""
     """What the client's usage tracker held after the whole run (every copy), for
     scenarios that track usage."""
+    tracked_calls: int | None = None
+    """How many calls the client's usage tracker counted (feature ``usage_calls``)."""
     sent: tuple[SentRequest, ...] = ()
     """Every request the whole run sent (every copy), as sent, in order."""
     seconds: float | None = None

@@ -35,6 +35,7 @@ from harness.emulator import (
     EmulatorTransport,
     Fault,
     LoopbackServer,
+    Malformed,
     Reply,
     Slow,
     StreamFault,
@@ -675,6 +676,38 @@ async def test_a_connection_dropped_every_time_is_a_connection_error(mode: str) 
             lm.close()
             await lm.aclose()
     assert len(em.requests) == 3
+
+
+@by_mode
+async def test_a_reset_connection_is_reset_in_process_and_over_loopback(mode: str) -> None:
+    """``Drop(reset=True)``: the client reads ECONNRESET (a TCP RST over loopback, not the
+    end of the stream a plain ``Drop`` gives)."""
+    em = Emulator([Drop(reset=True)] * 2)
+    in_process = TARGETS[0].lm(EmulatorTransport(em), max_retries=0)
+    with serve(em) as url:
+        over_loopback = TARGETS[0].lm(max_retries=0, **client_options("openai", url))
+        for lm in (in_process, over_loopback):
+            try:
+                with pytest.raises(APIConnectionError, match="Connection reset by peer"):
+                    await call(lm, mode)
+            finally:
+                lm.close()
+                await lm.aclose()
+    assert len(em.requests) == 2
+
+
+def test_a_malformed_answer_can_lose_its_content_type_and_claim_an_encoding() -> None:
+    """``Malformed``: ``content_type=""`` sends no label; ``content_encoding`` labels the
+    body with an encoding it is not in; ``whole`` answers a streamed request with it."""
+    url = "https://api.openai.com/v1/chat/completions"
+    page = Malformed("<html>", content_type="", content_encoding="gzip", whole=True)
+    em = Emulator([page, page])
+    plain = em.handle("POST", url, {}, b'{"model": "m"}')
+    streamed = em.handle("POST", url, {}, b'{"model": "m", "stream": true}')
+    for answer in (plain, streamed):
+        assert answer.body == b"<html>"
+        assert answer.headers == {"content-encoding": "gzip"}
+    assert streamed.stream
 
 
 def test_a_loopback_server_keeps_its_port_when_its_emulator_changes() -> None:
