@@ -432,6 +432,10 @@ class Parallel:
 
         def run(index: int, program: Callable[..., Any], args: Any, kwargs: Any) -> Any:
             nonlocal done
+            if stop_on_error and finished.is_set():
+                # a task failed since this one was queued: it never starts (the failing
+                # thread takes the next before the caller wakes to cancel what is pending)
+                return None
             tracker = UsageTracker()  # this task's own; the copied context is thrown away after
             _trackers.set((*_trackers.get(), tracker))
             try:

@@ -599,6 +599,25 @@ def test_raise_policy_cancels_pending_work() -> None:
     assert threading.active_count() <= baseline  # running work finished, pool joined
 
 
+def test_raise_policy_starts_no_queued_task_after_the_first_failure() -> None:
+    """Only a task already running when the first one fails may still start: the failing
+    worker must not take the next queued task before the caller cancels the rest."""
+    started: list[int] = []
+
+    def job(i: int) -> int:
+        started.append(i)
+        if i == 0:
+            raise ValueError("first")
+        time.sleep(0.05)
+        return i
+
+    for _ in range(10):
+        started.clear()
+        with pytest.raises(ValueError, match="first"):
+            batch(job, [(i,) for i in range(8)], num_threads=2)
+        assert 0 in started and set(started) <= {0, 1}
+
+
 def test_return_policy_puts_errors_in_their_slots() -> None:
     def job(i: int) -> int:
         if i % 3 == 0:
