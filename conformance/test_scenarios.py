@@ -334,13 +334,15 @@ def test_scenario(
 
     made = played.requests
     if fails_fast(scenario, case.mode):
-        if not 1 <= made < copies:
+        spread = scenario.spread
+        threads = spread.num_threads if spread is not None and spread.num_threads else copies
+        if not 1 <= made <= threads:  # every program fails: a thread is freed by a failure
             fail_with(
                 request,
                 case,
-                "the first failure did not stop the run: every program waiting for a thread "
-                "still started",
-                [("requests", f"at least 1, fewer than the {copies} programs", made)],
+                "the first failure did not stop the run: a program waiting for a thread "
+                "started after it",
+                [("requests", f"1 to {threads} (the programs already running)", made)],
             )
     elif expected.attempts is not None and made != expected.attempts * copies:
         fail_with(
