@@ -726,6 +726,12 @@ UNRESOLVABLE_HOST = ".".join(["no-such-host-" + "x" * 50] * 4) + ".invalid"
 255 bytes a DNS name may have (glibc's resolver refuses it before sending a query), in
 the ``.invalid`` domain (RFC 6761), which never resolves either."""
 
+DEFAULT_PORTS: tuple[tuple[str, int, Source], ...] = (
+    ("http", 80, "default_http_port"),
+    ("https", 443, "default_https_port"),
+)
+"""Per scheme, the port a URL without one implies, and the live source that refuses it."""
+
 CUT = "cut|incomplete|not complete|ended"
 """How a client may say that a body ended before it was whole (``Expect.says``): as the
 reference client, httpx ("incomplete chunked read", "without sending complete message
@@ -1434,27 +1440,20 @@ SCENARIOS: tuple[Scenario, ...] = (
         requests_like="plain_text",
         source="tls_untrusted",
     ),
-    Scenario(
-        "connection_refused_http_default_port",
-        "a refused connection to an http URL without a port names port 80 (the scheme's)",
-        user("Say hello."),
-        (),
-        Expect(error=APIConnectionError, uncounted=True, says=("{address}", "refused")),
-        requests_like="plain_text",
-        source="default_http_port",
-        modes=frozenset({"sync", "async"}),
-        providers=("openai",),  # the URL, not the provider's wire
-    ),
-    Scenario(
-        "connection_refused_https_default_port",
-        "a refused connection to an https URL without a port names port 443 (the scheme's)",
-        user("Say hello."),
-        (),
-        Expect(error=APIConnectionError, uncounted=True, says=("{address}", "refused")),
-        requests_like="plain_text",
-        source="default_https_port",
-        modes=frozenset({"sync", "async"}),
-        providers=("openai",),  # the URL, not the provider's wire
+    *(
+        Scenario(
+            f"connection_refused_{scheme}_default_port",
+            f"a refused connection to an {scheme} URL without a port names port {port} "
+            "(the scheme's)",
+            user("Say hello."),
+            (),
+            Expect(error=APIConnectionError, uncounted=True, says=("{address}", "refused")),
+            requests_like="plain_text",
+            source=source,
+            modes=frozenset({"sync", "async"}),
+            providers=("openai",),  # the URL, not the provider's wire
+        )
+        for scheme, port, source in DEFAULT_PORTS
     ),
     Scenario(
         "slow_reply",
