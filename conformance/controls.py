@@ -41,7 +41,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 
 from conformance.models import SCENARIO, model_for
-from conformance.scenarios import SCENARIOS, Scenario
+from conformance.scenarios import DEFAULT_PORTS, SCENARIOS, Scenario
 from harness.adapters.base import (
     ChainOutcome,
     Inputs,
@@ -817,10 +817,13 @@ class DropsErrorBodies(Tampered):
 
 class AsyncConnectErrorsAsTimeouts(Tampered):
     """On the async path, reports a connection aiohttp found refused as
-    RequestTimeoutError (the sync path still says APIConnectionError)."""
+    RequestTimeoutError (the sync path still says APIConnectionError), on a port the URL
+    names (connection_refused's; a URL without one has its own scenarios)."""
 
     def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
         if path not in ("acall", "astream", "achain") or not isinstance(error, APIConnectionError):
+            return error
+        if any(f"127.0.0.1:{port}:" in str(error) for _, port, _ in DEFAULT_PORTS):
             return error
         chain: list[BaseException] = []
         current: BaseException | None = error
@@ -1099,8 +1102,9 @@ class AsyncTLSFailureInAiohttpWords(Tampered):
     own words)."""
 
     def tamper_error(self, error: LLMError, messages: Sequence[Message], path: str) -> LLMError:
-        text = str(error)  # a handshake broken off by a reset is tls_handshake_reset's
-        if path in ("acall", "astream") and "TLS handshake" in text and "reset" not in text:
+        text = str(error)  # a reset or an untrusted certificate has its own scenario
+        broken_off = "reset" in text or "certificate" in text
+        if path in ("acall", "astream") and "TLS handshake" in text and not broken_off:
             return _reworded(error, _own_words(error))
         return error
 
@@ -1976,8 +1980,8 @@ class OneThreadTooMany(ReferenceAdapter):
         progress: bool = False,
     ) -> ParallelRun:
         threads = num_threads
-        if isinstance(num_threads, int) and not isinstance(num_threads, bool) and num_threads > 0:
-            threads = num_threads + 1
+        if type(num_threads) is int and num_threads > 0 and not fail_fast:  # (not a bool)
+            threads = num_threads + 1  # (a fail-fast run has its own scenario)
         return super().parallel_with(
             fns, num_threads=threads, fail_fast=fail_fast, progress=progress
         )
@@ -2368,7 +2372,11 @@ class CheckControl:
 CONTROLS: dict[str, tuple[Control, ...]] = {
     "plain_text": (Control(SwapsUsageOfPlainAnswer, scoped=True),),
     "tls_handshake_reset": (
-        Control(SyncWordsTLSResetAsReset, modes=frozenset({"async", "astream"})),
+        # the sync path's rows: they say no TLS (the async rows then have no baseline)
+        Control(
+            SyncWordsTLSResetAsReset,
+            modes=frozenset({"sync", "stream", "thread_pool", "asyncify", "parallel"}),
+        ),
     ),
     "successive_event_loops": (
         Control(KeepsEveryLoop, modes=frozenset({"two_loops"})),
