@@ -33,7 +33,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
@@ -1866,6 +1866,33 @@ class FailFastRunsEveryProgram(ReferenceAdapter):
         return run
 
 
+class FailFastLeavesProgramsRunning(ReferenceAdapter):
+    """``fail_fast`` raises the first failure as soon as it comes and cancels the programs
+    still waiting, but does not wait for those already running: they go on behind the
+    caller's back."""
+
+    def parallel_with(
+        self,
+        fns: Sequence[Callable[[], Any]],
+        *,
+        num_threads: int | None = None,
+        fail_fast: bool = False,
+        progress: bool = False,
+    ) -> ParallelRun:
+        if not fail_fast:
+            return super().parallel_with(fns, num_threads=num_threads, progress=progress)
+        pool = ThreadPoolExecutor(num_threads or 8, "control-parallel")
+        try:
+            futures = [pool.submit(contextvars.copy_context().run, fn) for fn in fns]
+            for future in as_completed(futures):
+                error = future.exception()
+                if error is not None:
+                    raise error
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        return ParallelRun([future.result() for future in futures])
+
+
 class OneThreadTooMany(ReferenceAdapter):
     """``num_threads`` counts the threads besides a first one: a valid ``num_threads`` runs
     one program more than that at once."""
@@ -2386,6 +2413,9 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "malformed_chunk_not_json": (Control(CutChunkAsServerError, scoped=True),),
     "malformed_chunk_choices_object": (Control(ChoicesObjectAsServerError, scoped=True),),
     "parallel_fail_fast": (Control(FailFastRunsEveryProgram, modes=PARALLEL, reach="parallel"),),
+    "parallel_fail_fast_joins": (
+        Control(FailFastLeavesProgramsRunning, modes=PARALLEL, reach="parallel"),
+    ),
     "parallel_one_thread": (Control(OneThreadTooMany, modes=PARALLEL, reach="parallel"),),
     "parallel_task_usage": (Control(TotalUsageInEverySlot, modes=PARALLEL, reach="parallel"),),
     "parallel_progress": (Control(ProgressOnlyAtTheEnd, modes=PARALLEL, reach="parallel"),),

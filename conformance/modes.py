@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -201,6 +202,9 @@ class Outcome:
     """A ``parallel_with`` run asked for progress: every (done, total) its display showed."""
     rejected: ConfigurationError | None = None
     """A ``settings`` scenario: the client's rejection of a bad setting."""
+    left_running: int | None = None
+    """A ``parallel_with`` run of a ``Spread.joins`` scenario: how many of the programs it
+    started had not ended when it returned (or raised)."""
 
 
 def _outcome(value: Any) -> Outcome:
@@ -237,6 +241,38 @@ def _parallel_outcome(value: Any) -> Outcome:
     if isinstance(value, BaseException):
         raise value
     return _outcome(value)
+
+
+class _Running:
+    """Counts the programs that have started and not ended yet."""
+
+    def __init__(self) -> None:
+        self._ended = threading.Condition()
+        self._count = 0
+
+    @property
+    def now(self) -> int:
+        with self._ended:
+            return self._count
+
+    def counted(self, program: Callable[[], Any]) -> Callable[[], Any]:
+        def run() -> Any:
+            with self._ended:
+                self._count += 1
+            try:
+                return program()
+            finally:
+                with self._ended:
+                    self._count -= 1
+                    self._ended.notify_all()
+
+        return run
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait (a while) for the programs a client left running: their requests must not
+        reach the next run's emulator."""
+        with self._ended:
+            self._ended.wait_for(lambda: self._count == 0, timeout)
 
 
 class Runner:
@@ -332,7 +368,8 @@ class Runner:
     def _run_spread(self) -> list[Outcome]:
         spread = self.scenario.spread
         assert spread is not None
-        copies = [self._program("sync")] * spread.programs
+        running = _Running()
+        copies = [running.counted(self._program("sync"))] * spread.programs
         try:
             run = self.adapter.parallel_with(
                 copies,
@@ -343,12 +380,18 @@ class Runner:
         except LLMError as error:
             if not spread.fail_fast:
                 raise
-            return [Outcome(error=error)]
+            left = running.now
+            running.settle()
+            return [Outcome(error=error, left_running=left)]
+        left = running.now
+        running.settle()
         usages: list[Usage | None] = [None] * len(run.results)
         if spread.usages and run.usages is not None:
             usages = list(run.usages)
         return [
-            replace(_parallel_outcome(value), task_usage=usage, progress=run.progress)
+            replace(
+                _parallel_outcome(value), task_usage=usage, progress=run.progress, left_running=left
+            )
             for value, usage in zip(run.results, usages, strict=False)
         ]
 

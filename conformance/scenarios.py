@@ -336,6 +336,9 @@ class Spread:
     progress: bool = False
     """The display must end at ``programs`` of ``programs``, never count back nor past the
     total, and show a count in between while the programs run (feature ``progress``)."""
+    joins: bool = False
+    """When the run returns (or raises), every program it started has ended: none is left
+    running behind the caller's back (a ``fail_fast`` run included)."""
     usages: bool = False
     """Each slot's usage must be the usage of the answer its program received, and the
     slots must sum to every answer's (feature ``parallel_usage``)."""
@@ -2037,6 +2040,28 @@ SCENARIOS: tuple[Scenario, ...] = (
         modes=frozenset({"sync", "parallel"}),
         providers=("openai",),  # a concurrency primitive's behaviour: one provider shows it
         spread=Spread(programs=8, num_threads=2, fail_fast=True),
+    ),
+    Scenario(
+        "parallel_fail_fast_joins",
+        "a fail_fast parallel run of 8 programs on 2 threads raises its first failure only "
+        "once the program still waiting for a slow answer has ended: none is left running",
+        user("Say hello."),
+        (Fault(400, "this account is out of credit"),),
+        Expect(error=BadRequestError, error_message="this account is out of credit"),
+        requests_like="plain_text",
+        source="loopback",
+        modes=frozenset({"sync", "parallel"}),
+        providers=("openai",),  # a concurrency primitive's behaviour: one provider shows it
+        spread=Spread(
+            programs=8,
+            num_threads=2,
+            fail_fast=True,
+            joins=True,
+            steps=(
+                Fault(400, "this account is out of credit"),
+                *(Slow(0.5, answer("Hello, late.")),) * 7,
+            ),
+        ),
     ),
     Scenario(
         "parallel_one_thread",

@@ -211,6 +211,10 @@ def spread_problems(spread: Spread, played: Played) -> list[tuple[str, Any, Any]
             answered = outcome.response.usage if outcome.response else None
             if outcome.task_usage != answered:
                 problems.append((f"usage of program #{index + 1}", answered, outcome.task_usage))
+    if spread.joins:
+        left = played.outcomes[0].left_running if played.outcomes else None
+        if left != 0:
+            problems.append(("programs still running when the run returned", 0, left))
     if spread.progress:
         shown = played.outcomes[0].progress if played.outcomes else None
         problems += progress_problems(spread.programs, shown)

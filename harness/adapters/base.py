@@ -104,7 +104,8 @@ returns the sum and how many calls it summed (one per model answer received).
 (feature ``parallel_threads``): never more than that many programs running at once;
 ``fail_fast`` (feature ``fail_fast``): the first failure stops the run, the programs
 still waiting for a thread are dropped (a thread may have taken the next one already),
-and the run raises the failure of the lowest index (a provider error as an ``LLMError``);
+and the run raises the failure of the lowest index (a provider error as an ``LLMError``),
+only once every program it started has ended (none is left running behind the caller);
 ``progress`` (feature ``progress``): the library shows its progress display, and
 ``ParallelRun.progress`` is every ``(done, total)`` it showed, in order; the usage of
 each program's calls in its own slot (feature ``parallel_usage``).
