@@ -343,11 +343,15 @@ class Spread:
     """Each slot's usage must be the usage of the answer its program received, and the
     slots must sum to every answer's (feature ``parallel_usage``)."""
     steps: tuple[Step, ...] | None = None
+    errors_in_slots: bool = False
+    """A ``batch`` scenario: the run is asked to keep a failing input's error in its own
+    slot (``fail_fast=False``, feature ``batch_errors``); the other inputs still run."""
 
     @property
     def features(self) -> tuple[str, ...]:
         needed = ["parallel_threads"] if self.num_threads is not None else []
         needed += [name for name in ("fail_fast", "progress") if getattr(self, name)]
+        needed += ["batch_errors"] if self.errors_in_slots else []
         return (*needed, *(["parallel_usage"] if self.usages else []))
 
 
@@ -420,11 +424,25 @@ class Scenario:
     """Before its call, the ``sync`` mode enters two ``context`` blocks selecting the
     process default's client and exits them outer first (feature ``unordered_exits``): the
     call must still go to the scenario's client."""
+    no_stderr: bool = False
+    """Every mode runs with ``sys.stderr`` None, as a process has it under ``pythonw`` or
+    as a service: the client must still answer (and write nothing there)."""
+    foreign_exit: tuple[type[Exception], ...] = ()
+    """Before its call, the ``sync`` mode enters a ``context`` block selecting the caller's
+    client, and a plain thread, inside its own block selecting that client too, exits it
+    (feature ``foreign_exit``): that exit must raise one of these errors, whose message
+    names the block's type, and both blocks must still select the client (empty: no such
+    exit)."""
     rejects: tuple[Mapping[str, Any], ...] = ()
     """A ``settings`` scenario's bad settings, one name each: in ``sync`` and ``async``, a
     ``settings_block`` around the call (feature ``checked_settings``); in ``parallel``, the
     options of a ``parallel_with`` run of the call. Each must raise
-    ``harness.types.ConfigurationError`` naming that setting before any request."""
+    ``harness.types.ConfigurationError`` naming that setting before any request. In
+    ``parallel``, a bad setting named ``input`` is one input of a ``batch`` run instead
+    (feature ``batch``): inputs are tuples or dicts."""
+    reject_says: tuple[tuple[str, ...], ...] = ()
+    """For each of ``rejects`` in order (missing: none), words its rejection's message
+    must contain besides the setting's name: what the setting takes, or what it was given."""
 
     @property
     def live(self) -> bool:
@@ -461,6 +479,8 @@ class Scenario:
             needed += self.spread.features
         if self.unordered_exits:
             needed.append("unordered_exits")
+        if self.foreign_exit:
+            needed.append("foreign_exit")
         return tuple(needed)
 
     @property
@@ -2031,20 +2051,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "parallel_fail_fast",
         "with fail_fast, the first failure stops a parallel run of 8 programs on 2 threads: "
-        "the programs still waiting never start, and the run raises the provider's error",
-        user("Say hello."),
-        (Fault(400, "this account is out of credit"),),
-        Expect(error=BadRequestError, error_message="this account is out of credit"),
-        requests_like="plain_text",
-        source="loopback",
-        modes=frozenset({"sync", "parallel"}),
-        providers=("openai",),  # a concurrency primitive's behaviour: one provider shows it
-        spread=Spread(programs=8, num_threads=2, fail_fast=True),
-    ),
-    Scenario(
-        "parallel_fail_fast_joins",
-        "a fail_fast parallel run of 8 programs on 2 threads raises its first failure only "
-        "once the program still waiting for a slow answer has ended: none is left running",
+        "the programs still waiting never start, and the run raises the provider's error, "
+        "once the program still waiting for a slow answer has ended (none left running)",
         user("Say hello."),
         (Fault(400, "this account is out of credit"),),
         Expect(error=BadRequestError, error_message="this account is out of credit"),
@@ -2137,7 +2145,60 @@ SCENARIOS: tuple[Scenario, ...] = (
         source="loopback",
         modes=frozenset({"sync", "async"}),
         rejects=({"temprature": 0.2}, {"temperature": "warm"}, {"max_tokens": True}),
+        reject_says=((), (), ("int",)),  # max_tokens takes an int (or says "integer")
         needs=("checked_settings",),
+    ),
+    Scenario(
+        "batch_failure_in_its_slot",
+        "batch asked to keep failures in their slots: each of its 2 inputs fails, and each "
+        "provider error is in its own slot (none raised, none dropped)",
+        user(weather_question("Paris")),
+        (
+            Fault(400, "this account is out of credit"),
+            Fault(400, "this account is out of credit"),
+        ),
+        Expect(attempts=1),
+        streams=False,
+        requests_like="batch_inputs",
+        source="loopback",
+        modes=frozenset({"sync", "parallel"}),
+        providers=("openai",),  # a concurrency primitive's behaviour: one provider shows it
+        inputs=(("Paris",), ("Rome", "F")),
+        question=weather_question,
+        spread=Spread(programs=2, errors_in_slots=True),
+    ),
+    Scenario(
+        "batch_without_stderr",
+        "batch with its default options works in a process without stderr (sys.stderr "
+        "None, as under pythonw): both its inputs are answered",
+        user(weather_question("Paris")),
+        (answer("Sunny, 21 C."), answer("Sunny, 21 C.")),  # served in the order asked
+        Expect(attempts=1),
+        streams=False,
+        requests_like="batch_inputs",
+        source="loopback",
+        modes=frozenset({"sync", "parallel"}),
+        providers=("openai",),  # a concurrency primitive's behaviour: one provider shows it
+        inputs=(("Paris",), ("Rome", "F")),
+        question=weather_question,
+        no_stderr=True,
+    ),
+    Scenario(
+        "batch_input_rejected",
+        "a batch input that is neither a tuple nor a dict (a list) is rejected with a "
+        "ConfigurationError naming the input and the list it was, before any request",
+        user("Say hello."),
+        (),
+        Expect(),
+        kind="settings",
+        streams=False,
+        requests_like="plain_text",
+        source="loopback",
+        modes=frozenset({"parallel"}),
+        providers=("openai",),  # a concurrency primitive's behaviour: one provider shows it
+        rejects=({"input": ["Paris"]},),
+        reject_says=(("list",),),
+        needs=("batch",),
     ),
     Scenario(
         "num_threads_rejected",
@@ -2165,6 +2226,19 @@ SCENARIOS: tuple[Scenario, ...] = (
         source="loopback",
         modes=frozenset({"sync"}),
         unordered_exits=True,
+    ),
+    Scenario(
+        "context_exit_elsewhere",
+        "a context block exited in a thread where it is not open is refused with a "
+        "RuntimeError or ValueError naming the block; both threads' blocks stay as they were",
+        user("Say hello."),
+        (answer("Hello from the right model."),),
+        Expect(text="Hello from the right model."),
+        requests_like="plain_text",
+        source="loopback",
+        modes=frozenset({"sync"}),
+        providers=("openai",),  # a context primitive's behaviour: one provider shows it
+        foreign_exit=(RuntimeError, ValueError),  # Python's own, for a ContextVar token
     ),
     Scenario(
         "batch_one_thread_progress",

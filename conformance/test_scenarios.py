@@ -44,6 +44,7 @@ from conformance.modes import (
     MODES,
     STREAM_MODES,
     Case,
+    ForeignExit,
     Outcome,
     applies,
     baseline_of,
@@ -221,6 +222,28 @@ def spread_problems(spread: Spread, played: Played) -> list[tuple[str, Any, Any]
     return problems
 
 
+def foreign_exit_problems(
+    errors: tuple[type[Exception], ...], exited: ForeignExit | None
+) -> list[tuple[str, Any, Any]]:
+    """What an exit in a thread where the block is not open missed: a refusal of one of
+    ``errors`` naming the block, and both threads' blocks as they were."""
+    if exited is None:
+        return [("the exit elsewhere", "made", None)]
+    problems: list[tuple[str, Any, Any]] = []
+    kinds = " or ".join(kind.__name__ for kind in errors)
+    if not isinstance(exited.error, errors):
+        problems.append(("error of the exit", kinds, repr(exited.error)))
+    elif exited.block not in str(exited.error):
+        problems.append(("error message (names the block)", exited.block, str(exited.error)))
+    if not exited.kept_there:
+        problems.append(("the other thread's own block", "still selecting its client", "lost"))
+    if not exited.kept_here:
+        problems.append(("the block in its own thread", "still selecting its client", "lost"))
+    if exited.crashed is not None:
+        problems.append(("a block's own exit", "no error", repr(exited.crashed)))
+    return problems
+
+
 def progress_problems(
     total: int, shown: tuple[tuple[int, int], ...] | None
 ) -> list[tuple[str, Any, Any]]:
@@ -325,11 +348,32 @@ def test_scenario(
                     f"bad setting #{index + 1} was not rejected, naming it, before any request",
                     [(name, f"ConfigurationError naming {name!r}", repr(instead))],
                 )
+            says = scenario.reject_says[index] if index < len(scenario.reject_says) else ()
+            missing = [word for word in says if word not in str(rejected)]
+            if missing:
+                fail_with(
+                    request,
+                    case,
+                    f"the rejection of bad setting #{index + 1} does not say what {name!r} "
+                    "takes or was given",
+                    [(f"{name} (words)", ", ".join(missing), str(rejected))],
+                )
             continue
         wanted_here = expectation(suite, case, index) if scenario.inputs else expected
         problems = unmet(wanted_here, outcome)
         if problems:
             fail_with(request, case, f"{label} misses the scenario's expectation", problems)
+
+    if scenario.foreign_exit and case.mode == "sync":
+        problems = foreign_exit_problems(scenario.foreign_exit, played.outcomes[0].foreign_exit)
+        if problems:
+            fail_with(
+                request,
+                case,
+                "a context block exited in a thread where it is not open was not refused "
+                "cleanly there",
+                problems,
+            )
 
     made = played.requests
     if fails_fast(scenario, case.mode):

@@ -122,6 +122,12 @@ exits the caller's context selects what it selected before both (what it selects
 the two exits is the client's own business). Either exit may raise the client's own
 error.
 
+**Foreign exits** (feature ``foreign_exit``): a ``context`` block entered in one thread
+and exited in another thread, where it is not open, is refused there: the exit raises the
+client's own error (which kinds a scenario accepts, it says), whose message names the
+block (the name of the type of the object ``context`` returned), and the blocks open in
+either thread keep selecting what they selected.
+
 **Settings checked** (feature ``checked_settings``): ``settings_block(settings)`` is the
 client's own scoped block of call settings, in ``harness.Settings``' names
 (``temperature``, ``top_p``, ``max_tokens``, ``max_retries``, ``timeout``); an unknown
@@ -209,10 +215,12 @@ FEATURES = frozenset(
         "progress",  # parallel_with(progress=True): the display, as (done, total) shown
         "parallel_usage",  # parallel_with: each program's usage in its own slot
         "batch",  # batch(program, inputs): one program over positional/keyword inputs
+        "batch_errors",  # batch(fail_fast=False): a failing input's error in its own slot
         "checked_settings",  # settings_block(settings): bad settings rejected before the block
         "submit_arguments",  # submit_with(fn, *args, **kwargs): the executor passes them on
         "usage_calls",  # track_usage_calls(): the tracker also counts the calls it summed
         "unordered_exits",  # context blocks exited outer first leave no override behind
+        "foreign_exit",  # a context block exited in a thread where it is not open: refused
         "thread",  # in_thread(fn): a thread of the library's own that carries the context
     }
 )
@@ -614,12 +622,15 @@ class ClientAdapter(abc.ABC):
         *,
         num_threads: int | None = None,
         progress: bool = False,
+        fail_fast: bool | None = None,
     ) -> ParallelRun:
         """``program(*args)`` or ``program(**kwargs)`` for every input, on worker threads
         with the caller's context, through the library's batch primitive (feature
         ``batch``) with its default options but ``num_threads`` (feature
         ``parallel_threads``) and ``progress`` (feature ``progress``), as for
-        ``parallel_with``; results in input order."""
+        ``parallel_with``; results in input order. ``fail_fast`` None: the library's
+        default way with a failing input; False (feature ``batch_errors``): its exception
+        in its own slot, the other inputs still run; True: as for ``parallel_with``."""
         raise NotImplementedError
 
     def settings_block(self, settings: Mapping[str, Any]) -> AbstractContextManager[Any]:
