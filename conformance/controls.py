@@ -1746,6 +1746,10 @@ class TasksShareOneContext(ReferenceAdapter):
                 return self._override[-1]  # type: ignore[no-any-return]
         return super().current()
 
+    def supports(self, feature: str, provider: str) -> bool:
+        # one process-wide slot: a block has no thread to be refused in (not its break)
+        return feature != "foreign_exit" and super().supports(feature, provider)
+
 
 class KeepsEveryLoop(ReferenceAdapter):
     """``acall`` keeps every event loop it ran in, in a list that is never emptied (a
@@ -2517,8 +2521,8 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "malformed_answer_no_choices": (Control(AnswerWithoutChoicesAsServerError, scoped=True),),
     "malformed_chunk_not_json": (Control(CutChunkAsServerError, scoped=True),),
     "malformed_chunk_choices_object": (Control(ChoicesObjectAsServerError, scoped=True),),
-    "parallel_fail_fast": (
-        Control(FailFastRunsEveryProgram, modes=PARALLEL, reach="parallel"),
+    "parallel_fail_fast": (Control(FailFastRunsEveryProgram, modes=PARALLEL, reach="parallel"),),
+    "parallel_fail_fast_joins": (
         Control(FailFastLeavesProgramsRunning, modes=PARALLEL, reach="parallel"),
     ),
     "parallel_one_thread": (Control(OneThreadTooMany, modes=PARALLEL, reach="parallel"),),

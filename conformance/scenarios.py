@@ -332,7 +332,8 @@ class Spread:
     """The first failure stops the run, which raises it: the programs still waiting for a
     thread are dropped, so fewer requests than programs arrive (feature ``fail_fast``; a
     thread may have taken the next program before the run stops: the scenario runs four
-    times as many programs as threads)."""
+    times as many programs as threads; without ``num_threads`` every program may have
+    started, so only at least one request must arrive)."""
     progress: bool = False
     """The display must end at ``programs`` of ``programs``, never count back nor past the
     total, and show a count in between while the programs run (feature ``progress``)."""
@@ -2051,8 +2052,20 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "parallel_fail_fast",
         "with fail_fast, the first failure stops a parallel run of 8 programs on 2 threads: "
-        "the programs still waiting never start, and the run raises the provider's error, "
-        "once the program still waiting for a slow answer has ended (none left running)",
+        "the programs still waiting never start, and the run raises the provider's error",
+        user("Say hello."),
+        (Fault(400, "this account is out of credit"),),
+        Expect(error=BadRequestError, error_message="this account is out of credit"),
+        requests_like="plain_text",
+        source="loopback",
+        modes=frozenset({"sync", "parallel"}),
+        providers=("openai",),  # a concurrency primitive's behaviour: one provider shows it
+        spread=Spread(programs=8, num_threads=2, fail_fast=True),
+    ),
+    Scenario(
+        "parallel_fail_fast_joins",
+        "a fail_fast parallel run of 2 programs raises the first one's failure only once "
+        "the other, waiting for a slow answer, has ended: none is left running",
         user("Say hello."),
         (Fault(400, "this account is out of credit"),),
         Expect(error=BadRequestError, error_message="this account is out of credit"),
@@ -2061,14 +2074,10 @@ SCENARIOS: tuple[Scenario, ...] = (
         modes=frozenset({"sync", "parallel"}),
         providers=("openai",),  # a concurrency primitive's behaviour: one provider shows it
         spread=Spread(
-            programs=8,
-            num_threads=2,
+            programs=2,
             fail_fast=True,
             joins=True,
-            steps=(
-                Fault(400, "this account is out of credit"),
-                *(Slow(0.5, answer("Hello, late.")),) * 7,
-            ),
+            steps=(Fault(400, "this account is out of credit"), Slow(0.5, answer("Hello, late."))),
         ),
     ),
     Scenario(
