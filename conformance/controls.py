@@ -31,9 +31,10 @@ import functools
 import json
 import os
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
@@ -1846,6 +1847,10 @@ class TasksShareOneContext(ReferenceAdapter):
                 return self._override[-1]  # type: ignore[no-any-return]
         return super().current()
 
+    def supports(self, feature: str, provider: str) -> bool:
+        # one process-wide slot: a block has no thread to be refused in (not its break)
+        return feature != "foreign_exit" and super().supports(feature, provider)
+
 
 class KeepsEveryLoop(ReferenceAdapter):
     """``acall`` keeps every event loop it ran in, in a list that is never emptied (a
@@ -1967,6 +1972,33 @@ class FailFastRunsEveryProgram(ReferenceAdapter):
         return run
 
 
+class FailFastLeavesProgramsRunning(ReferenceAdapter):
+    """``fail_fast`` raises the first failure as soon as it comes and cancels the programs
+    still waiting, but does not wait for those already running: they go on behind the
+    caller's back."""
+
+    def parallel_with(
+        self,
+        fns: Sequence[Callable[[], Any]],
+        *,
+        num_threads: int | None = None,
+        fail_fast: bool = False,
+        progress: bool = False,
+    ) -> ParallelRun:
+        if not fail_fast:
+            return super().parallel_with(fns, num_threads=num_threads, progress=progress)
+        pool = ThreadPoolExecutor(num_threads or 8, "control-parallel")
+        try:
+            futures = [pool.submit(contextvars.copy_context().run, fn) for fn in fns]
+            for future in as_completed(futures):
+                error = future.exception()
+                if error is not None:
+                    raise error
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        return ParallelRun([future.result() for future in futures])
+
+
 class OneThreadTooMany(ReferenceAdapter):
     """``num_threads`` counts the threads besides a first one: a valid ``num_threads`` runs
     one program more than that at once."""
@@ -2036,11 +2068,14 @@ class BatchPassesKeywordInputsWhole(ReferenceAdapter):
         *,
         num_threads: int | None = None,
         progress: bool = False,
+        fail_fast: bool | None = None,
     ) -> ParallelRun:
         def whole(*args: Any, **kwargs: Any) -> Any:
             return program(kwargs) if kwargs else program(*args)
 
-        return super().batch(whole, inputs, num_threads=num_threads, progress=progress)
+        return super().batch(
+            whole, inputs, num_threads=num_threads, progress=progress, fail_fast=fail_fast
+        )
 
 
 class BatchIgnoresItsOptions(ReferenceAdapter):
@@ -2054,8 +2089,9 @@ class BatchIgnoresItsOptions(ReferenceAdapter):
         *,
         num_threads: int | None = None,
         progress: bool = False,
+        fail_fast: bool | None = None,
     ) -> ParallelRun:
-        return super().batch(program, inputs)
+        return super().batch(program, inputs, fail_fast=fail_fast)
 
 
 class SubmitDropsKeywordArguments(ReferenceAdapter):
@@ -2088,6 +2124,41 @@ class ContextResetsItsToken(ReferenceAdapter):
     def context(self, client: LM) -> AbstractContextManager[Any]:
         return _unchecked({"lm": client})
 
+    def supports(self, feature: str, provider: str) -> bool:
+        # its blocks are generators: an exit in another thread raises Python's own
+        # ValueError, which names a token, not the block (context_exit_elsewhere's break)
+        return feature != "foreign_exit" and super().supports(feature, provider)
+
+
+class ExitsTheInnermostBlock(ReferenceAdapter):
+    """A ``context`` block's exit undoes the innermost block open in the exiting thread,
+    whichever it is: exited in another thread, it undoes that thread's own block, and
+    raises nothing."""
+
+    def context(self, client: LM) -> AbstractContextManager[Any]:
+        return _InnermostExit(super().context(client))
+
+
+_open_blocks: contextvars.ContextVar[tuple[AbstractContextManager[Any], ...]] = (
+    contextvars.ContextVar("control_open_blocks", default=())
+)
+
+
+class _InnermostExit:
+    def __init__(self, block: AbstractContextManager[Any]) -> None:
+        self._block = block
+
+    def __enter__(self) -> Any:
+        value = self._block.__enter__()
+        _open_blocks.set((*_open_blocks.get(), self._block))
+        return value
+
+    def __exit__(self, *exc_info: Any) -> None:
+        opened = _open_blocks.get()
+        if opened:
+            _open_blocks.set(opened[:-1])
+            opened[-1].__exit__(*exc_info)
+
 
 class PlainThread(ReferenceAdapter):
     """``in_thread`` starts a plain ``threading.Thread``, which starts from an empty context."""
@@ -2103,6 +2174,71 @@ class SettingsUnchecked(ReferenceAdapter):
     def settings_block(self, settings: Mapping[str, Any]) -> AbstractContextManager[Any]:
         known = {k: v for k, v in settings.items() if k in Settings.__dataclass_fields__}
         return _unchecked(known)
+
+
+class SettingsRefusedWithoutTypes(ReferenceAdapter):
+    """``settings_block`` refuses what the library refuses, but its message only names the
+    setting, never what it takes."""
+
+    def settings_block(self, settings: Mapping[str, Any]) -> AbstractContextManager[Any]:
+        try:
+            return super().settings_block(settings)
+        except ConfigurationError:
+            raise ConfigurationError(f"bad setting: {', '.join(settings)}") from None
+
+
+class BatchListsAsTuples(ReferenceAdapter):
+    """``batch`` takes a list input as positional arguments (as it does a tuple)."""
+
+    def batch(
+        self,
+        program: Callable[..., Any],
+        inputs: Sequence[Inputs],
+        *,
+        num_threads: int | None = None,
+        progress: bool = False,
+        fail_fast: bool | None = None,
+    ) -> ParallelRun:
+        given = [tuple(one) if isinstance(one, list) else one for one in inputs]
+        return super().batch(
+            program, given, num_threads=num_threads, progress=progress, fail_fast=fail_fast
+        )
+
+
+class BatchAsksTheTerminal(ReferenceAdapter):
+    """``batch`` asks ``sys.stderr.isatty()`` to choose its default display, assuming the
+    process has a stderr."""
+
+    def batch(
+        self,
+        program: Callable[..., Any],
+        inputs: Sequence[Inputs],
+        *,
+        num_threads: int | None = None,
+        progress: bool = False,
+        fail_fast: bool | None = None,
+    ) -> ParallelRun:
+        terminal = sys.stderr.isatty()  # asked first, whatever the count
+        shown = progress or (len(inputs) >= 100 and terminal)
+        return super().batch(
+            program, inputs, num_threads=num_threads, progress=shown, fail_fast=fail_fast
+        )
+
+
+class BatchFailuresRaised(ReferenceAdapter):
+    """``batch`` drops ``fail_fast``: a failing input's error is raised (the library's
+    default) instead of kept in its slot."""
+
+    def batch(
+        self,
+        program: Callable[..., Any],
+        inputs: Sequence[Inputs],
+        *,
+        num_threads: int | None = None,
+        progress: bool = False,
+        fail_fast: bool | None = None,
+    ) -> ParallelRun:
+        return super().batch(program, inputs, num_threads=num_threads, progress=progress)
 
 
 @contextmanager
@@ -2499,6 +2635,9 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "malformed_chunk_not_json": (Control(CutChunkAsServerError, scoped=True),),
     "malformed_chunk_choices_object": (Control(ChoicesObjectAsServerError, scoped=True),),
     "parallel_fail_fast": (Control(FailFastRunsEveryProgram, modes=PARALLEL, reach="parallel"),),
+    "parallel_fail_fast_joins": (
+        Control(FailFastLeavesProgramsRunning, modes=PARALLEL, reach="parallel"),
+    ),
     "parallel_one_thread": (Control(OneThreadTooMany, modes=PARALLEL, reach="parallel"),),
     "parallel_task_usage": (Control(TotalUsageInEverySlot, modes=PARALLEL, reach="parallel"),),
     "parallel_progress": (Control(ProgressOnlyAtTheEnd, modes=PARALLEL, reach="parallel"),),
@@ -2509,8 +2648,12 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "batch_one_thread_progress": (
         Control(BatchIgnoresItsOptions, modes=PARALLEL, reach="parallel"),
     ),
-    "settings_rejected": (Control(SettingsUnchecked),),
+    "settings_rejected": (Control(SettingsUnchecked), Control(SettingsRefusedWithoutTypes)),
+    "batch_failure_in_its_slot": (Control(BatchFailuresRaised, modes=PARALLEL, reach="parallel"),),
+    "batch_without_stderr": (Control(BatchAsksTheTerminal, modes=PARALLEL, reach="parallel"),),
+    "batch_input_rejected": (Control(BatchListsAsTuples, modes=PARALLEL, reach="parallel"),),
     "context_exits_out_of_order": (Control(ContextResetsItsToken),),
+    "context_exit_elsewhere": (Control(ExitsTheInnermostBlock),),
     "num_threads_rejected": (Control(NumThreadsClamped, modes=PARALLEL, reach="parallel"),),
 }
 """Scenario name -> its negative controls (every scenario has at least one)."""

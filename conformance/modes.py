@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
+import sys
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -132,6 +134,8 @@ def features_needed(scenario: Scenario, mode: str) -> list[str]:
         needed.append(INPUT_FEATURES[mode])
     if mode in CONTEXT_MODES or scenario.kind == "tasks" or scenario.unordered_exits:
         needed.append("context")
+    if scenario.foreign_exit:
+        needed.append("context")
     if mode == "tasks":
         needed.append("acall")
     if scenario.kind == "tool_run":
@@ -168,6 +172,22 @@ class Case:
 
 
 @dataclass(frozen=True)
+class ForeignExit:
+    """A ``context`` block exited in a thread where it is not open (``foreign_exit``)."""
+
+    block: str
+    """The name of the block's type."""
+    error: Exception | None
+    """What that exit raised."""
+    kept_there: bool
+    """The other thread's own block still selected the client after the exit."""
+    kept_here: bool
+    """The block still selected the client in its own thread after that exit."""
+    crashed: Exception | None = None
+    """An error of the other thread's own block, or of the block's own exit."""
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What one run produced, normalized: a response or a provider error."""
 
@@ -201,6 +221,11 @@ class Outcome:
     """A ``parallel_with`` run asked for progress: every (done, total) its display showed."""
     rejected: ConfigurationError | None = None
     """A ``settings`` scenario: the client's rejection of a bad setting."""
+    foreign_exit: ForeignExit | None = None
+    """A ``foreign_exit`` scenario: what the exit in another thread did."""
+    left_running: int | None = None
+    """A ``parallel_with`` run of a ``Spread.joins`` scenario: how many of the programs it
+    started had not ended when it returned (or raised)."""
 
 
 def _outcome(value: Any) -> Outcome:
@@ -237,6 +262,38 @@ def _parallel_outcome(value: Any) -> Outcome:
     if isinstance(value, BaseException):
         raise value
     return _outcome(value)
+
+
+class _Running:
+    """Counts the programs that have started and not ended yet."""
+
+    def __init__(self) -> None:
+        self._ended = threading.Condition()
+        self._count = 0
+
+    @property
+    def now(self) -> int:
+        with self._ended:
+            return self._count
+
+    def counted(self, program: Callable[[], Any]) -> Callable[[], Any]:
+        def run() -> Any:
+            with self._ended:
+                self._count += 1
+            try:
+                return program()
+            finally:
+                with self._ended:
+                    self._count -= 1
+                    self._ended.notify_all()
+
+        return run
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait (a while) for the programs a client left running: their requests must not
+        reach the next run's emulator."""
+        with self._ended:
+            self._ended.wait_for(lambda: self._count == 0, timeout)
 
 
 class Runner:
@@ -316,6 +373,7 @@ class Runner:
                 inputs,
                 num_threads=spread.num_threads if spread else None,
                 progress=bool(spread and spread.progress),
+                fail_fast=False if spread and spread.errors_in_slots else None,
             )
             return [replace(_parallel_outcome(v), progress=run.progress) for v in run.results]
         submit = self.adapter.submit_with if mode == "thread_pool" else _call
@@ -332,7 +390,8 @@ class Runner:
     def _run_spread(self) -> list[Outcome]:
         spread = self.scenario.spread
         assert spread is not None
-        copies = [self._program("sync")] * spread.programs
+        running = _Running()
+        copies = [running.counted(self._program("sync"))] * spread.programs
         try:
             run = self.adapter.parallel_with(
                 copies,
@@ -343,12 +402,18 @@ class Runner:
         except LLMError as error:
             if not spread.fail_fast:
                 raise
-            return [Outcome(error=error)]
+            left = running.now
+            running.settle()
+            return [Outcome(error=error, left_running=left)]
+        left = running.now
+        running.settle()
         usages: list[Usage | None] = [None] * len(run.results)
         if spread.usages and run.usages is not None:
             usages = list(run.usages)
         return [
-            replace(_parallel_outcome(value), task_usage=usage, progress=run.progress)
+            replace(
+                _parallel_outcome(value), task_usage=usage, progress=run.progress, left_running=left
+            )
             for value, usage in zip(run.results, usages, strict=False)
         ]
 
@@ -358,6 +423,9 @@ class Runner:
         messages, params = scenario.messages, dict(scenario.params)
 
         def one(bad: Any) -> Any:
+            if mode == "parallel" and "input" in bad:
+                call = self._program("sync")
+                return adapter.batch(lambda *_, **__: call(), [bad["input"]]).results
             if mode == "parallel":
                 call = self._program("sync")
                 return adapter.parallel_with([call, call], **bad).results
@@ -392,10 +460,54 @@ class Runner:
             with suppress(Exception):  # the client's own way of refusing an exit
                 block.__exit__(None, None, None)
 
+    def _exit_elsewhere(self) -> ForeignExit:
+        """A block entered here, exited in a plain thread inside a block of its own."""
+        adapter, mine = self.adapter, self.client()
+        block = adapter.context(mine)
+        block.__enter__()
+        seen: dict[str, Any] = {}
+
+        def elsewhere() -> None:
+            try:
+                with adapter.context(mine):
+                    try:
+                        block.__exit__(None, None, None)
+                    except Exception as error:  # the refusal the scenario expects
+                        seen["error"] = error
+                    seen["kept"] = adapter.current() is mine
+            except Exception as error:
+                seen["crashed"] = error
+
+        thread = threading.Thread(target=elsewhere, name="foreign-exit")
+        thread.start()
+        thread.join()
+        kept_here = adapter.current() is mine
+        try:
+            block.__exit__(None, None, None)
+        except Exception as error:
+            seen.setdefault("crashed", error)
+        return ForeignExit(
+            type(block).__name__,
+            seen.get("error"),
+            bool(seen.get("kept")),
+            kept_here,
+            seen.get("crashed"),
+        )
+
     def run(self, mode: str) -> list[Outcome]:
         """Run in ``mode``; one outcome (``parallel``: one per copy, each slot its own,
         so ``parallel`` itself raising a provider error is a failure, not an outcome,
         unless it runs ``fail_fast``; a ``batch`` scenario: one per input)."""
+        if not self.scenario.no_stderr:
+            return self._run_mode(mode)
+        stderr = sys.stderr
+        sys.stderr = None  # as under pythonw (typeshed: TextIO | Any)
+        try:
+            return self._run_mode(mode)
+        finally:
+            sys.stderr = stderr
+
+    def _run_mode(self, mode: str) -> list[Outcome]:
         if self.scenario.inputs:
             return self._run_inputs(mode)
         if self.scenario.kind == "settings":
@@ -409,6 +521,12 @@ class Runner:
             return self._in_successive_loops()
         if self.scenario.unordered_exits and mode == "sync":
             self._exit_out_of_order()
+        if self.scenario.foreign_exit and mode == "sync":
+            exited = self._exit_elsewhere()
+            return [replace(outcome, foreign_exit=exited) for outcome in self._run(mode)]
+        return self._run(mode)
+
+    def _run(self, mode: str) -> list[Outcome]:
         try:
             if mode in ("sync", "stream"):
                 return [_outcome(self._program(mode)())]

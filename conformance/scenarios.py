@@ -352,19 +352,27 @@ class Spread:
     """The first failure stops the run, which raises it: the programs still waiting for a
     thread are dropped, so fewer requests than programs arrive (feature ``fail_fast``; a
     thread may have taken the next program before the run stops: the scenario runs four
-    times as many programs as threads)."""
+    times as many programs as threads; without ``num_threads`` every program may have
+    started, so only at least one request must arrive)."""
     progress: bool = False
     """The display must end at ``programs`` of ``programs``, never count back nor past the
     total, and show a count in between while the programs run (feature ``progress``)."""
+    joins: bool = False
+    """When the run returns (or raises), every program it started has ended: none is left
+    running behind the caller's back (a ``fail_fast`` run included)."""
     usages: bool = False
     """Each slot's usage must be the usage of the answer its program received, and the
     slots must sum to every answer's (feature ``parallel_usage``)."""
     steps: tuple[Step, ...] | None = None
+    errors_in_slots: bool = False
+    """A ``batch`` scenario: the run is asked to keep a failing input's error in its own
+    slot (``fail_fast=False``, feature ``batch_errors``); the other inputs still run."""
 
     @property
     def features(self) -> tuple[str, ...]:
         needed = ["parallel_threads"] if self.num_threads is not None else []
         needed += [name for name in ("fail_fast", "progress") if getattr(self, name)]
+        needed += ["batch_errors"] if self.errors_in_slots else []
         return (*needed, *(["parallel_usage"] if self.usages else []))
 
 
@@ -437,11 +445,25 @@ class Scenario:
     """Before its call, the ``sync`` mode enters two ``context`` blocks selecting the
     process default's client and exits them outer first (feature ``unordered_exits``): the
     call must still go to the scenario's client."""
+    no_stderr: bool = False
+    """Every mode runs with ``sys.stderr`` None, as a process has it under ``pythonw`` or
+    as a service: the client must still answer (and write nothing there)."""
+    foreign_exit: tuple[type[Exception], ...] = ()
+    """Before its call, the ``sync`` mode enters a ``context`` block selecting the caller's
+    client, and a plain thread, inside its own block selecting that client too, exits it
+    (feature ``foreign_exit``): that exit must raise one of these errors, whose message
+    names the block's type, and both blocks must still select the client (empty: no such
+    exit)."""
     rejects: tuple[Mapping[str, Any], ...] = ()
     """A ``settings`` scenario's bad settings, one name each: in ``sync`` and ``async``, a
     ``settings_block`` around the call (feature ``checked_settings``); in ``parallel``, the
     options of a ``parallel_with`` run of the call. Each must raise
-    ``harness.types.ConfigurationError`` naming that setting before any request."""
+    ``harness.types.ConfigurationError`` naming that setting before any request. In
+    ``parallel``, a bad setting named ``input`` is one input of a ``batch`` run instead
+    (feature ``batch``): inputs are tuples or dicts."""
+    reject_says: tuple[tuple[str, ...], ...] = ()
+    """For each of ``rejects`` in order (missing: none), words its rejection's message
+    must contain besides the setting's name: what the setting takes, or what it was given."""
 
     @property
     def live(self) -> bool:
@@ -478,6 +500,8 @@ class Scenario:
             needed += self.spread.features
         if self.unordered_exits:
             needed.append("unordered_exits")
+        if self.foreign_exit:
+            needed.append("foreign_exit")
         return tuple(needed)
 
     @property
@@ -2166,6 +2190,24 @@ SCENARIOS: tuple[Scenario, ...] = (
         spread=Spread(programs=8, num_threads=2, fail_fast=True),
     ),
     Scenario(
+        "parallel_fail_fast_joins",
+        "a fail_fast parallel run of 2 programs raises the first one's failure only once "
+        "the other, waiting for a slow answer, has ended: none is left running",
+        user("Say hello."),
+        (Fault(400, "this account is out of credit"),),
+        Expect(error=BadRequestError, error_message="this account is out of credit"),
+        requests_like="plain_text",
+        source="loopback",
+        modes=frozenset({"sync", "parallel"}),
+        providers=("openai",),  # a concurrency primitive's behaviour: one provider shows it
+        spread=Spread(
+            programs=2,
+            fail_fast=True,
+            joins=True,
+            steps=(Fault(400, "this account is out of credit"), Slow(0.5, answer("Hello, late."))),
+        ),
+    ),
+    Scenario(
         "parallel_one_thread",
         "with num_threads=1, a parallel run of 4 programs sends one request at a time",
         user("Say hello."),
@@ -2239,7 +2281,60 @@ SCENARIOS: tuple[Scenario, ...] = (
         source="loopback",
         modes=frozenset({"sync", "async"}),
         rejects=({"temprature": 0.2}, {"temperature": "warm"}, {"max_tokens": True}),
+        reject_says=((), (), ("int",)),  # max_tokens takes an int (or says "integer")
         needs=("checked_settings",),
+    ),
+    Scenario(
+        "batch_failure_in_its_slot",
+        "batch asked to keep failures in their slots: each of its 2 inputs fails, and each "
+        "provider error is in its own slot (none raised, none dropped)",
+        user(weather_question("Paris")),
+        (
+            Fault(400, "this account is out of credit"),
+            Fault(400, "this account is out of credit"),
+        ),
+        Expect(attempts=1),
+        streams=False,
+        requests_like="batch_inputs",
+        source="loopback",
+        modes=frozenset({"sync", "parallel"}),
+        providers=("openai",),  # a concurrency primitive's behaviour: one provider shows it
+        inputs=(("Paris",), ("Rome", "F")),
+        question=weather_question,
+        spread=Spread(programs=2, errors_in_slots=True),
+    ),
+    Scenario(
+        "batch_without_stderr",
+        "batch with its default options works in a process without stderr (sys.stderr "
+        "None, as under pythonw): both its inputs are answered",
+        user(weather_question("Paris")),
+        (answer("Sunny, 21 C."), answer("Sunny, 21 C.")),  # served in the order asked
+        Expect(attempts=1),
+        streams=False,
+        requests_like="batch_inputs",
+        source="loopback",
+        modes=frozenset({"sync", "parallel"}),
+        providers=("openai",),  # a concurrency primitive's behaviour: one provider shows it
+        inputs=(("Paris",), ("Rome", "F")),
+        question=weather_question,
+        no_stderr=True,
+    ),
+    Scenario(
+        "batch_input_rejected",
+        "a batch input that is neither a tuple nor a dict (a list) is rejected with a "
+        "ConfigurationError naming the input and the list it was, before any request",
+        user("Say hello."),
+        (),
+        Expect(),
+        kind="settings",
+        streams=False,
+        requests_like="plain_text",
+        source="loopback",
+        modes=frozenset({"parallel"}),
+        providers=("openai",),  # a concurrency primitive's behaviour: one provider shows it
+        rejects=({"input": ["Paris"]},),
+        reject_says=(("list",),),
+        needs=("batch",),
     ),
     Scenario(
         "num_threads_rejected",
@@ -2267,6 +2362,19 @@ SCENARIOS: tuple[Scenario, ...] = (
         source="loopback",
         modes=frozenset({"sync"}),
         unordered_exits=True,
+    ),
+    Scenario(
+        "context_exit_elsewhere",
+        "a context block exited in a thread where it is not open is refused with a "
+        "RuntimeError or ValueError naming the block; both threads' blocks stay as they were",
+        user("Say hello."),
+        (answer("Hello from the right model."),),
+        Expect(text="Hello from the right model."),
+        requests_like="plain_text",
+        source="loopback",
+        modes=frozenset({"sync"}),
+        providers=("openai",),  # a context primitive's behaviour: one provider shows it
+        foreign_exit=(RuntimeError, ValueError),  # Python's own, for a ContextVar token
     ),
     Scenario(
         "batch_one_thread_progress",

@@ -44,6 +44,7 @@ from conformance.modes import (
     MODES,
     STREAM_MODES,
     Case,
+    ForeignExit,
     Outcome,
     applies,
     baseline_of,
@@ -216,9 +217,35 @@ def spread_problems(spread: Spread, played: Played) -> list[tuple[str, Any, Any]
             answered = outcome.response.usage if outcome.response else None
             if outcome.task_usage != answered:
                 problems.append((f"usage of program #{index + 1}", answered, outcome.task_usage))
+    if spread.joins:
+        left = played.outcomes[0].left_running if played.outcomes else None
+        if left != 0:
+            problems.append(("programs still running when the run returned", 0, left))
     if spread.progress:
         shown = played.outcomes[0].progress if played.outcomes else None
         problems += progress_problems(spread.programs, shown)
+    return problems
+
+
+def foreign_exit_problems(
+    errors: tuple[type[Exception], ...], exited: ForeignExit | None
+) -> list[tuple[str, Any, Any]]:
+    """What an exit in a thread where the block is not open missed: a refusal of one of
+    ``errors`` naming the block, and both threads' blocks as they were."""
+    if exited is None:
+        return [("the exit elsewhere", "made", None)]
+    problems: list[tuple[str, Any, Any]] = []
+    kinds = " or ".join(kind.__name__ for kind in errors)
+    if not isinstance(exited.error, errors):
+        problems.append(("error of the exit", kinds, repr(exited.error)))
+    elif exited.block not in str(exited.error):
+        problems.append(("error message (names the block)", exited.block, str(exited.error)))
+    if not exited.kept_there:
+        problems.append(("the other thread's own block", "still selecting its client", "lost"))
+    if not exited.kept_here:
+        problems.append(("the block in its own thread", "still selecting its client", "lost"))
+    if exited.crashed is not None:
+        problems.append(("a block's own exit", "no error", repr(exited.crashed)))
     return problems
 
 
@@ -326,17 +353,40 @@ def test_scenario(
                     f"bad setting #{index + 1} was not rejected, naming it, before any request",
                     [(name, f"ConfigurationError naming {name!r}", repr(instead))],
                 )
+            says = scenario.reject_says[index] if index < len(scenario.reject_says) else ()
+            missing = [word for word in says if word not in str(rejected)]
+            if missing:
+                fail_with(
+                    request,
+                    case,
+                    f"the rejection of bad setting #{index + 1} does not say what {name!r} "
+                    "takes or was given",
+                    [(f"{name} (words)", ", ".join(missing), str(rejected))],
+                )
             continue
         wanted_here = expectation(suite, case, index) if scenario.inputs else expected
         problems = unmet(wanted_here, outcome, played.address)
         if problems:
             fail_with(request, case, f"{label} misses the scenario's expectation", problems)
 
+    if scenario.foreign_exit and case.mode == "sync":
+        problems = foreign_exit_problems(scenario.foreign_exit, played.outcomes[0].foreign_exit)
+        if problems:
+            fail_with(
+                request,
+                case,
+                "a context block exited in a thread where it is not open was not refused "
+                "cleanly there",
+                problems,
+            )
+
     made = played.requests
     if fails_fast(scenario, case.mode):
         spread = scenario.spread
         threads = spread.num_threads if spread is not None and spread.num_threads else copies
-        if not 1 <= made <= threads:  # every program fails: a thread is freed by a failure
+        # with a bound, every program fails: a thread is only freed by a failure, and no
+        # program still waiting for one may start after it (with none, every one may start)
+        if not 1 <= made <= threads:
             fail_with(
                 request,
                 case,

@@ -104,7 +104,8 @@ returns the sum and how many calls it summed (one per model answer received).
 (feature ``parallel_threads``): never more than that many programs running at once;
 ``fail_fast`` (feature ``fail_fast``): the first failure stops the run, the programs
 still waiting for a thread are dropped (a thread may have taken the next one already),
-and the run raises the failure of the lowest index (a provider error as an ``LLMError``);
+and the run raises the failure of the lowest index (a provider error as an ``LLMError``),
+only once every program it started has ended (none is left running behind the caller);
 ``progress`` (feature ``progress``): the library shows its progress display, and
 ``ParallelRun.progress`` is every ``(done, total)`` it showed, in order; the usage of
 each program's calls in its own slot (feature ``parallel_usage``).
@@ -120,6 +121,12 @@ blocks held by generators or callbacks can be) leave no override behind: after b
 exits the caller's context selects what it selected before both (what it selects between
 the two exits is the client's own business). Either exit may raise the client's own
 error.
+
+**Foreign exits** (feature ``foreign_exit``): a ``context`` block entered in one thread
+and exited in another thread, where it is not open, is refused there: the exit raises the
+client's own error (which kinds a scenario accepts, it says), whose message names the
+block (the name of the type of the object ``context`` returned), and the blocks open in
+either thread keep selecting what they selected.
 
 **Settings checked** (feature ``checked_settings``): ``settings_block(settings)`` is the
 client's own scoped block of call settings, in ``harness.Settings``' names
@@ -209,10 +216,12 @@ FEATURES = frozenset(
         "progress",  # parallel_with(progress=True): the display, as (done, total) shown
         "parallel_usage",  # parallel_with: each program's usage in its own slot
         "batch",  # batch(program, inputs): one program over positional/keyword inputs
+        "batch_errors",  # batch(fail_fast=False): a failing input's error in its own slot
         "checked_settings",  # settings_block(settings): bad settings rejected before the block
         "submit_arguments",  # submit_with(fn, *args, **kwargs): the executor passes them on
         "usage_calls",  # track_usage_calls(): the tracker also counts the calls it summed
         "unordered_exits",  # context blocks exited outer first leave no override behind
+        "foreign_exit",  # a context block exited in a thread where it is not open: refused
         "thread",  # in_thread(fn): a thread of the library's own that carries the context
     }
 )
@@ -614,12 +623,15 @@ class ClientAdapter(abc.ABC):
         *,
         num_threads: int | None = None,
         progress: bool = False,
+        fail_fast: bool | None = None,
     ) -> ParallelRun:
         """``program(*args)`` or ``program(**kwargs)`` for every input, on worker threads
         with the caller's context, through the library's batch primitive (feature
         ``batch``) with its default options but ``num_threads`` (feature
         ``parallel_threads``) and ``progress`` (feature ``progress``), as for
-        ``parallel_with``; results in input order."""
+        ``parallel_with``; results in input order. ``fail_fast`` None: the library's
+        default way with a failing input; False (feature ``batch_errors``): its exception
+        in its own slot, the other inputs still run; True: as for ``parallel_with``."""
         raise NotImplementedError
 
     def settings_block(self, settings: Mapping[str, Any]) -> AbstractContextManager[Any]:

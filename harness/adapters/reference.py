@@ -320,10 +320,13 @@ class ReferenceAdapter(ClientAdapter):
         *,
         num_threads: int | None = None,
         progress: bool = False,
+        fail_fast: bool | None = None,
     ) -> ParallelRun:
         options: dict[str, Any] = {}  # else the library's defaults
         if num_threads is not None:
             options["num_threads"] = num_threads
+        if fail_fast is not None:
+            options["on_error"] = "raise" if fail_fast else "return"
         if not progress:
             results = batch(program, inputs, **options)
             return ParallelRun(list(results), results.usages)
