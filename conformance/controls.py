@@ -1985,9 +1985,11 @@ class FailFastLeavesProgramsRunning(ReferenceAdapter):
         fail_fast: bool = False,
         progress: bool = False,
     ) -> ParallelRun:
-        if not fail_fast:
-            return super().parallel_with(fns, num_threads=num_threads, progress=progress)
-        pool = ThreadPoolExecutor(num_threads or 8, "control-parallel")
+        if not fail_fast or num_threads is not None:  # a bounded run has its own scenario
+            return super().parallel_with(
+                fns, num_threads=num_threads, fail_fast=fail_fast, progress=progress
+            )
+        pool = ThreadPoolExecutor(8, "control-parallel")
         try:
             futures = [pool.submit(contextvars.copy_context().run, fn) for fn in fns]
             for future in as_completed(futures):
