@@ -130,8 +130,8 @@ class Malformed:
     """A streamed request gets ``body`` as its whole body too, not as an event (what a
     proxy's page looks like to a client waiting for a stream), from any provider."""
     content_encoding: str | None = None
-    """A ``content-encoding`` the body is labelled with but not encoded in (a non-streamed
-    body only): the client's HTTP library cannot decode it."""
+    """A ``content-encoding`` the body is labelled with but not encoded in: the client's
+    HTTP library cannot decode it."""
 
 
 @dataclass(frozen=True)
