@@ -102,7 +102,8 @@ class Tampered(ReferenceAdapter):
     """The reference adapter with hooks on every path (``call``, ``acall``, ``stream``,
     ``astream``, ``chain``, ``achain``): the request (``tamper_request``), the tools of a
     chain (``tamper_tools``), the model call a chain makes (``tamper_step``), the error
-    raised (``tamper_error``) and the result (``tamper``). Each hook gets the path's name.
+    raised (``tamper_error``), the result (``tamper``) and what a chain reports
+    (``tamper_outcome``). Each hook gets the path's name.
     Hooks left alone change nothing."""
 
     def tamper_request(
@@ -122,6 +123,10 @@ class Tampered(ReferenceAdapter):
 
     def tamper(self, response: Response, messages: Sequence[Message], path: str) -> Response:
         return response
+
+    def tamper_outcome(self, outcome: ChainOutcome, path: str) -> ChainOutcome:
+        """What a chain reports, once its final answer went through ``tamper``."""
+        return outcome
 
     def chain_options(self) -> dict[str, Any]:
         """Options of ``run_chain``/``arun_chain`` (``max_turns``, ``on_error``)."""
@@ -207,7 +212,8 @@ class Tampered(ReferenceAdapter):
         except LLMError as error:
             self._raise(error, messages, "chain")
             raise
-        return replace(outcome, response=self.tamper(outcome.response, messages, "chain"))
+        outcome = replace(outcome, response=self.tamper(outcome.response, messages, "chain"))
+        return self.tamper_outcome(outcome, "chain")
 
     async def achain(
         self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
@@ -230,7 +236,8 @@ class Tampered(ReferenceAdapter):
         except LLMError as error:
             self._raise(error, messages, "achain")
             raise
-        return replace(outcome, response=self.tamper(outcome.response, messages, "achain"))
+        outcome = replace(outcome, response=self.tamper(outcome.response, messages, "achain"))
+        return self.tamper_outcome(outcome, "achain")
 
 
 def _chain_params(
@@ -1586,18 +1593,7 @@ class TurnsReportOnlyNewMessages(Tampered):
     """Reports each turn of a chain with only the messages that turn added to the
     conversation, not the whole conversation it sent."""
 
-    def chain(
-        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
-    ) -> ChainOutcome:
-        return self._deltas(super().chain(client, messages, tools, params))
-
-    async def achain(
-        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
-    ) -> ChainOutcome:
-        return self._deltas(await super().achain(client, messages, tools, params))
-
-    @staticmethod
-    def _deltas(outcome: ChainOutcome) -> ChainOutcome:
+    def tamper_outcome(self, outcome: ChainOutcome, path: str) -> ChainOutcome:
         if outcome.turns is None:
             return outcome
         turns, before = [], 0
@@ -1611,18 +1607,7 @@ class StopCountsToolRounds(Tampered):
     """A chain stopped by ``max_turns`` reports the tool rounds it ran as the model calls
     it made (one fewer)."""
 
-    def chain(
-        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
-    ) -> ChainOutcome:
-        return self._rounds(super().chain(client, messages, tools, params))
-
-    async def achain(
-        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
-    ) -> ChainOutcome:
-        return self._rounds(await super().achain(client, messages, tools, params))
-
-    @staticmethod
-    def _rounds(outcome: ChainOutcome) -> ChainOutcome:
+    def tamper_outcome(self, outcome: ChainOutcome, path: str) -> ChainOutcome:
         if outcome.stopped is None:
             return outcome
         rounds = sum(1 for turn in outcome.turns or () if turn.called)
@@ -2372,19 +2357,10 @@ class StreamLosesToolCallIds(Tampered):
         return replace(response, tool_calls=calls)
 
 
-class ChainReportsItsLastCallsUsage(ReferenceAdapter):
+class ChainReportsItsLastCallsUsage(Tampered):
     """A chain reports the usage of its last model call as the chain's."""
 
-    def chain(
-        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
-    ) -> ChainOutcome:
-        outcome = super().chain(client, messages, tools, params)
-        return replace(outcome, usage=outcome.response.usage)
-
-    async def achain(
-        self, client: LM, messages: Sequence[Message], tools: Tools, params: dict[str, Any]
-    ) -> ChainOutcome:
-        outcome = await super().achain(client, messages, tools, params)
+    def tamper_outcome(self, outcome: ChainOutcome, path: str) -> ChainOutcome:
         return replace(outcome, usage=outcome.response.usage)
 
 

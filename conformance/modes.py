@@ -714,12 +714,12 @@ def unmet(
 
 def _unsaid(says: tuple[str, ...], message: str, address: str | None) -> list[Any]:
     """A problem for each item of ``Expect.says`` the client's message leaves out."""
-    problems = []
+    problems, said = [], message.lower()
     for item in says:
         if "{address}" in item and address is None:
             raise ValueError(f"{item!r}: only a live scenario knows the address it used")
         words = item.replace("{address}", address or "").split("|")
-        if not any(word.lower() in message.lower() for word in words):
+        if not any(word.lower() in said for word in words):
             problems.append(("error.message says", " or ".join(map(repr, words)), message))
     return problems
 

@@ -38,7 +38,7 @@ import pytest
 
 from conformance.models import LOST, SCENARIO, model_for
 from conformance.modes import Case, Outcome, Runner, programs, unmet
-from conformance.scenarios import UNRESOLVABLE_HOST, Expected, Scenario
+from conformance.scenarios import DEFAULT_PORTS, UNRESOLVABLE_HOST, Expected, Scenario, Source
 from conformance.sent import SentRequest, from_emulated, observing
 from harness.adapters.base import ClientAdapter, Target
 from harness.cassettes import load_cassette
@@ -433,9 +433,12 @@ class UntrustedTLSServer(NotTLSServer):
                 tls.recv(65536)
 
 
+SCHEME_PORTS = {scheme: port for scheme, port, _ in DEFAULT_PORTS}
+"""The port each scheme implies (RFC 9110)."""
+
+
 DEFAULT_PORT_URLS: dict[str, str] = {
-    "default_http_port": "http://127.0.0.1",
-    "default_https_port": "https://127.0.0.1",
+    source: f"{scheme}://127.0.0.1" for scheme, _, source in DEFAULT_PORTS
 }
 """The URLs without a port of the ``default_*_port`` sources: nothing must listen on the
 port their scheme implies (80, 443)."""
@@ -445,13 +448,11 @@ def default_port_url(source: str) -> str:
     """The URL of a ``default_*_port`` source; skips the test where something listens on
     that port on this machine (the scenario needs it refused)."""
     url = DEFAULT_PORT_URLS[source]
-    host, port = address_of(url).split(":")
+    port = SCHEME_PORTS[urlsplit(url).scheme]
     with socket.socket() as probe:
         probe.settimeout(1.0)
-        if probe.connect_ex((host, int(port))) == 0:
-            pytest.skip(
-                f"{host}:{port} accepts connections on this machine: {source} needs it closed"
-            )
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            pytest.skip(f"127.0.0.1:{port} accepts connections here: {source} needs it closed")
     return url
 
 
@@ -500,6 +501,23 @@ class LiveEndpoints:
             self._untrusted = UntrustedTLSServer()
         return self._untrusted.url
 
+    def base_url(self, source: Source, emulator: Emulator) -> str:
+        """Where a live scenario of ``source`` sends its requests (``emulator`` serves
+        them where it is ``loopback``)."""
+        if source == "closed_port":
+            return self.closed_port()
+        if source == "tls_mismatch":
+            return self.not_tls()
+        if source == "tls_reset":
+            return self.resetting()
+        if source == "tls_untrusted":
+            return self.untrusted()
+        if source == "unresolvable":
+            return f"http://{UNRESOLVABLE_HOST}"
+        if source in DEFAULT_PORT_URLS:
+            return default_port_url(source)
+        return self.server(emulator)
+
     def close(self) -> None:
         if self._untrusted is not None:
             self._untrusted.close()
@@ -526,20 +544,7 @@ def play_live(suite: Suite, case: Case, mode: str, endpoints: LiveEndpoints) -> 
     if mode == "parallel" and scenario.spread is not None and scenario.spread.steps:
         steps = scenario.spread.steps
     emulator = Emulator(steps)
-    if scenario.source == "closed_port":
-        base_url = endpoints.closed_port()
-    elif scenario.source == "tls_mismatch":
-        base_url = endpoints.not_tls()
-    elif scenario.source == "tls_reset":
-        base_url = endpoints.resetting()
-    elif scenario.source == "tls_untrusted":
-        base_url = endpoints.untrusted()
-    elif scenario.source == "unresolvable":
-        base_url = f"http://{UNRESOLVABLE_HOST}"
-    elif scenario.source in DEFAULT_PORT_URLS:
-        base_url = default_port_url(scenario.source)
-    else:
-        base_url = endpoints.server(emulator)
+    base_url = endpoints.base_url(scenario.source, emulator)
     connections = endpoints.connections if scenario.source == "loopback" else None
     emulation = Emulation(base_url=base_url, real=False, connections=connections)
     outcomes = run(suite, case, mode, emulation)
@@ -558,7 +563,7 @@ def play_live(suite: Suite, case: Case, mode: str, endpoints: LiveEndpoints) -> 
 def address_of(url: str) -> str:
     """``host:port`` of ``url``, with the scheme's default port (RFC 9110) where it has none."""
     parts = urlsplit(url)
-    return f"{parts.hostname}:{parts.port or {'http': 80, 'https': 443}[parts.scheme]}"
+    return f"{parts.hostname}:{parts.port or SCHEME_PORTS[parts.scheme]}"
 
 
 def unmatched_live(
