@@ -2417,7 +2417,9 @@ tests/test_controls.py): ``chains`` only chain hooks (run for chain scenarios on
 only those primitives (their modes); ``all`` anything."""
 
 REACH_MEMBERS: dict[str, frozenset[str]] = {
-    "chains": frozenset({"tamper_tools", "tamper_step", "chain_options", "chain", "achain"}),
+    "chains": frozenset(
+        {"tamper_tools", "tamper_step", "tamper_outcome", "chain_options", "chain", "achain"}
+    ),
     "streams": frozenset({"consume", "aconsume"}),
     "parallel": frozenset({"parallel", "parallel_with", "batch"}),
     "submit": frozenset({"submit", "submit_with"}),
